@@ -1,0 +1,79 @@
+// The main job: a local domain, two runtimes, one stub deployed in each, and
+// messages from a hyperty in one runtime to a hyperty in the other.
+import { createRuntime } from '../index.ts';
+import type { Message } from '../kernel/schemas.ts';
+import type { StepTiming } from '../kernel/types.ts';
+import { serveDomain } from '../domain/serve.ts';
+import { printSteps } from './step-printer.ts';
+
+export interface DemoOptions {
+  count?: number;
+  brokerURL?: string;
+  write?: (line: string) => void;
+}
+
+export interface DemoResult {
+  steps: StepTiming[];
+  status: string;
+  sent: number;
+  received: number;
+  stubURL: string;
+  messagesPerSecond: number;
+  deployMs: number;
+}
+
+const DEMO_USER = { username: 'demo', password: 'protofly-demo' };
+
+export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
+  const count = options.count ?? 1000;
+  const write = options.write ?? (() => {});
+  const domain = await serveDomain({ brokerURL: options.brokerURL, users: { [DEMO_USER.username]: DEMO_USER.password } });
+  const identity = { credentials: { [domain.catalogue.domain]: DEMO_USER } };
+  const alpha = createRuntime({ identity });
+  const beta = createRuntime({ identity });
+  try {
+    write(`domain ${domain.catalogue.origin}  (broker ${domain.brokerURL})`);
+    printSteps(alpha, 'alpha', write);
+    printSteps(beta, 'beta ', write);
+
+    const alice = `hyperty://${domain.catalogue.domain}/alice`;
+    const bob = `hyperty://${domain.catalogue.domain}/bob`;
+    const inbox: Message[] = [];
+    let allArrived = () => {};
+    const arrived = new Promise<void>((resolve) => { allArrived = resolve; });
+    beta.bus.addListener(bob, (message) => {
+      if (message.type !== 'CREATE') return;
+      inbox.push(message);
+      if (inbox.length === count) allArrived();
+    });
+    alpha.bus.addListener(alice, () => {});
+
+    const started = performance.now();
+    const [stub, other] = await Promise.all([alpha.deployStub(domain.catalogue.origin), beta.deployStub(domain.catalogue.origin)]);
+    const deployMs = performance.now() - started;
+    await beta.bus.whenSubscribed(bob);
+    write(`both stubs LIVE in ${deployMs.toFixed(0)} ms: ${stub.stubURL}, ${other.stubURL}`);
+
+    const sendStart = performance.now();
+    for (let i = 0; i < count; i++) {
+      alpha.bus.postMessage({ id: `m${i}`, type: 'CREATE', from: alice, to: bob, body: { text: `hello ${i}` } });
+    }
+    await Promise.race([arrived, new Promise((r) => setTimeout(r, 20_000))]);
+    const seconds = (performance.now() - sendStart) / 1000;
+    const inOrder = inbox.every((m, i) => m.id === `m${i}`);
+    write(`sent ${count} alice → bob, received ${inbox.length}${inOrder ? ', in order' : ', OUT OF ORDER'}, ${(inbox.length / seconds).toFixed(0)} msg/s`);
+    if (inbox.length) write(`last message: ${JSON.stringify(inbox[inbox.length - 1])}`);
+    return {
+      steps: stub.deploySteps ?? [],
+      status: stub.status,
+      sent: count,
+      received: inbox.length,
+      stubURL: stub.stubURL,
+      messagesPerSecond: Math.round(inbox.length / seconds),
+      deployMs: Math.round(deployMs),
+    };
+  } finally {
+    await Promise.allSettled([alpha.close(), beta.close()]);
+    await domain.close();
+  }
+}

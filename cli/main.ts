@@ -1,0 +1,84 @@
+// `protofly <command>`: demo, deploy, serve.
+import { createRuntime } from '../index.ts';
+import { isProtoflyError } from '../kernel/errors.ts';
+import { serveDomain } from '../domain/serve.ts';
+import { flagNumber, flagString, parseArgs } from './args.ts';
+import { runDemo } from './demo.ts';
+import { printSteps } from './step-printer.ts';
+
+const USAGE = `protofly — deploy protocol stubs on the fly
+
+  protofly demo [--json] [--count N] [--broker ws://…]
+      a local domain, two runtimes, a stub in each, messages between them
+  protofly deploy <domain> [--json] [--name N] [--user U --password P]
+      deploys the domain's stub and waits for its status
+  protofly serve [--port N] [--broker-port N] [--broker ws://…] [--user U --password P]
+      serves a local domain: descriptors, stubs, and an embedded MQTT broker
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const args = parseArgs(rest, ['json']);
+  const json = args.flags.has('json');
+  const say = (line: string) => { if (!json) console.log(line); };
+  try {
+    switch (command) {
+      case 'demo': {
+        const result = await runDemo({ count: flagNumber(args, 'count', 1000), brokerURL: flagString(args, 'broker'), write: say });
+        if (json) console.log(JSON.stringify(result, null, 2));
+        return result.status === 'LIVE' && result.received === result.sent ? 0 : 1;
+      }
+      case 'deploy': {
+        const domain = args.positional[0];
+        if (!domain) throw new UsageError('deploy needs a domain');
+        const user = flagString(args, 'user');
+        const credentials = user ? { [new URL(domain.includes('://') ? domain : `https://${domain}`).host]: { username: user, password: flagString(args, 'password') ?? '' } } : {};
+        const runtime = createRuntime({ identity: { credentials } });
+        printSteps(runtime, 'deploy', say);
+        try {
+          const stub = await runtime.deployStub(domain, { name: flagString(args, 'name') });
+          if (json) console.log(JSON.stringify({ stubURL: stub.stubURL, status: stub.status, steps: stub.deploySteps }, null, 2));
+          return 0;
+        } catch (error) {
+          if (json && isProtoflyError(error)) console.log(JSON.stringify({ status: 'FAILED', error: error.toJSON() }, null, 2));
+          throw error;
+        } finally {
+          await runtime.close();
+        }
+      }
+      case 'serve': {
+        const user = flagString(args, 'user');
+        const domain = await serveDomain({
+          port: flagNumber(args, 'port', 0),
+          brokerPort: flagNumber(args, 'broker-port', 0),
+          brokerURL: flagString(args, 'broker'),
+          users: user ? { [user]: flagString(args, 'password') ?? '' } : undefined,
+        });
+        console.log(`serving ${domain.catalogue.origin}  (descriptor: ${domain.catalogue.origin}/.well-known/protocolstub/default, broker: ${domain.brokerURL})`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        await domain.close();
+        return 0;
+      }
+      case undefined: case 'help': case '--help': case '-h':
+        console.log(USAGE);
+        return command ? 0 : 2;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (isProtoflyError(error)) {
+      if (!json) console.error(`${error.code}: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+class UsageError extends Error {}

@@ -1,0 +1,135 @@
+// A domain's catalogue over real HTTP: protocol stub descriptors at the
+// well-known URI and the stub components they point to.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename } from 'node:path';
+
+export interface CatalogueEntry {
+  /** Path of the built component (`build/stubs/mqtt.wasm`). */
+  component: string;
+  version?: string;
+  configuration?: Record<string, unknown>;
+  connect?: string[];
+  limits?: { memoryMiB?: number; callTimeoutMs?: number };
+  [field: string]: unknown;
+}
+
+/** What tests (and curious operators) can make a descriptor path answer instead. */
+export interface Override {
+  status?: number;
+  body?: string | Uint8Array | Record<string, unknown>;
+  delayMs?: number;
+}
+
+export interface Catalogue {
+  /** `http://127.0.0.1:PORT` — give this to `deployStub`. */
+  origin: string;
+  /** The domain's name in addresses: `127.0.0.1:PORT`. */
+  domain: string;
+  /** Requests served, by path (without query). */
+  hits(path: string): number;
+  descriptor(name: string): Record<string, unknown>;
+  override(path: string, override: Override | undefined): void;
+  close(): Promise<void>;
+}
+
+export interface CatalogueOptions {
+  host?: string;
+  port?: number;
+  /** Descriptor name (`default`, `echo`…) → what it describes. */
+  entries: Record<string, CatalogueEntry>;
+  /** Receives POST/DELETE of the optional domain registry (seed step 7). */
+  registry?: boolean;
+}
+
+export const WELL_KNOWN = '/.well-known/protocolstub/';
+
+export async function startCatalogue(options: CatalogueOptions): Promise<Catalogue> {
+  const descriptors = new Map<string, Record<string, unknown>>();
+  const sources = new Map<string, Uint8Array>();
+  for (const [name, entry] of Object.entries(options.entries)) {
+    const { component, version, configuration, connect, ...rest } = entry;
+    const bytes = await readFile(component);
+    const file = `/stubs/${basename(component)}`;
+    sources.set(file, bytes);
+    descriptors.set(name, {
+      name, version: version ?? '0.1.0',
+      sourcePackageURL: file,
+      sourceHash: `sha256-${createHash('sha256').update(bytes).digest('base64')}`,
+      configuration: configuration ?? {},
+      connect: connect ?? [],
+      ...rest,
+    });
+  }
+  const hits = new Map<string, number>();
+  const overrides = new Map<string, Override>();
+  const registrations = new Map<string, unknown>();
+
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    const override = overrides.get(path);
+    if (override?.delayMs) await new Promise((r) => setTimeout(r, override.delayMs));
+    if (res.destroyed) return;
+    if (override && (override.status !== undefined || override.body !== undefined)) {
+      const body = override.body;
+      const payload = body === undefined ? '' : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+      res.writeHead(override.status ?? 200, { 'content-type': typeof body === 'object' && !(body instanceof Uint8Array) ? 'application/json' : 'application/octet-stream' });
+      res.end(payload);
+      return;
+    }
+    if (options.registry && path === '/registry') return registry(req, res);
+    if (req.method !== 'GET') return void res.writeHead(405).end();
+    if (path.startsWith(WELL_KNOWN)) {
+      const descriptor = descriptors.get(decodeURIComponent(path.slice(WELL_KNOWN.length)));
+      if (!descriptor) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('no such protocol stub');
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
+      return void res.end(JSON.stringify(descriptor, null, 2));
+    }
+    const source = sources.get(path);
+    if (source) {
+      res.writeHead(200, { 'content-type': 'application/wasm', 'content-length': source.byteLength });
+      return void res.end(source);
+    }
+    res.writeHead(404).end();
+  });
+
+  async function registry(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (req.method === 'POST') {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const entry = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { stubURL: string };
+      registrations.set(entry.stubURL, entry);
+      return void res.writeHead(201).end();
+    }
+    if (req.method === 'DELETE') {
+      registrations.delete(url.searchParams.get('stubURL') ?? '');
+      return void res.writeHead(204).end();
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify([...registrations.values()]));
+  }
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://${host}:${port}`,
+    domain: `${host}:${port}`,
+    hits: (path) => hits.get(path) ?? 0,
+    descriptor: (name) => structuredClone(descriptors.get(name)!),
+    override(path, value) {
+      if (value) overrides.set(path, value);
+      else overrides.delete(path);
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

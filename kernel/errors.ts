@@ -1,0 +1,81 @@
+// Every error protofly raises, in one place, each with a stable code.
+// Users match on `code`, never on the message.
+
+export const ERRORS = {
+  PF_ERR_NO_HANDLER: (hook: string) => `no plugin answered the "${hook}" hook`,
+  PF_ERR_PLUGIN: (hook: string, detail: string) => `a plugin failed at "${hook}": ${detail}`,
+  PF_ERR_DOMAIN_INVALID: (domain: string) => `"${domain}" is not a domain or an origin`,
+  PF_ERR_INSECURE_ORIGIN: (origin: string) => `plain http is allowed for loopback only, not ${origin}`,
+  PF_ERR_DESCRIPTOR_NOT_FOUND: (url: string) => `no protocol stub descriptor at ${url}`,
+  PF_ERR_DESCRIPTOR_UNREACHABLE: (url: string) => `the descriptor server at ${url} did not answer`,
+  PF_ERR_DESCRIPTOR_INVALID: (detail: string) => `the protocol stub descriptor is invalid: ${detail}`,
+  PF_ERR_TOO_LARGE: (what: string, limit: number) => `${what} is larger than the ${limit}-byte limit`,
+  PF_ERR_SOURCE_UNREACHABLE: (url: string) => `the stub source at ${url} could not be downloaded`,
+  PF_ERR_INTEGRITY: (expected: string, actual: string) => `the stub source hash ${actual} does not match the descriptor's ${expected}`,
+  PF_ERR_COMPONENT_INVALID: (detail: string) => `the stub is not a valid protofly:stub@0.1.0 component: ${detail}`,
+  PF_ERR_STUB_INIT: (detail: string) => `the stub refused to start: ${detail}`,
+  PF_ERR_STUB_TRAP: (detail: string) => `the stub crashed: ${detail}`,
+  PF_ERR_LOGIN: (detail: string) => `the domain refused the stub's login: ${detail}`,
+  PF_ERR_BACKEND_UNREACHABLE: (detail: string) => `the stub could not reach its back-end: ${detail}`,
+  PF_ERR_LIVE_TIMEOUT: (ms: number) => `the stub did not report LIVE within ${ms} ms`,
+  PF_ERR_CONNECT_REFUSED: (url: string) => `the stub may not open ${url}: it is outside the descriptor's connect list`,
+  PF_ERR_MESSAGE_INVALID: (detail: string) => `invalid message: ${detail}`,
+  PF_ERR_CBOR: (detail: string) => `invalid CBOR: ${detail}`,
+  PF_ERR_NO_ROUTE: (address: string) => `nobody listens on ${address}`,
+  PF_ERR_SPOOFED: (from: string, stubURL: string) => `${stubURL} may not send as ${from}`,
+  PF_ERR_LISTENER: (address: string, detail: string) => `a listener on ${address} threw: ${detail}`,
+  PF_ERR_SUBSCRIBE_TIMEOUT: (address: string, ms: number) => `no stub confirmed a subscription to ${address} within ${ms} ms`,
+  PF_ERR_UNDEPLOYED: (domain: string) => `the stub of ${domain} was undeployed`,
+  PF_ERR_DOMAIN_REGISTRY: (detail: string) => `the remote domain registry failed: ${detail}`,
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ErrorContext {
+  domain?: string;
+  stubURL?: string;
+  hook?: string;
+  cause?: unknown;
+}
+
+export class ProtoflyError extends Error {
+  readonly code: ErrorCode;
+  readonly domain?: string;
+  readonly stubURL?: string;
+  readonly hook?: string;
+
+  constructor(code: ErrorCode, message: string, context: ErrorContext = {}) {
+    super(message, context.cause === undefined ? undefined : { cause: context.cause });
+    this.name = 'ProtoflyError';
+    this.code = code;
+    this.domain = context.domain;
+    this.stubURL = context.stubURL;
+    this.hook = context.hook;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, domain: this.domain, stubURL: this.stubURL, hook: this.hook };
+  }
+}
+
+/** Builds a ProtoflyError from its code, the template's arguments and context. */
+export function pfError<C extends ErrorCode>(
+  code: C,
+  args: Parameters<(typeof ERRORS)[C]>,
+  context?: ErrorContext,
+): ProtoflyError {
+  const template = ERRORS[code] as (...a: unknown[]) => string;
+  return new ProtoflyError(code, template(...args), context);
+}
+
+export function isProtoflyError(error: unknown, code?: ErrorCode): error is ProtoflyError {
+  return error instanceof ProtoflyError && (code === undefined || error.code === code);
+}
+
+/** A short, safe description of anything thrown (stubs throw strings too). */
+export function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'string') return error;
+  if (error && typeof error === 'object' && 'payload' in error) return String((error as { payload: unknown }).payload);
+  return String(error);
+}

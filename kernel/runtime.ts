@@ -1,0 +1,206 @@
+// The Runtime UA: the seed's "Deploy Protocol Stub" flow as a short sequence
+// of hook calls. It knows no HTTP, no WebSocket, no WebAssembly: plugins do.
+import { parseDomain, type Domain } from './address.ts';
+import { describe, isProtoflyError, pfError, ProtoflyError } from './errors.ts';
+import { createHooks, type Hooks } from './hooks.ts';
+import type { Services } from './services.ts';
+import type { DeployContext, StubRecord } from './types.ts';
+
+export interface Plugin {
+  name: string;
+  apply(runtime: Runtime): void;
+}
+
+export interface RuntimeOptions {
+  plugins?: Plugin[];
+  /** How long a deploy waits for the stub's LIVE before giving up. */
+  liveTimeoutMs?: number;
+  /** This runtime's own URL; random when not given. */
+  runtimeURL?: string;
+  [option: string]: unknown;
+}
+
+export interface DeployOptions {
+  /** Which descriptor of the domain (`/.well-known/protocolstub/<name>`). */
+  name?: string;
+}
+
+export interface Runtime {
+  readonly runtimeURL: string;
+  readonly hooks: Hooks;
+  readonly options: Readonly<RuntimeOptions>;
+  deployStub(domain: string, options?: DeployOptions): Promise<StubRecord>;
+  undeployStub(domain: string, reason?: string): Promise<void>;
+  provide<K extends keyof Services>(name: K, service: Services[K]): void;
+  service<K extends keyof Services>(name: K): Services[K];
+  readonly bus: Services['bus'];
+  readonly registry: Services['registry'];
+  close(): Promise<void>;
+}
+
+const DEFAULT_LIVE_TIMEOUT_MS = 15_000;
+
+export function createKernel(options: RuntimeOptions = {}): Runtime {
+  const hooks = createHooks();
+  const services: Partial<Services> = {};
+  const inflight = new Map<string, Promise<StubRecord>>();
+  const runtimeURL = options.runtimeURL ?? `hyperty-runtime://${randomId()}`;
+  const liveTimeoutMs = options.liveTimeoutMs ?? DEFAULT_LIVE_TIMEOUT_MS;
+
+  const runtime: Runtime = {
+    runtimeURL,
+    hooks,
+    options,
+    provide(name, service) {
+      services[name] = service;
+    },
+    service(name) {
+      const found = services[name];
+      if (!found) throw pfError('PF_ERR_NO_HANDLER', [`service:${name}`], { hook: name });
+      return found;
+    },
+    get bus() { return runtime.service('bus'); },
+    get registry() { return runtime.service('registry'); },
+
+    // Steps 1–2: whoever asks (the app, the registry, the bus routing a first
+    // message) gets the one stub of the domain; concurrent asks share a deploy.
+    async deployStub(input, deployOptions = {}) {
+      const domain = parseDomain(input);
+      const key = `${domain.name}#${deployOptions.name ?? 'default'}`;
+      const pending = inflight.get(key);
+      if (pending) return pending;
+      const deploy = resolveOrDeploy(domain, deployOptions.name ?? 'default')
+        .finally(() => inflight.delete(key));
+      inflight.set(key, deploy);
+      return deploy;
+    },
+
+    async undeployStub(input, reason = 'undeployed') {
+      const { name } = parseDomain(input);
+      const record = services.registry?.get(name);
+      if (record) await hooks.undeploy.promise(record, reason);
+    },
+
+    async close() {
+      await Promise.allSettled([...inflight.values()]);
+      for (const record of services.registry?.list() ?? []) {
+        await hooks.undeploy.promise(record, 'runtime closed');
+      }
+    },
+  };
+
+  async function resolveOrDeploy(domain: Domain, descriptorName: string): Promise<StubRecord> {
+    const context: DeployContext = { runtime, domain, descriptorName, steps: [] };
+    const existing = await step(context, 'resolveStub', () => hooks.resolveStub.promise(domain), true);
+    if (existing) return existing;
+    try {
+      return await deploy(context);
+    } catch (thrown) {
+      const error = asProtoflyError(thrown, context);
+      await hooks.deployFailed.promise(context, error).catch((cleanup) => {
+        hooks.error.call(asProtoflyError(cleanup, context));
+      });
+      throw error;
+    }
+  }
+
+  async function deploy(context: DeployContext): Promise<StubRecord> {
+    const { domain } = context;
+    // Steps 3–4: the descriptor, from the domain's well-known URI.
+    context.descriptorURL = await step(context, 'descriptorUrl', async () =>
+      hooks.descriptorUrl.call('', domain, context.descriptorName) || undefined);
+    context.descriptor = await step(context, 'fetchDescriptor', () =>
+      hooks.fetchDescriptor.promise(context.descriptorURL!, context));
+    // Steps 5–8: a runtime URL from the registry, which starts watching its status.
+    const stub = context.stub = await step(context, 'registerStub', () => hooks.registerStub.promise(context));
+    await step(context, 'registerInDomain', async () => { await hooks.registerInDomain.promise(stub); return true; });
+    const live = waitForLive(stub);
+    try {
+      // Steps 9–13: a sandbox, the verified source, the domain login, a running stub.
+      context.sandbox = await step(context, 'createSandbox', () => hooks.createSandbox.promise(context));
+      context.source = await step(context, 'loadSource', () => hooks.loadSource.promise(context));
+      context.credentials = await step(context, 'credentials', () => hooks.credentials.promise(context));
+      context.instance = await step(context, 'instantiate', () => hooks.instantiate.promise(context));
+      // Steps 14–15: the stub's listener on the bus.
+      await step(context, 'attach', () => hooks.attach.promise(context));
+      // Steps 16–17: deployed means LIVE, not merely started.
+      await step(context, 'live', () => live.promise);
+    } finally {
+      live.cancel();
+    }
+    stub.deploySteps = context.steps;
+    return stub;
+  }
+
+  // Resolves on the stub's first LIVE; fails on its first sign of not making it.
+  function waitForLive(stub: StubRecord) {
+    let cancel = () => {};
+    const promise = new Promise<true>((resolve, reject) => {
+      const context = { domain: stub.domain.name, stubURL: stub.stubURL };
+      const timer = setTimeout(() => reject(pfError('PF_ERR_LIVE_TIMEOUT', [liveTimeoutMs], context)), liveTimeoutMs);
+      const waiter = (record: StubRecord, value: string) => {
+        if (record !== stub) return;
+        const reason = String(record.statusBody.reason ?? value);
+        if (value === 'LIVE') resolve(true);
+        else if (value === 'FAILED') reject(failureOf(record, reason, context));
+        else if (value === 'DISCONNECTED') {
+          reject(record.statusBody.code === 'PF_ERR_LOGIN'
+            ? pfError('PF_ERR_LOGIN', [reason], context)
+            : pfError('PF_ERR_BACKEND_UNREACHABLE', [reason], context));
+        }
+      };
+      statusWaiters.add(waiter);
+      cancel = () => { clearTimeout(timer); statusWaiters.delete(waiter); };
+    });
+    promise.catch(() => {}); // observed by the deploy, maybe after other steps fail first
+    return { promise, cancel: () => cancel() };
+  }
+
+  function failureOf(record: StubRecord, reason: string, context: { domain: string; stubURL: string }) {
+    const code = record.statusBody.code;
+    return typeof code === 'string' && code.startsWith('PF_ERR_')
+      ? new ProtoflyError(code as ProtoflyError['code'], reason, context)
+      : pfError('PF_ERR_STUB_TRAP', [reason], context);
+  }
+
+  // Runs one step: times it, reports it, and names the hook nobody answered.
+  async function step<T>(context: DeployContext, hook: string, run: () => Promise<T | undefined>, optional = false): Promise<T> {
+    const domain = context.domain.name;
+    hooks.step.call({ domain, hook, ms: 0, phase: 'start' });
+    const started = now();
+    try {
+      const result = await run();
+      if (result === undefined && !optional) throw pfError('PF_ERR_NO_HANDLER', [hook], { domain, hook });
+      const ms = now() - started;
+      context.steps.push({ hook, ms });
+      hooks.step.call({ domain, hook, ms, phase: 'end' });
+      return result as T;
+    } catch (error) {
+      hooks.step.call({ domain, hook, ms: now() - started, phase: 'error', error });
+      throw asProtoflyError(error, context, hook);
+    }
+  }
+
+  function asProtoflyError(error: unknown, context: DeployContext, hook?: string): ProtoflyError {
+    if (isProtoflyError(error)) return error;
+    return pfError('PF_ERR_PLUGIN', [hook ?? 'deployStub', describe(error)], {
+      domain: context.domain.name, stubURL: context.stub?.stubURL, hook, cause: error,
+    });
+  }
+
+  const statusWaiters = new Set<(record: StubRecord, value: string) => void>();
+  hooks.status.tap('RuntimeUA', (record, value) => {
+    for (const waiter of statusWaiters) waiter(record, value);
+  });
+
+  for (const plugin of options.plugins ?? []) plugin.apply(runtime);
+  return runtime;
+}
+
+function now(): number {
+  return globalThis.performance.now();
+}
+
+function randomId(): string {
+  return globalThis.crypto.randomUUID();
+}

@@ -1,0 +1,48 @@
+// What plugins provide to each other through the runtime. The kernel only
+// names the shapes; a plugin installs the implementation with `provide`.
+import type { Message } from './schemas.ts';
+import type { Remover, StubRecord } from './types.ts';
+
+export type Listener = (message: Message) => void;
+
+/** The Message Bus (plugins/bus). */
+export interface Bus {
+  /** Listens on an address (`to`) or a resource (publications). */
+  addListener(address: string, listener: Listener): Remover;
+  /** Routes a message: to local listeners, or to the stub of its domain (deploying it first). */
+  postMessage(message: Message): void;
+  /** Posts what a stub sent, after checking it may send it. */
+  postFromStub(stubURL: string, message: unknown): void;
+  /**
+   * Resolves once the stub serving the address's domain has confirmed it
+   * receives messages for it (its RESPONSE to the SUBSCRIBE control message).
+   */
+  whenSubscribed(address: string, timeoutMs?: number): Promise<void>;
+}
+
+/** The Runtime Registry (plugins/registry). */
+export interface Registry {
+  get(domain: string): StubRecord | undefined;
+  byStubURL(stubURL: string): StubRecord | undefined;
+  list(): StubRecord[];
+}
+
+/** Byte transports for stubs (plugins/transport). */
+export interface Transport {
+  open(stub: StubRecord, url: string, protocols: string[], events: ConnectionEvents): number;
+  send(stub: StubRecord, conn: number, frame: Uint8Array): void;
+  close(stub: StubRecord, conn: number): void;
+  closeAll(stub: StubRecord): void;
+}
+
+export interface ConnectionEvents {
+  onOpen(conn: number): void;
+  onFrame(conn: number, frame: Uint8Array): void;
+  onClose(conn: number, reason: string): void;
+}
+
+export interface Services {
+  bus: Bus;
+  registry: Registry;
+  transport: Transport;
+}

@@ -1,0 +1,64 @@
+// The shapes that hooks pass around. Plugins read and fill them.
+import type { Domain } from './address.ts';
+import type { Credentials, Descriptor, Message, StatusValue } from './schemas.ts';
+import type { Runtime } from './runtime.ts';
+
+/** A deployed (or deploying) protocol stub, as the Runtime Registry keeps it. */
+export interface StubRecord {
+  domain: Domain;
+  /** Unique in this runtime: `hyperty-runtime://<domain>/protostub/<id>`. */
+  stubURL: string;
+  descriptor: Descriptor;
+  descriptorURL: string;
+  status: StatusValue;
+  /** The body of the last status publication (reason, code…). */
+  statusBody: Record<string, unknown>;
+  counters: { messagesIn: number; messagesOut: number; rejected: number };
+  /** How the deploy went, step by step, once it is LIVE. */
+  deploySteps?: StepTiming[];
+}
+
+/** A running stub, as the sandbox plugin gives it to the kernel. */
+export interface StubInstance {
+  /** Hands messages to the stub (`on-messages`), batched by the caller. */
+  deliver(messages: readonly Message[]): void;
+  /** Stops the stub and frees what it holds (connections, timers, memory). */
+  dispose(reason: string): Promise<void>;
+}
+
+/** Where a stub runs. The sandbox plugin decides which one a stub gets. */
+export interface Sandbox {
+  readonly kind: string;
+}
+
+/** One deploy walking through the hooks; each step fills in its part. */
+export interface DeployContext {
+  readonly runtime: Runtime;
+  readonly domain: Domain;
+  /** Which descriptor of the domain: `default` unless asked. */
+  readonly descriptorName: string;
+  descriptorURL?: string;
+  descriptor?: Descriptor;
+  stub?: StubRecord;
+  sandbox?: Sandbox;
+  source?: Uint8Array;
+  credentials?: Credentials | null;
+  instance?: StubInstance;
+  readonly steps: StepTiming[];
+}
+
+export interface StepTiming {
+  hook: string;
+  ms: number;
+}
+
+export interface StepEvent extends StepTiming {
+  domain: string;
+  phase: 'start' | 'end' | 'error';
+  error?: unknown;
+}
+
+export type { Message, StatusValue };
+
+/** Removes what it was returned for (a listener, an attachment). */
+export type Remover = () => void;

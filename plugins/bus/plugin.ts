@@ -1,0 +1,259 @@
+// The Message Bus: delivers by `to`, publications by `resource`, and carries
+// messages for remote domains to that domain's stub, deploying it first when
+// needed (seed steps 1–2 and 14–15).
+import { domainOfAddress, isRuntimeAddress, statusResourceOf } from '../../kernel/address.ts';
+import { isProtoflyError, pfError, describe, type ProtoflyError } from '../../kernel/errors.ts';
+import type { Plugin, Runtime } from '../../kernel/runtime.ts';
+import { firstError, messageCheck, type Message } from '../../kernel/schemas.ts';
+import type { Bus, Listener } from '../../kernel/services.ts';
+import type { StubRecord } from '../../kernel/types.ts';
+import { errorResponse } from './error-response.ts';
+
+interface StubRoute {
+  record: StubRecord;
+  deliver(messages: readonly Message[]): void;
+  outbox: Message[];
+  flushScheduled: boolean;
+}
+
+export function busPlugin(): Plugin {
+  return {
+    name: 'BusPlugin',
+    apply(runtime) {
+      const bus = new MessageBus(runtime);
+      runtime.provide('bus', bus);
+
+      runtime.hooks.attach.tapPromise('BusPlugin', async (context) => {
+        const instance = context.instance!;
+        return bus.attachStub(context.stub!, (messages) => instance.deliver(messages));
+      });
+      runtime.hooks.undeploy.tapPromise('BusPlugin', async (record) => bus.detachStub(record));
+    },
+  };
+}
+
+export class MessageBus implements Bus {
+  readonly #runtime: Runtime;
+  readonly #listeners = new Map<string, Set<Listener>>();
+  readonly #routes = new Map<string, StubRoute>();
+  /** Messages for a domain whose stub is being deployed, in arrival order. */
+  readonly #waiting = new Map<string, Message[]>();
+  /** SUBSCRIBE control messages sent, by id, until their stub answers. */
+  readonly #pendingControls = new Map<string, { stubURL: string; resources: string[] }>();
+  readonly #confirmed = new Set<string>();
+  readonly #subscribeWaiters = new Map<string, Set<() => void>>();
+
+  constructor(runtime: Runtime) {
+    this.#runtime = runtime;
+    // Stubs answer control messages to the runtime's own URL.
+    this.addListener(runtime.runtimeURL, (message) => this.#onControlResponse(message));
+  }
+
+  whenSubscribed(address: string, timeoutMs = 10_000): Promise<void> {
+    if (this.#confirmed.has(address)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      let waiters = this.#subscribeWaiters.get(address);
+      if (!waiters) this.#subscribeWaiters.set(address, waiters = new Set());
+      const done = () => { clearTimeout(timer); resolve(); };
+      const timer = setTimeout(() => {
+        waiters.delete(done);
+        reject(pfError('PF_ERR_SUBSCRIBE_TIMEOUT', [address, timeoutMs]));
+      }, timeoutMs);
+      waiters.add(done);
+    });
+  }
+
+  #onControlResponse(message: Message): void {
+    const pending = message.type === 'RESPONSE' ? this.#pendingControls.get(String(message.id)) : undefined;
+    if (!pending || pending.stubURL !== message.from) return;
+    this.#pendingControls.delete(String(message.id));
+    const code = (message.body as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'number' && code >= 300) return;
+    for (const address of pending.resources) {
+      if (!this.#listeners.has(address)) continue;
+      this.#confirmed.add(address);
+      const waiters = this.#subscribeWaiters.get(address);
+      this.#subscribeWaiters.delete(address);
+      for (const done of waiters ?? []) done();
+    }
+  }
+
+  addListener(address: string, listener: Listener): () => void {
+    let set = this.#listeners.get(address);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(address, set);
+      this.#controlStub(address, 'SUBSCRIBE');
+    }
+    set.add(listener);
+    return () => {
+      if (!set.delete(listener) || set.size > 0 || this.#listeners.get(address) !== set) return;
+      this.#listeners.delete(address);
+      this.#confirmed.delete(address);
+      this.#controlStub(address, 'UNSUBSCRIBE');
+    };
+  }
+
+  postMessage(message: Message): void {
+    if (!messageCheck.Check(message)) {
+      throw pfError('PF_ERR_MESSAGE_INVALID', [firstError(messageCheck, message)]);
+    }
+    this.#route(message, undefined);
+  }
+
+  postFromStub(stubURL: string, raw: unknown): void {
+    const record = this.#runtime.registry.byStubURL(stubURL);
+    if (!record) return;
+    if (!messageCheck.Check(raw)) {
+      this.#reject(record, pfError('PF_ERR_MESSAGE_INVALID', [firstError(messageCheck, raw)], { stubURL, domain: record.domain.name }));
+      return;
+    }
+    // A stub speaks for itself (its runtime URL and below) and for its
+    // domain's remote addresses; anything else is spoofing.
+    const own = raw.from === stubURL || raw.from.startsWith(`${stubURL}/`);
+    const ofDomain = !isRuntimeAddress(raw.from) && domainOfAddress(raw.from) === record.domain.name;
+    if (!own && !ofDomain) {
+      this.#reject(record, pfError('PF_ERR_SPOOFED', [raw.from, stubURL], { stubURL, domain: record.domain.name }));
+      return;
+    }
+    if (raw.resource === statusResourceOf(stubURL) && !own) {
+      this.#reject(record, pfError('PF_ERR_SPOOFED', [raw.from, stubURL], { stubURL, domain: record.domain.name }));
+      return;
+    }
+    record.counters.messagesOut++;
+    this.#route(raw, record);
+  }
+
+  attachStub(record: StubRecord, deliver: (messages: readonly Message[]) => void): () => void {
+    const route: StubRoute = { record, deliver, outbox: [], flushScheduled: false };
+    this.#routes.set(record.domain.name, route);
+    // The stub learns which of its domain's addresses are listened to here.
+    const wanted = [...this.#listeners.keys()].filter((a) => !isRuntimeAddress(a) && domainOfAddress(a) === record.domain.name);
+    if (wanted.length) this.#enqueue(route, this.#control(record, 'SUBSCRIBE', wanted));
+    const waiting = this.#waiting.get(record.domain.name) ?? [];
+    this.#waiting.delete(record.domain.name);
+    for (const message of waiting) this.#enqueue(route, message);
+    return () => this.detachStub(record);
+  }
+
+  detachStub(record: StubRecord): void {
+    const route = this.#routes.get(record.domain.name);
+    if (route?.record !== record) return;
+    this.#routes.delete(record.domain.name);
+    for (const address of this.#confirmed) {
+      if (domainOfAddress(address) === record.domain.name) this.#confirmed.delete(address);
+    }
+    for (const [id, pending] of this.#pendingControls) {
+      if (pending.stubURL === record.stubURL) this.#pendingControls.delete(id);
+    }
+  }
+
+  #route(message: Message, origin: StubRecord | undefined): void {
+    let delivered = this.#deliverLocal(message.to, message);
+    if (message.resource && message.resource !== message.to && message.type === 'UPDATE') {
+      delivered = this.#deliverLocal(message.resource, message) || delivered;
+    }
+    if (delivered || !message.to) return;
+    const domain = isRuntimeAddress(message.to) ? undefined : domainOfAddress(message.to);
+    // A stub's own domain has nowhere else to go: sending it back would loop.
+    if (!domain || origin?.domain.name === domain) {
+      this.#undeliverable(message, pfError('PF_ERR_NO_ROUTE', [message.to]));
+      return;
+    }
+    const route = this.#routes.get(domain);
+    if (route) {
+      this.#enqueue(route, message);
+      return;
+    }
+    this.#deployFor(domain, message);
+  }
+
+  #deliverLocal(address: string | undefined, message: Message): boolean {
+    if (!address) return false;
+    const set = this.#listeners.get(address);
+    if (!set || set.size === 0) return false;
+    for (const listener of [...set]) {
+      try {
+        listener(message);
+      } catch (error) {
+        this.#runtime.hooks.error.call(pfError('PF_ERR_LISTENER', [address, describe(error)], { cause: error }));
+      }
+    }
+    return true;
+  }
+
+  // Seed steps 1–2: the first message for a domain deploys its stub. The
+  // messages wait, in order; if the deploy fails each sender hears why.
+  #deployFor(domain: string, message: Message): void {
+    const waiting = this.#waiting.get(domain);
+    if (waiting) {
+      waiting.push(message);
+      return;
+    }
+    this.#waiting.set(domain, [message]);
+    this.#runtime.deployStub(domain).then(
+      () => {
+        // attachStub has taken the waiting messages; any left means the stub
+        // was there already (deployed under another name), so hand them over.
+        const left = this.#waiting.get(domain);
+        this.#waiting.delete(domain);
+        const route = this.#routes.get(domain);
+        for (const m of left ?? []) {
+          if (route) this.#enqueue(route, m);
+          else this.#undeliverable(m, pfError('PF_ERR_NO_ROUTE', [m.to ?? domain]));
+        }
+      },
+      (error: unknown) => {
+        const failure = isProtoflyError(error) ? error : pfError('PF_ERR_NO_ROUTE', [domain], { cause: error });
+        const left = this.#waiting.get(domain) ?? [];
+        this.#waiting.delete(domain);
+        for (const m of left) this.#undeliverable(m, failure);
+      },
+    );
+  }
+
+  #enqueue(route: StubRoute, message: Message): void {
+    route.outbox.push(message);
+    if (route.flushScheduled) return;
+    route.flushScheduled = true;
+    // Batching: everything posted in one turn reaches the stub in one call.
+    queueMicrotask(() => {
+      route.flushScheduled = false;
+      const batch = route.outbox;
+      route.outbox = [];
+      if (this.#routes.get(route.record.domain.name) !== route) {
+        for (const m of batch) this.#undeliverable(m, pfError('PF_ERR_UNDEPLOYED', [route.record.domain.name]));
+        return;
+      }
+      route.record.counters.messagesIn += batch.length;
+      route.deliver(batch);
+    });
+  }
+
+  #undeliverable(message: Message, error: ProtoflyError): void {
+    this.#runtime.hooks.error.call(error);
+    // Never answer an answer: two dead ends would ping-pong forever.
+    if (message.type === 'RESPONSE' || !this.#listeners.has(message.from)) return;
+    this.#deliverLocal(message.from, errorResponse(message, this.#runtime.runtimeURL, error));
+  }
+
+  #reject(record: StubRecord, error: ProtoflyError): void {
+    record.counters.rejected++;
+    this.#runtime.hooks.error.call(error);
+  }
+
+  #controlStub(address: string, type: 'SUBSCRIBE' | 'UNSUBSCRIBE'): void {
+    if (isRuntimeAddress(address)) return;
+    const domain = domainOfAddress(address);
+    const route = domain ? this.#routes.get(domain) : undefined;
+    if (route) this.#enqueue(route, this.#control(route.record, type, [address]));
+  }
+
+  #control(record: StubRecord, type: 'SUBSCRIBE' | 'UNSUBSCRIBE', resources: string[]): Message {
+    const id = `ctl-${++controlSequence}`;
+    if (type === 'SUBSCRIBE') this.#pendingControls.set(id, { stubURL: record.stubURL, resources });
+    return { id, type, from: this.#runtime.runtimeURL, to: record.stubURL, body: { resources } };
+  }
+}
+
+let controlSequence = 0;

@@ -1,0 +1,120 @@
+// WebSocket connections for stubs: open/send/close from the stub, and
+// on-open/on-frame/on-close back into it, always from a later turn of the
+// event loop, never from inside the stub's own call.
+import { pfError } from '../../kernel/errors.ts';
+import type { Plugin } from '../../kernel/runtime.ts';
+import type { ConnectionEvents, Transport } from '../../kernel/services.ts';
+import type { StubRecord } from '../../kernel/types.ts';
+import { isAllowed } from './connect-policy.ts';
+
+/** The standard WebSocket API: the browser's, or `ws` in Node. */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+export type WebSocketConstructor = new (url: string, protocols?: string[]) => WebSocketLike;
+
+export interface TransportOptions {
+  WebSocket: WebSocketConstructor;
+  /** Connections one stub may hold at once. */
+  maxConnections?: number;
+}
+
+const OPEN = 1;
+
+export function transportPlugin(options: TransportOptions): Plugin {
+  return {
+    name: 'TransportPlugin',
+    apply(runtime) {
+      const transport = new WebSocketTransport(options);
+      runtime.provide('transport', transport);
+      runtime.hooks.undeploy.tapPromise('TransportPlugin', async (record) => transport.closeAll(record));
+    },
+  };
+}
+
+class WebSocketTransport implements Transport {
+  readonly #options: TransportOptions;
+  readonly #byStub = new Map<string, Map<number, WebSocketLike>>();
+  #nextConn = 1;
+
+  constructor(options: TransportOptions) {
+    this.#options = options;
+  }
+
+  open(stub: StubRecord, url: string, protocols: string[], events: ConnectionEvents): number {
+    const where = { domain: stub.domain.name, stubURL: stub.stubURL };
+    if (!isAllowed(url, stub.descriptor.connect)) throw pfError('PF_ERR_CONNECT_REFUSED', [url], where);
+    const conns = this.#connections(stub);
+    if (conns.size >= (this.#options.maxConnections ?? 8)) throw pfError('PF_ERR_CONNECT_REFUSED', [`${url} (too many connections)`], where);
+    const conn = this.#nextConn++;
+    let socket: WebSocketLike;
+    try {
+      socket = new this.#options.WebSocket(url, protocols);
+    } catch (error) {
+      // A malformed URL or protocol list: report it as a close, like any other failure.
+      setTimeout(() => events.onClose(conn, error instanceof Error ? error.message : String(error)), 0);
+      return conn;
+    }
+    socket.binaryType = 'arraybuffer';
+    let closed = false;
+    const finish = (reason: string) => {
+      if (closed) return;
+      closed = true;
+      conns.delete(conn);
+      events.onClose(conn, reason);
+    };
+    socket.onopen = () => events.onOpen(conn);
+    socket.onmessage = ({ data }) => {
+      const frame = typeof data === 'string' ? new TextEncoder().encode(data)
+        : data instanceof ArrayBuffer ? new Uint8Array(data)
+          : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
+      if (frame) events.onFrame(conn, frame);
+    };
+    socket.onerror = (event) => {
+      const message = (event as { message?: string; error?: Error })?.message ?? (event as { error?: Error })?.error?.message;
+      finish(message ? `connection error: ${message}` : 'connection error');
+    };
+    socket.onclose = ({ code, reason }) => finish(reason ? `closed (${code}): ${reason}` : `closed (${code})`);
+    conns.set(conn, socket);
+    return conn;
+  }
+
+  send(stub: StubRecord, conn: number, frame: Uint8Array): void {
+    const socket = this.#byStub.get(stub.stubURL)?.get(conn);
+    if (!socket || socket.readyState !== OPEN) throw new Error(`connection ${conn} is not open`);
+    socket.send(frame);
+  }
+
+  close(stub: StubRecord, conn: number): void {
+    const conns = this.#byStub.get(stub.stubURL);
+    const socket = conns?.get(conn);
+    if (!socket) return;
+    socket.close(1000, 'closed by stub');
+  }
+
+  closeAll(stub: StubRecord): void {
+    const conns = this.#byStub.get(stub.stubURL);
+    if (!conns) return;
+    this.#byStub.delete(stub.stubURL);
+    for (const socket of conns.values()) {
+      socket.onclose = socket.onerror = socket.onmessage = socket.onopen = null;
+      try { socket.close(1001, 'stub stopped'); } catch { /* already closing */ }
+    }
+  }
+
+  #connections(stub: StubRecord): Map<number, WebSocketLike> {
+    let conns = this.#byStub.get(stub.stubURL);
+    if (!conns) {
+      conns = new Map();
+      this.#byStub.set(stub.stubURL, conns);
+    }
+    return conns;
+  }
+}

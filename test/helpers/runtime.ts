@@ -1,0 +1,44 @@
+// Runtimes and domains that clean up after the test, pass or fail.
+import type { ExecutionContext } from 'ava';
+import { createRuntime, type CreateRuntimeOptions } from '../../index.ts';
+import { startCatalogue, type CatalogueEntry } from '../../domain/catalogue.ts';
+import type { ProtoflyError } from '../../kernel/errors.ts';
+import type { Message } from '../../kernel/schemas.ts';
+
+export async function catalogue(t: ExecutionContext, entries: Record<string, CatalogueEntry>) {
+  const served = await startCatalogue({ entries, registry: true });
+  t.teardown(() => served.close());
+  return served;
+}
+
+export function runtime(t: ExecutionContext, options: CreateRuntimeOptions = {}) {
+  const created = createRuntime(options);
+  const errors: ProtoflyError[] = [];
+  created.hooks.error.tap('test', (error) => { errors.push(error); });
+  t.teardown(() => created.close());
+  return Object.assign(created, { errors });
+}
+
+/** Collects what arrives on an address. */
+export function inbox(rt: ReturnType<typeof createRuntime>, address: string) {
+  const messages: Message[] = [];
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  rt.bus.addListener(address, (message) => {
+    messages.push(message);
+    for (const w of waiters.filter((w) => messages.length >= w.count)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  });
+  return {
+    messages,
+    /** Resolves when `count` messages have arrived; rejects after `ms`. */
+    async waitFor(count: number, ms = 10_000) {
+      if (messages.length >= count) return;
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${messages.length} of ${count} messages arrived on ${address}`)), ms);
+        waiters.push({ count, resolve: () => { clearTimeout(timer); resolve(); } });
+      });
+    },
+  };
+}

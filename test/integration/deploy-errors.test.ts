@@ -1,0 +1,136 @@
+// Each way a deploy can go wrong gives its own code and leaves the registry
+// clean: the next deploy of the same domain works.
+import test from 'ava';
+import { createServer } from 'node:net';
+import type { ErrorCode } from '../../kernel/errors.ts';
+import { builtStub } from '../helpers/built.ts';
+import { catalogue, runtime } from '../helpers/runtime.ts';
+
+const WELL_KNOWN = '/.well-known/protocolstub/default';
+
+async function failsThenRecovers(t: import('ava').ExecutionContext, code: ErrorCode, breakIt: (d: Awaited<ReturnType<typeof catalogue>>) => void) {
+  const domain = await catalogue(t, { default: { component: builtStub('echo-c') } });
+  const rt = runtime(t);
+  const statuses: string[] = [];
+  rt.hooks.status.tap('test', (_s, value) => { statuses.push(value); });
+  breakIt(domain);
+  const error = await t.throwsAsync(rt.deployStub(domain.origin));
+  t.is((error as { code?: string }).code, code, error?.message);
+  t.is(rt.registry.list().length, 0, 'nothing is left registered');
+  domain.override(WELL_KNOWN, undefined);
+  domain.override('/stubs/echo-c.wasm', undefined);
+  const stub = await rt.deployStub(domain.origin);
+  t.is(stub.status, 'LIVE', 'a later deploy works');
+  return { error: error!, statuses };
+}
+
+test('a descriptor that is not there fails with PF_ERR_DESCRIPTOR_NOT_FOUND', async (t) => {
+  await failsThenRecovers(t, 'PF_ERR_DESCRIPTOR_NOT_FOUND', (d) => d.override(WELL_KNOWN, { status: 404 }));
+});
+
+test('a descriptor that fails the schema is refused with PF_ERR_DESCRIPTOR_INVALID naming the field', async (t) => {
+  const { error } = await failsThenRecovers(t, 'PF_ERR_DESCRIPTOR_INVALID', (d) => {
+    const broken = d.descriptor('default');
+    delete broken.sourceHash;
+    d.override(WELL_KNOWN, { body: broken });
+  });
+  t.regex(error.message, /sourceHash/);
+});
+
+test('a descriptor that is not JSON is refused with PF_ERR_DESCRIPTOR_INVALID', async (t) => {
+  await failsThenRecovers(t, 'PF_ERR_DESCRIPTOR_INVALID', (d) => d.override(WELL_KNOWN, { body: '{"name": "default",' }));
+});
+
+test('a descriptor with unknown fields is accepted and keeps them', async (t) => {
+  const domain = await catalogue(t, { default: { component: builtStub('echo-c'), homepage: 'https://example.com' } });
+  const rt = runtime(t);
+  const stub = await rt.deployStub(domain.origin);
+  t.is(stub.descriptor.homepage, 'https://example.com');
+});
+
+test('a source whose hash does not match is refused with PF_ERR_INTEGRITY before it runs', async (t) => {
+  const { statuses } = await failsThenRecovers(t, 'PF_ERR_INTEGRITY', (d) => {
+    const tampered = d.descriptor('default');
+    tampered.sourceHash = `sha256-${Buffer.alloc(32, 7).toString('base64')}`;
+    d.override(WELL_KNOWN, { body: tampered });
+  });
+  t.deepEqual(statuses.slice(0, 2), ['DEPLOYING', 'FAILED']);
+});
+
+test('a source that cannot be downloaded fails with PF_ERR_SOURCE_UNREACHABLE, not "deploying" forever', async (t) => {
+  await failsThenRecovers(t, 'PF_ERR_SOURCE_UNREACHABLE', (d) => d.override('/stubs/echo-c.wasm', { status: 500 }));
+});
+
+test('a stub whose init returns an error fails the deploy with PF_ERR_STUB_INIT and its reason', async (t) => {
+  const domain = await catalogue(t, {
+    default: { component: builtStub('echo-c'), configuration: { failInit: true } },
+  });
+  const rt = runtime(t);
+  const error = await t.throwsAsync(rt.deployStub(domain.origin));
+  t.is((error as { code?: string }).code, 'PF_ERR_STUB_INIT');
+  t.regex(error!.message, /init refused by configuration/);
+  t.is(rt.registry.list().length, 0);
+});
+
+test('a descriptor server that is down fails with PF_ERR_DESCRIPTOR_UNREACHABLE', async (t) => {
+  const port = await freePort();
+  const rt = runtime(t);
+  const error = await t.throwsAsync(rt.deployStub(`http://127.0.0.1:${port}`));
+  t.is((error as { code?: string }).code, 'PF_ERR_DESCRIPTOR_UNREACHABLE');
+  t.is(rt.registry.list().length, 0);
+});
+
+test('a descriptor server that is too slow fails within the timeout', async (t) => {
+  const domain = await catalogue(t, { default: { component: builtStub('echo-c') } });
+  const rt = runtime(t, { descriptor: { timeoutMs: 300 } });
+  domain.override(WELL_KNOWN, { delayMs: 3_000 });
+  const started = Date.now();
+  const error = await t.throwsAsync(rt.deployStub(domain.origin));
+  t.is((error as { code?: string }).code, 'PF_ERR_DESCRIPTOR_UNREACHABLE');
+  t.true(Date.now() - started < 2_500);
+});
+
+test('an oversized descriptor is refused with PF_ERR_TOO_LARGE', async (t) => {
+  const domain = await catalogue(t, { default: { component: builtStub('echo-c') } });
+  const rt = runtime(t, { descriptor: { maxBytes: 1024 } });
+  domain.override(WELL_KNOWN, { body: { ...domain.descriptor('default'), padding: 'x'.repeat(4096) } });
+  const error = await t.throwsAsync(rt.deployStub(domain.origin));
+  t.is((error as { code?: string }).code, 'PF_ERR_TOO_LARGE');
+});
+
+test('plain http off loopback is refused with PF_ERR_INSECURE_ORIGIN', async (t) => {
+  const rt = runtime(t);
+  const error = await t.throwsAsync(rt.deployStub('http://example.com'));
+  t.is((error as { code?: string }).code, 'PF_ERR_INSECURE_ORIGIN');
+});
+
+test('a deploy with no plugin for a step names the hook nobody answered', async (t) => {
+  const domain = await catalogue(t, { default: { component: builtStub('echo-c') } });
+  const { createKernel } = await import('../../kernel/runtime.ts');
+  const { registryPlugin, busPlugin, descriptorPlugin } = await import('../../index.ts');
+  const rt = createKernel({ plugins: [registryPlugin(), busPlugin(), descriptorPlugin()] });
+  t.teardown(() => rt.close());
+  const error = await t.throwsAsync(rt.deployStub(domain.origin));
+  t.is((error as { code?: string }).code, 'PF_ERR_NO_HANDLER');
+  t.is((error as { hook?: string }).hook, 'createSandbox');
+  t.regex(error!.message, /createSandbox/);
+});
+
+test('a message for a domain whose deploy fails gets an error RESPONSE, not silence', async (t) => {
+  const domain = await catalogue(t, { default: { component: builtStub('echo-c') } });
+  domain.override(WELL_KNOWN, { status: 404 });
+  const rt = runtime(t);
+  const me = `hyperty://${domain.domain}/me`;
+  const got = new Promise((resolve) => rt.bus.addListener(me, resolve));
+  rt.bus.postMessage({ id: 'q1', type: 'CREATE', from: me, to: `hyperty://${domain.domain}/bob`, body: {} });
+  t.like(await got, { id: 'q1', type: 'RESPONSE', to: me, body: { code: 404, error: 'PF_ERR_DESCRIPTOR_NOT_FOUND' } });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
