@@ -14,13 +14,17 @@ export default {
       declaration: true,
       declarationDir: 'dist',
       allowImportingTsExtensions: true,
-      rewriteRelativeImportExtensions: true,
+      rewriteRelativeImportExtensions: false,
       include: ['index.ts', 'kernel/**/*.ts', 'plugins/**/*.ts', 'domain/**/*.ts', 'cli/**/*.ts'],
       exclude: ['test/**', 'bench/**', 'stubs/**', 'examples/**'],
     }),
   ],
   onwarn(warning, warn) {
     if (warning.code === 'CIRCULAR_DEPENDENCY') return;
+    // Sources import './x.ts' (run as-is by tsx and ava); rollup resolves
+    // those itself, so the import-rewriting that would silence TS5096 is off:
+    // it would wrap our one dynamic import (the stub glue) in a helper.
+    if (warning.message?.includes('TS5096')) return;
     warn(warning);
   },
 };

@@ -58,7 +58,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     for (let i = 0; i < count; i++) {
       alpha.bus.postMessage({ id: `m${i}`, type: 'CREATE', from: alice, to: bob, body: { text: `hello ${i}` } });
     }
-    await Promise.race([arrived, new Promise((r) => setTimeout(r, 20_000))]);
+    let giveUp: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([arrived, new Promise((r) => { giveUp = setTimeout(r, 20_000); })]);
+    clearTimeout(giveUp);
     const seconds = (performance.now() - sendStart) / 1000;
     const inOrder = inbox.every((m, i) => m.id === `m${i}`);
     write(`sent ${count} alice → bob, received ${inbox.length}${inOrder ? ', in order' : ', OUT OF ORDER'}, ${(inbox.length / seconds).toFixed(0)} msg/s`);

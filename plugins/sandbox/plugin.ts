@@ -16,6 +16,26 @@ export interface SandboxOptions {
   maxTimers?: number;
 }
 
+// Transpiling is the slow part of a deploy; the same verified bytes (same
+// hash, checked by loadSource) are transpiled once per process, whichever
+// runtime asks. Instances are never shared: each deploy instantiates afresh.
+const compiled = new Map<string, Promise<LoadedComponent>>();
+const COMPILED_KEPT = 16;
+
+function compiledOnce(hash: string, source: Uint8Array): Promise<LoadedComponent> {
+  let component = compiled.get(hash);
+  if (component) {
+    compiled.delete(hash);
+    compiled.set(hash, component);
+    return component;
+  }
+  component = loadComponent(source);
+  compiled.set(hash, component);
+  component.catch(() => compiled.delete(hash));
+  if (compiled.size > COMPILED_KEPT) compiled.delete(compiled.keys().next().value!);
+  return component;
+}
+
 export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
   const maxSourceBytes = options.maxSourceBytes ?? 64 * 1024 * 1024;
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -23,9 +43,6 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
     name: 'SandboxPlugin',
     apply(runtime) {
       const instances = new Map<string, StubInstance>();
-      // Transpiling is the slow part of a deploy; the same verified bytes
-      // (same hash) are transpiled once per process.
-      const compiled = new Map<string, Promise<LoadedComponent>>();
 
       runtime.hooks.createSandbox.tapPromise('SandboxPlugin', async () => ({ kind: 'in-thread' }));
 
@@ -47,12 +64,7 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
       runtime.hooks.instantiate.tapPromise('SandboxPlugin', async (context) => {
         const record = context.stub!;
         const hash = context.descriptor!.sourceHash;
-        let component = compiled.get(hash);
-        if (!component) {
-          component = loadComponent(context.source!);
-          compiled.set(hash, component);
-          component.catch(() => compiled.delete(hash));
-        }
+        const component = compiledOnce(hash, context.source!);
         const instance = await startInThreadStub({
           runtime,
           record,

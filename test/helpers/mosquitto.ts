@@ -1,0 +1,95 @@
+// A real mosquitto (Debian package), started on loopback with a generated
+// config and password file, stopped after the test.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+export const MOSQUITTO = '/usr/sbin/mosquitto';
+
+export interface Mosquitto {
+  /** WebSocket URL: `ws://127.0.0.1:PORT` */
+  url: string;
+  stop(): Promise<void>;
+  /** Starts it again on the same ports (after `stop`). */
+  start(): Promise<void>;
+  /** Stops it and removes its files. */
+  dispose(): Promise<void>;
+}
+
+export async function startMosquitto(users: Record<string, string>): Promise<Mosquitto> {
+  const dir = await mkdtemp(join(tmpdir(), 'protofly-mosquitto-'));
+  // mosquitto drops root to its own user, which must read these files.
+  await chmod(dir, 0o755);
+  const passwd = join(dir, 'passwd');
+  await writeFile(passwd, '');
+  for (const [user, password] of Object.entries(users)) {
+    await promisify(execFile)('/usr/bin/mosquitto_passwd', ['-b', passwd, user, password]);
+  }
+  await chmod(passwd, 0o644);
+  const [tcpPort, wsPort] = [await freePort(), await freePort()];
+  const config = join(dir, 'mosquitto.conf');
+  // 2.0.11 exits ("Unable to start any listening sockets") when its only
+  // listener is a websockets one, so a plain MQTT listener comes along.
+  await writeFile(config, [
+    'per_listener_settings false',
+    'allow_anonymous false',
+    `password_file ${passwd}`,
+    'persistence false',
+    'log_dest stderr',
+    'log_type error',
+    `listener ${tcpPort} 127.0.0.1`,
+    `listener ${wsPort} 127.0.0.1`,
+    'protocol websockets',
+    '',
+  ].join('\n'));
+  let child: ChildProcess | undefined;
+  const handle: Mosquitto = {
+    url: `ws://127.0.0.1:${wsPort}`,
+    async start() {
+      let output = '';
+      child = spawn(MOSQUITTO, ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+      child.stderr!.on('data', (chunk) => { output += chunk; });
+      const exited = new Promise<never>((_, reject) => child!.once('exit', (code) => reject(new Error(`mosquitto exited (${code}): ${output}`))));
+      await Promise.race([waitForPort(wsPort, 5_000), exited]);
+    },
+    async stop() {
+      const running = child;
+      child = undefined;
+      if (!running || running.exitCode !== null) return;
+      const gone = new Promise((resolve) => running.once('exit', resolve));
+      running.kill('SIGTERM');
+      await gone;
+    },
+    async dispose() {
+      await handle.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  await handle.start();
+  process.once('exit', () => child?.kill('SIGKILL'));
+  return handle;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    }).on('error', reject);
+  });
+}
+
+async function waitForPort(port: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); }).on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`mosquitto did not listen on ${port} within ${ms} ms`);
+}

@@ -1,0 +1,53 @@
+// The commands a user types, run as a user runs them: the built CLI.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { DEPLOY_STEPS } from '../../kernel/hooks.ts';
+import { builtStub } from '../helpers/built.ts';
+import { catalogue } from '../helpers/runtime.ts';
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL('../../bin/protofly.js', import.meta.url));
+
+async function protofly(...args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+test('protofly demo --json reports LIVE and every message sent was received', async (t) => {
+  const { code, stdout } = await protofly('demo', '--json', '--count', '300');
+  t.is(code, 0);
+  const report = JSON.parse(stdout);
+  t.is(report.status, 'LIVE');
+  t.is(report.sent, 300);
+  t.is(report.received, 300);
+  t.regex(report.stubURL, /^hyperty-runtime:\/\/127\.0\.0\.1:\d+\/protostub\/[0-9a-f]{8}$/);
+  t.deepEqual(report.steps.map((s: { hook: string }) => s.hook), [...DEPLOY_STEPS]);
+  t.true(report.steps.every((s: { ms: number }) => typeof s.ms === 'number' && s.ms >= 0));
+});
+
+test('protofly deploy <domain> deploys a stub and prints its status', async (t) => {
+  const domain = await catalogue(t, { default: { component: builtStub('echo-c') } });
+  const { code, stdout } = await protofly('deploy', domain.origin, '--json');
+  t.is(code, 0);
+  const report = JSON.parse(stdout);
+  t.is(report.status, 'LIVE');
+  t.true(report.stubURL.startsWith(`hyperty-runtime://${domain.domain}/protostub/`));
+});
+
+test('protofly deploy shows a failing deploy with its code and exits non-zero', async (t) => {
+  const domain = await catalogue(t, { default: { component: builtStub('echo-c'), configuration: { failInit: true } } });
+  const json = await protofly('deploy', domain.origin, '--json');
+  t.is(json.code, 1);
+  t.like(JSON.parse(json.stdout), { status: 'FAILED', error: { code: 'PF_ERR_STUB_INIT' } });
+  const text = await protofly('deploy', domain.origin);
+  t.is(text.code, 1);
+  t.regex(text.stdout, /status FAILED \(the stub refused to start: init refused by configuration\)/);
+  t.regex(text.stderr, /^PF_ERR_STUB_INIT: /m);
+});

@@ -1,0 +1,29 @@
+import test from 'ava';
+import { domainOfAddress, parseDomain } from '../../kernel/address.ts';
+
+test('a bare domain name is fetched over https', (t) => {
+  t.deepEqual(parseDomain('example.com'), { name: 'example.com', origin: 'https://example.com' });
+});
+
+test('a loopback origin may use plain http, and a bare loopback host defaults to it', (t) => {
+  t.deepEqual(parseDomain('http://127.0.0.1:8080'), { name: '127.0.0.1:8080', origin: 'http://127.0.0.1:8080' });
+  t.deepEqual(parseDomain('127.0.0.1:8080'), { name: '127.0.0.1:8080', origin: 'http://127.0.0.1:8080' });
+  t.deepEqual(parseDomain('localhost:9'), { name: 'localhost:9', origin: 'http://localhost:9' });
+});
+
+test('plain http anywhere else is refused', (t) => {
+  t.throws(() => parseDomain('http://example.com'), { code: 'PF_ERR_INSECURE_ORIGIN' });
+  t.throws(() => parseDomain('http://127.0.0.1.example.com'), { code: 'PF_ERR_INSECURE_ORIGIN' });
+});
+
+test('things that are not a domain or an origin are refused with PF_ERR_DOMAIN_INVALID', (t) => {
+  for (const bad of ['', 'ftp://example.com', 'https://example.com/path', 'https://user:pw@example.com', 'https://example.com?x=1', 'exa mple.com']) {
+    t.throws(() => parseDomain(bad), { code: 'PF_ERR_DOMAIN_INVALID' }, bad);
+  }
+});
+
+test('the domain of an address is its host, port included', (t) => {
+  t.is(domainOfAddress('hyperty://example.com/alice'), 'example.com');
+  t.is(domainOfAddress('hyperty://127.0.0.1:8080/bob/x'), '127.0.0.1:8080');
+  t.is(domainOfAddress('not an address'), undefined);
+});

@@ -1,0 +1,23 @@
+import test from 'ava';
+import { decodeBatch, encodeBatch, encodeCbor } from '../../kernel/cbor.ts';
+
+test('a batch of messages round-trips through CBOR as plain maps any language can read', (t) => {
+  const batch = [
+    { id: '1', type: 'UPDATE', from: 'hyperty-runtime://a/protostub/1', resource: 'hyperty-runtime://a/protostub/1/status', body: { value: 'LIVE' } },
+    { id: 2, type: 'CREATE', from: 'hyperty://a/x', to: 'hyperty://a/y', body: { bytes: new Uint8Array([1, 2, 3]), list: [1, 'two', null] } },
+  ];
+  const bytes = encodeBatch(batch);
+  t.is(bytes[0], 0x82, 'a definite-length CBOR array of two');
+  t.is(bytes[1] >> 5, 5, 'whose items are CBOR maps');
+  const decoded = decodeBatch(bytes) as typeof batch;
+  t.deepEqual(decoded[0], batch[0]);
+  const body = decoded[1].body as { bytes: Uint8Array; list: unknown[] };
+  t.deepEqual([...body.bytes], [1, 2, 3]);
+  t.deepEqual(body.list, [1, 'two', null]);
+});
+
+test('invalid CBOR and non-array batches fail with PF_ERR_CBOR', (t) => {
+  t.throws(() => decodeBatch(new Uint8Array([0x9f, 0x01])), { code: 'PF_ERR_CBOR' });
+  t.throws(() => decodeBatch(new Uint8Array([0xff, 0xff, 0x00])), { code: 'PF_ERR_CBOR' });
+  t.throws(() => decodeBatch(encodeCbor({ not: 'an array' })), { code: 'PF_ERR_CBOR' });
+});
