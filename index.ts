@@ -5,6 +5,9 @@ import { busPlugin } from './plugins/bus/plugin.ts';
 import { descriptorPlugin, type DescriptorOptions } from './plugins/descriptor/plugin.ts';
 import { domainRegistryPlugin, type DomainRegistryOptions } from './plugins/domain-registry/plugin.ts';
 import { identityPlugin, type IdentityOptions } from './plugins/identity/plugin.ts';
+import { lifecyclePlugin, type RestartPolicy } from './plugins/lifecycle/plugin.ts';
+import { spawnNodeWorker } from './plugins/sandbox/worker/node-spawn.ts';
+import type { BusOptions } from './plugins/bus/plugin.ts';
 import { registryPlugin } from './plugins/registry/plugin.ts';
 import { sandboxPlugin, type SandboxOptions } from './plugins/sandbox/plugin.ts';
 import { transportPlugin, type WebSocketConstructor } from './plugins/transport/plugin.ts';
@@ -13,6 +16,8 @@ export interface CreateRuntimeOptions extends Omit<RuntimeOptions, 'plugins'> {
   identity?: IdentityOptions;
   descriptor?: DescriptorOptions;
   sandbox?: SandboxOptions;
+  bus?: BusOptions;
+  restart?: RestartPolicy;
   /** Off by default (seed step 7 is optional). */
   domainRegistry?: DomainRegistryOptions | false;
   /** Plugins that run before the defaults: tap earlier to replace a step. */
@@ -24,9 +29,10 @@ export interface CreateRuntimeOptions extends Omit<RuntimeOptions, 'plugins'> {
 export function defaultPlugins(options: CreateRuntimeOptions = {}): Plugin[] {
   const plugins = [
     registryPlugin(),
-    busPlugin(),
+    busPlugin(options.bus),
     descriptorPlugin(options.descriptor),
-    sandboxPlugin(options.sandbox),
+    sandboxPlugin({ spawnWorker: spawnNodeWorker, ...options.sandbox }),
+    lifecyclePlugin(options.restart),
     transportPlugin({ WebSocket: WebSocket as unknown as WebSocketConstructor }),
     identityPlugin(options.identity),
   ];
@@ -49,5 +55,5 @@ export type * from './kernel/services.ts';
 export { parseDomain, domainOfAddress, type Domain } from './kernel/address.ts';
 export { statusMessage } from './kernel/status.ts';
 export { encodeBatch, decodeBatch, encodeCbor, decodeCbor } from './kernel/cbor.ts';
-export { busPlugin, registryPlugin, descriptorPlugin, domainRegistryPlugin, identityPlugin, sandboxPlugin, transportPlugin };
+export { busPlugin, registryPlugin, descriptorPlugin, domainRegistryPlugin, identityPlugin, sandboxPlugin, transportPlugin, lifecyclePlugin };
 export { catalogueHostPlugin, parseDescriptor, WELL_KNOWN_PATH } from './plugins/descriptor/plugin.ts';

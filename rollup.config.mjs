@@ -4,9 +4,10 @@ import typescript from '@rollup/plugin-typescript';
 const external = (id) => !id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0');
 
 export default {
-  input: { index: 'index.ts', cli: 'cli/main.ts' },
+  // stub-worker: the worker sandbox's entry, found beside the code that spawns it.
+  input: { index: 'index.ts', cli: 'cli/main.ts', 'stub-worker': 'plugins/sandbox/worker/node-entry.ts' },
   external,
-  output: { dir: 'dist', format: 'es', sourcemap: true, chunkFileNames: 'chunks/[name]-[hash].js' },
+  output: { dir: 'dist', format: 'es', sourcemap: true, chunkFileNames: '[name]-[hash].js' },
   plugins: [
     typescript({
       tsconfig: './tsconfig.json',

@@ -32,6 +32,10 @@ export function createHooks() {
     attach: new AsyncSeriesBailHook<[DeployContext], Remover>(['context']),
     /** Steps 16–17: a stub's status changed (seen on `<stubURL>/status`). */
     status: new SyncHook<[StubRecord, StatusValue, Message]>(['stub', 'value', 'message']),
+    /** A running stub died (trap, timeout, memory, flood); `unprocessed` are the messages it took with it. */
+    stubFailed: new SyncHook<[StubRecord, ProtoflyError, Message[]]>(['stub', 'error', 'unprocessed']),
+    /** Stop a stub's instance but keep the stub (a restart or an update follows). */
+    stopInstance: new AsyncSeriesHook<[StubRecord, string]>(['stub', 'reason']),
     /** A deploy failed; plugins drop what they hold for it. */
     deployFailed: new AsyncSeriesHook<[DeployContext, ProtoflyError]>(['context', 'error']),
     /** A stub is going away (undeploy, failure); plugins tear down their part. */

@@ -4,6 +4,7 @@ import { parseDomain, type Domain } from './address.ts';
 import { describe, isProtoflyError, pfError, ProtoflyError } from './errors.ts';
 import { createHooks, type Hooks } from './hooks.ts';
 import type { Services } from './services.ts';
+import type { Descriptor } from './schemas.ts';
 import type { DeployContext, StubRecord } from './types.ts';
 
 export interface Plugin {
@@ -31,6 +32,13 @@ export interface Runtime {
   readonly options: Readonly<RuntimeOptions>;
   deployStub(domain: string, options?: DeployOptions): Promise<StubRecord>;
   undeployStub(domain: string, reason?: string): Promise<void>;
+  /** Starts a failed stub again in a new sandbox; its runtime URL is kept. */
+  restartStub(stub: StubRecord, reason?: string): Promise<StubRecord>;
+  /**
+   * Fetches the domain's descriptor again; a new version or hash swaps the
+   * running stub for the new one (same runtime URL, queued messages kept).
+   */
+  updateStub(domain: string): Promise<StubRecord>;
   provide<K extends keyof Services>(name: K, service: Services[K]): void;
   service<K extends keyof Services>(name: K): Services[K];
   readonly bus: Services['bus'];
@@ -81,6 +89,29 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
       if (record) await hooks.undeploy.promise(record, reason);
     },
 
+    async restartStub(stub, reason = 'restart') {
+      return relaunch(stub, stub.descriptor, reason);
+    },
+
+    async updateStub(input) {
+      const { name } = parseDomain(input);
+      const stub = services.registry?.get(name);
+      if (!stub) return runtime.deployStub(input);
+      const context: DeployContext = { runtime, domain: stub.domain, descriptorName: 'default', steps: [], stub };
+      const url = stub.descriptorURL;
+      const descriptor = await step(context, 'fetchDescriptor', () => hooks.fetchDescriptor.promise(url, context));
+      if (descriptor.version === stub.descriptor.version && descriptor.sourceHash === stub.descriptor.sourceHash) return stub;
+      const previous = stub.descriptor;
+      try {
+        return await relaunch(stub, descriptor, `update to ${descriptor.version}`);
+      } catch (error) {
+        // The old version comes back through the usual restart path.
+        stub.descriptor = previous;
+        hooks.stubFailed.call(stub, asProtoflyError(error, context), []);
+        throw asProtoflyError(error, context);
+      }
+    },
+
     async close() {
       await Promise.allSettled([...inflight.values()]);
       for (const record of services.registry?.list() ?? []) {
@@ -114,6 +145,13 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
     // Steps 5–8: a runtime URL from the registry, which starts watching its status.
     const stub = context.stub = await step(context, 'registerStub', () => hooks.registerStub.promise(context));
     await step(context, 'registerInDomain', async () => { await hooks.registerInDomain.promise(stub); return true; });
+    await launch(context);
+    return stub;
+  }
+
+  // Steps 9–17, for a first deploy, a restart and an update alike.
+  async function launch(context: DeployContext): Promise<void> {
+    const stub = context.stub!;
     const live = waitForLive(stub);
     try {
       // Steps 9–13: a sandbox, the verified source, the domain login, a running stub.
@@ -129,6 +167,16 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
       live.cancel();
     }
     stub.deploySteps = context.steps;
+  }
+
+  async function relaunch(stub: StubRecord, descriptor: Descriptor, reason: string): Promise<StubRecord> {
+    const context: DeployContext = {
+      runtime, domain: stub.domain, descriptorName: 'default', steps: [], stub,
+      descriptorURL: stub.descriptorURL, descriptor,
+    };
+    await hooks.stopInstance.promise(stub, reason);
+    stub.descriptor = descriptor;
+    await launch(context);
     return stub;
   }
 

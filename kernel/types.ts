@@ -13,7 +13,7 @@ export interface StubRecord {
   status: StatusValue;
   /** The body of the last status publication (reason, code…). */
   statusBody: Record<string, unknown>;
-  counters: { messagesIn: number; messagesOut: number; rejected: number };
+  counters: { messagesIn: number; messagesOut: number; rejected: number; restarts: number; queued: number };
   /** How the deploy went, step by step, once it is LIVE. */
   deploySteps?: StepTiming[];
 }

@@ -10,12 +10,14 @@ import { BUILD_DIR, REPO_DIR, STUBS_DIR } from './toolchain/paths.ts';
 const TOOLCHAINS: Record<StubManifest['lang'], () => Promise<BuildComponent>> = {
   js: async () => (await import('./toolchain/js.ts')).buildComponent,
   c: async () => (await import('./toolchain/c.ts')).buildComponent,
+  rust: async () => (await import('./toolchain/rust.ts')).buildComponent,
 };
 
 // What a stub's build depends on besides its own folder.
 const SHARED_INPUTS: Record<StubManifest['lang'], string[]> = {
   js: ['wit', 'toolchain/js.ts'],
   c: ['wit', 'toolchain/c.ts', 'c'],
+  rust: ['wit', 'toolchain/rust.ts'],
 };
 
 async function filesUnder(path: string): Promise<string[]> {
@@ -53,7 +55,12 @@ export async function buildStubs(names: string[] = [], force = false): Promise<s
   const built: string[] = [];
   for (const { dir, manifest } of await listStubs()) {
     if (names.length && !names.includes(manifest.name)) continue;
-    const digest = await inputsDigest([dir, ...SHARED_INPUTS[manifest.lang].map((p) => join(STUBS_DIR, p))]);
+    const digest = await inputsDigest([
+      dir,
+      ...SHARED_INPUTS[manifest.lang].map((p) => join(STUBS_DIR, p)),
+      // Sources may live outside the stub's folder (shared fixture code).
+      ...(manifest.sources ?? []).map((source) => join(dir, source)),
+    ]);
     const out = join(BUILD_DIR, `${manifest.name}.wasm`);
     const stamp = join(BUILD_DIR, `${manifest.name}.inputs`);
     const previous = await readFile(stamp, 'utf8').catch(() => '');

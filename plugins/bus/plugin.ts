@@ -2,7 +2,7 @@
 // messages for remote domains to that domain's stub, deploying it first when
 // needed (seed steps 1–2 and 14–15).
 import { domainOfAddress, isRuntimeAddress, statusResourceOf } from '../../kernel/address.ts';
-import { isProtoflyError, pfError, describe, type ProtoflyError } from '../../kernel/errors.ts';
+import { isProtoflyError, pfError, describe, ProtoflyError, type ErrorCode } from '../../kernel/errors.ts';
 import type { Plugin, Runtime } from '../../kernel/runtime.ts';
 import { firstError, messageCheck, type Message } from '../../kernel/schemas.ts';
 import type { Bus, Listener } from '../../kernel/services.ts';
@@ -14,19 +14,31 @@ interface StubRoute {
   deliver(messages: readonly Message[]): void;
   outbox: Message[];
   flushScheduled: boolean;
+  /** The stub is down (failed, restarting, being swapped): messages wait. */
+  paused: boolean;
 }
 
-export function busPlugin(): Plugin {
+export interface BusOptions {
+  /** Messages that may wait for one stub (deploying, restarting) before senders get PF_ERR_QUEUE_FULL. */
+  maxQueued?: number;
+}
+
+export function busPlugin(options: BusOptions = {}): Plugin {
   return {
     name: 'BusPlugin',
     apply(runtime) {
-      const bus = new MessageBus(runtime);
+      const bus = new MessageBus(runtime, options.maxQueued ?? 1_000);
       runtime.provide('bus', bus);
 
       runtime.hooks.attach.tapPromise('BusPlugin', async (context) => {
         const instance = context.instance!;
         return bus.attachStub(context.stub!, (messages) => instance.deliver(messages));
       });
+      runtime.hooks.stubFailed.tap('BusPlugin', (record, error, unprocessed) => {
+        bus.pause(record);
+        for (const message of unprocessed) bus.reject(message, error);
+      });
+      runtime.hooks.stopInstance.tapPromise('BusPlugin', async (record) => bus.pause(record));
       runtime.hooks.undeploy.tapPromise('BusPlugin', async (record) => bus.detachStub(record));
     },
   };
@@ -43,8 +55,11 @@ export class MessageBus implements Bus {
   readonly #confirmed = new Set<string>();
   readonly #subscribeWaiters = new Map<string, Set<() => void>>();
 
-  constructor(runtime: Runtime) {
+  readonly #maxQueued: number;
+
+  constructor(runtime: Runtime, maxQueued: number) {
     this.#runtime = runtime;
+    this.#maxQueued = maxQueued;
     // Stubs answer control messages to the runtime's own URL.
     this.addListener(runtime.runtimeURL, (message) => this.#onControlResponse(message));
   }
@@ -125,21 +140,43 @@ export class MessageBus implements Bus {
   }
 
   attachStub(record: StubRecord, deliver: (messages: readonly Message[]) => void): () => void {
-    const route: StubRoute = { record, deliver, outbox: [], flushScheduled: false };
+    const existing = this.#routes.get(record.domain.name);
+    // A restarted or updated stub keeps its route and what waits on it.
+    const queued = existing?.record === record ? existing.outbox : [];
+    const route: StubRoute = { record, deliver, outbox: [], flushScheduled: false, paused: false };
     this.#routes.set(record.domain.name, route);
-    // The stub learns which of its domain's addresses are listened to here.
+    // The stub learns which of its domain's addresses are listened to here,
+    // before anything else reaches it.
+    for (const address of this.#confirmed) if (domainOfAddress(address) === record.domain.name) this.#confirmed.delete(address);
     const wanted = [...this.#listeners.keys()].filter((a) => !isRuntimeAddress(a) && domainOfAddress(a) === record.domain.name);
     if (wanted.length) this.#enqueue(route, this.#control(record, 'SUBSCRIBE', wanted));
     const waiting = this.#waiting.get(record.domain.name) ?? [];
     this.#waiting.delete(record.domain.name);
-    for (const message of waiting) this.#enqueue(route, message);
+    for (const message of [...queued.filter((m) => m.to !== record.stubURL), ...waiting]) this.#enqueue(route, message);
+    record.counters.queued = 0;
     return () => this.detachStub(record);
+  }
+
+  pause(record: StubRecord): void {
+    const route = this.#routes.get(record.domain.name);
+    if (route?.record === record) route.paused = true;
+  }
+
+  /** Tells a message's sender it could not be delivered. */
+  reject(message: Message, error: ProtoflyError): void {
+    this.#undeliverable(message, error);
   }
 
   detachStub(record: StubRecord): void {
     const route = this.#routes.get(record.domain.name);
     if (route?.record !== record) return;
     this.#routes.delete(record.domain.name);
+    const code = record.statusBody.code;
+    const reason = pfError('PF_ERR_UNDEPLOYED', [record.domain.name], { stubURL: record.stubURL, domain: record.domain.name });
+    const error = record.status === 'FAILED' && typeof code === 'string' && code.startsWith('PF_ERR_')
+      ? new ProtoflyError(code as ErrorCode, String(record.statusBody.reason ?? reason.message), { stubURL: record.stubURL, domain: record.domain.name })
+      : reason;
+    for (const message of route.outbox.splice(0)) if (message.to !== record.stubURL) this.#undeliverable(message, error);
     for (const address of this.#confirmed) {
       if (domainOfAddress(address) === record.domain.name) this.#confirmed.delete(address);
     }
@@ -186,6 +223,10 @@ export class MessageBus implements Bus {
   // messages wait, in order; if the deploy fails each sender hears why.
   #deployFor(domain: string, message: Message): void {
     const waiting = this.#waiting.get(domain);
+    if (waiting && waiting.length >= this.#maxQueued) {
+      this.#undeliverable(message, pfError('PF_ERR_QUEUE_FULL', [domain, this.#maxQueued], { domain }));
+      return;
+    }
     if (waiting) {
       waiting.push(message);
       return;
@@ -213,12 +254,21 @@ export class MessageBus implements Bus {
   }
 
   #enqueue(route: StubRoute, message: Message): void {
+    if (route.paused && route.outbox.length >= this.#maxQueued) {
+      this.#undeliverable(message, pfError('PF_ERR_QUEUE_FULL', [route.record.stubURL, this.#maxQueued], { stubURL: route.record.stubURL }));
+      return;
+    }
     route.outbox.push(message);
+    if (route.paused) {
+      route.record.counters.queued = route.outbox.length;
+      return;
+    }
     if (route.flushScheduled) return;
     route.flushScheduled = true;
     // Batching: everything posted in one turn reaches the stub in one call.
     queueMicrotask(() => {
       route.flushScheduled = false;
+      if (route.paused) return;
       const batch = route.outbox;
       route.outbox = [];
       if (this.#routes.get(route.record.domain.name) !== route) {

@@ -1,50 +1,76 @@
 // The Sandbox Manager (seed steps 9–13): downloads the stub's source, checks
-// its hash, turns the component into running code and starts it.
-import { pfError } from '../../kernel/errors.ts';
+// its hash, turns the component into running code and starts it in a
+// sandbox — a worker of its own by default, the runtime's thread for stubs
+// trusted with it.
+import { encodeCbor } from '../../kernel/cbor.ts';
+import { pfError, type ProtoflyError } from '../../kernel/errors.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
-import type { StubInstance } from '../../kernel/types.ts';
+import type { Message } from '../../kernel/schemas.ts';
+import type { DeployContext, Sandbox, StubInstance } from '../../kernel/types.ts';
 import { boundedGet } from '../http/get.ts';
-import { statusMessage } from '../../kernel/status.ts';
-import { loadComponent, type LoadedComponent } from './component-loader.ts';
-import { startInThreadStub } from './in-thread-stub.ts';
+import type { PreparedComponent, TranspiledComponent } from './component-instance.ts';
+import { compileComponent, transpileComponent } from './component-loader.ts';
+import type { GuestLimits } from './guest.ts';
+import { startInThread, type SandboxStart } from './in-thread.ts';
 import { sameIntegrity, sha256Integrity } from './integrity.ts';
+import { LruPromises } from './lru-promises.ts';
+import { pagesFor } from './memory-limit.ts';
+import { startInWorker } from './worker-sandbox.ts';
+import type { SpawnWorker } from './worker/protocol.ts';
+
+export type SandboxKind = 'worker' | 'in-thread';
+
+export interface StubLimits {
+  /** The stub's linear memory may not grow past this. */
+  memoryMiB: number;
+  /** A single call into the stub may not run longer than this (worker sandbox). */
+  callTimeoutMs: number;
+}
 
 export interface SandboxOptions {
+  /** Which sandbox a stub gets; a function decides per deploy. Default: worker. */
+  kind?: SandboxKind | ((context: DeployContext) => SandboxKind);
+  /** Starts workers; the Node entry passes worker_threads, the browser one Web Workers. */
+  spawnWorker?: SpawnWorker;
+  /** Limits for descriptors that name none. */
+  defaults?: Partial<StubLimits>;
+  /** What no descriptor may ask beyond. */
+  caps?: Partial<StubLimits>;
   /** Sources larger than this are refused before being read whole. */
   maxSourceBytes?: number;
   timeoutMs?: number;
   maxTimers?: number;
+  maxConnections?: number;
+  maxPostsPerSecond?: number;
+  maxPostBytes?: number;
+  /** JS heap of a worker (the glue, not the stub's linear memory). */
+  workerHeapMiB?: number;
 }
+
+const DEFAULT_LIMITS: StubLimits = { memoryMiB: 128, callTimeoutMs: 2_000 };
+const DEFAULT_CAPS: StubLimits = { memoryMiB: 1_024, callTimeoutMs: 30_000 };
 
 // Transpiling is the slow part of a deploy; the same verified bytes (same
 // hash, checked by loadSource) are transpiled once per process, whichever
 // runtime asks. Instances are never shared: each deploy instantiates afresh.
-const compiled = new Map<string, Promise<LoadedComponent>>();
-const COMPILED_KEPT = 16;
-
-function compiledOnce(hash: string, source: Uint8Array): Promise<LoadedComponent> {
-  let component = compiled.get(hash);
-  if (component) {
-    compiled.delete(hash);
-    compiled.set(hash, component);
-    return component;
-  }
-  component = loadComponent(source);
-  compiled.set(hash, component);
-  component.catch(() => compiled.delete(hash));
-  if (compiled.size > COMPILED_KEPT) compiled.delete(compiled.keys().next().value!);
-  return component;
-}
+const transpiled = new LruPromises<TranspiledComponent>(16);
+const compiled = new LruPromises<PreparedComponent>(32);
 
 export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
   const maxSourceBytes = options.maxSourceBytes ?? 64 * 1024 * 1024;
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const defaults = { ...DEFAULT_LIMITS, ...options.defaults };
+  const caps = { ...DEFAULT_CAPS, ...options.caps };
   return {
     name: 'SandboxPlugin',
     apply(runtime) {
       const instances = new Map<string, StubInstance>();
 
-      runtime.hooks.createSandbox.tapPromise('SandboxPlugin', async () => ({ kind: 'in-thread' }));
+      runtime.hooks.createSandbox.tapPromise('SandboxPlugin', async (context): Promise<Sandbox> => {
+        const kind = typeof options.kind === 'function' ? options.kind(context) : options.kind ?? 'worker';
+        if (kind === 'worker' && !options.spawnWorker) throw pfError('PF_ERR_NO_HANDLER', ['createSandbox (no worker support here)'], { hook: 'createSandbox' });
+        return { kind };
+      });
 
       runtime.hooks.loadSource.tapPromise('SandboxPlugin', async (context) => {
         const descriptor = context.descriptor!;
@@ -63,32 +89,54 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
 
       runtime.hooks.instantiate.tapPromise('SandboxPlugin', async (context) => {
         const record = context.stub!;
-        const hash = context.descriptor!.sourceHash;
-        const component = compiledOnce(hash, context.source!);
-        const instance = await startInThreadStub({
+        const descriptor = context.descriptor!;
+        const asked = descriptor.limits ?? {};
+        const memoryMiB = Math.min(asked.memoryMiB ?? defaults.memoryMiB, caps.memoryMiB);
+        const callTimeoutMs = Math.min(asked.callTimeoutMs ?? defaults.callTimeoutMs, caps.callTimeoutMs);
+        const maxPages = pagesFor(memoryMiB);
+        const hash = descriptor.sourceHash;
+        const source = context.source!;
+        const prepared = await compiled.get(`${hash}/${maxPages}`, async () =>
+          compileComponent(await transpiled.get(hash, () => transpileComponent(source)), maxPages));
+        const limits: GuestLimits & { callTimeoutMs: number } = {
+          connect: [...descriptor.connect],
+          maxConnections: options.maxConnections ?? 8,
+          maxTimers: options.maxTimers ?? 256,
+          maxPostsPerSecond: options.maxPostsPerSecond ?? 20_000,
+          maxPostBytes: options.maxPostBytes ?? 4 * 1024 * 1024,
+          maxMemoryBytes: maxPages * 65_536,
+          callTimeoutMs,
+        };
+        const start: SandboxStart = {
           runtime,
           record,
-          component: await component,
-          maxTimers: options.maxTimers ?? 256,
-          config: {
+          prepared,
+          limits,
+          config: encodeCbor({
             runtimeURL: runtime.runtimeURL,
             stubURL: record.stubURL,
             domain: record.domain.name,
-            configuration: context.descriptor!.configuration,
+            configuration: descriptor.configuration,
             credentials: context.credentials ?? null,
+          }),
+          onFault: (error: ProtoflyError, unprocessed: Message[]) => {
+            instances.delete(record.stubURL);
+            runtime.hooks.stubFailed.call(record, error, unprocessed);
           },
-          // A dead stub cannot speak: the runtime publishes FAILED for it.
-          onFault(error) {
-            runtime.bus.postMessage(statusMessage(record.stubURL, 'FAILED', { reason: error.message, code: error.code }));
-            runtime.hooks.error.call(error);
-            void runtime.hooks.undeploy.promise(record, error.message);
-          },
-        });
+        };
+        const instance = context.sandbox?.kind === 'in-thread'
+          ? await startInThread(start)
+          : await startInWorker(start, { spawn: options.spawnWorker!, maxHeapMiB: options.workerHeapMiB ?? 256 });
         instances.set(record.stubURL, instance);
         return instance;
       });
 
       runtime.hooks.undeploy.tapPromise('SandboxPlugin', async (record, reason) => {
+        const instance = instances.get(record.stubURL);
+        instances.delete(record.stubURL);
+        await instance?.dispose(reason);
+      });
+      runtime.hooks.stopInstance.tapPromise('SandboxPlugin', async (record, reason) => {
         const instance = instances.get(record.stubURL);
         instances.delete(record.stubURL);
         await instance?.dispose(reason);

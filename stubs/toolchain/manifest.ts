@@ -3,8 +3,8 @@ export interface StubManifest {
   /** File name of the built component: `build/stubs/<name>.wasm`. */
   name: string;
   /** Which toolchain builds it (`stubs/toolchain/<lang>.ts`). */
-  lang: 'js' | 'c';
-  /** js: the module that exports `stub` (TypeScript or JavaScript). */
+  lang: 'js' | 'c' | 'rust';
+  /** js: the module that exports `stub` (TypeScript or JavaScript); rust: the crate root. */
   entry?: string;
   /** c: source files relative to the stub's folder. */
   sources?: string[];

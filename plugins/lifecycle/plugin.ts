@@ -1,0 +1,79 @@
+// What happens to a stub that dies after it went LIVE: the runtime speaks for
+// it (FAILED, with the reason and code), restarts it with exponential backoff
+// under the same runtime URL, and gives up after too many failures in a row.
+// Messages for it wait on the bus meanwhile (see the bus plugin).
+import { pfError, type ProtoflyError } from '../../kernel/errors.ts';
+import type { Plugin, Runtime } from '../../kernel/runtime.ts';
+import { statusMessage } from '../../kernel/status.ts';
+import type { StubRecord } from '../../kernel/types.ts';
+
+export interface RestartPolicy {
+  /** Failures within `windowMs` after which the stub is given up on. */
+  maxRestarts?: number;
+  windowMs?: number;
+  firstDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export function lifecyclePlugin(policy: RestartPolicy = {}): Plugin {
+  const maxRestarts = policy.maxRestarts ?? 5;
+  const windowMs = policy.windowMs ?? 60_000;
+  const firstDelayMs = policy.firstDelayMs ?? 100;
+  const maxDelayMs = policy.maxDelayMs ?? 10_000;
+  return {
+    name: 'LifecyclePlugin',
+    apply(runtime) {
+      const failures = new Map<string, number[]>();
+      const restarting = new Set<string>();
+      const timers = new Map<string, ReturnType<typeof setTimeout>>();
+
+      runtime.hooks.stubFailed.tap('LifecyclePlugin', (record, error) => {
+        // A dead stub cannot speak: the runtime publishes FAILED for it.
+        runtime.bus.postMessage(statusMessage(record.stubURL, 'FAILED', { reason: error.message, code: error.code }));
+        runtime.hooks.error.call(error);
+        // A failure during a restart is counted when that restart rejects;
+        // one before the first LIVE belongs to the deploy, which fails.
+        if (restarting.has(record.stubURL) || !record.deploySteps) return;
+        schedule(record, error);
+      });
+
+      function schedule(record: StubRecord, error: ProtoflyError): void {
+        const now = Date.now();
+        const recent = (failures.get(record.stubURL) ?? []).filter((at) => now - at < windowMs);
+        recent.push(now);
+        failures.set(record.stubURL, recent);
+        if (recent.length > maxRestarts) {
+          giveUp(runtime, record, error, recent.length - 1);
+          return;
+        }
+        const delay = Math.min(maxDelayMs, firstDelayMs * 2 ** (recent.length - 1));
+        timers.set(record.stubURL, setTimeout(() => {
+          timers.delete(record.stubURL);
+          if (runtime.registry.byStubURL(record.stubURL) !== record) return;
+          restarting.add(record.stubURL);
+          record.counters.restarts++;
+          runtime.restartStub(record, `restart after ${error.code}`).then(
+            () => restarting.delete(record.stubURL),
+            (failure: ProtoflyError) => {
+              restarting.delete(record.stubURL);
+              schedule(record, failure);
+            },
+          );
+        }, delay));
+      }
+
+      function giveUp(rt: Runtime, record: StubRecord, error: ProtoflyError, restarts: number): void {
+        const final = pfError('PF_ERR_GAVE_UP', [record.stubURL, restarts, error.message], { stubURL: record.stubURL, domain: record.domain.name });
+        rt.bus.postMessage(statusMessage(record.stubURL, 'FAILED', { reason: final.message, code: final.code }));
+        rt.hooks.error.call(final);
+        void rt.hooks.undeploy.promise(record, final.message);
+      }
+
+      runtime.hooks.undeploy.tapPromise('LifecyclePlugin', async (record) => {
+        clearTimeout(timers.get(record.stubURL));
+        timers.delete(record.stubURL);
+        failures.delete(record.stubURL);
+      });
+    },
+  };
+}

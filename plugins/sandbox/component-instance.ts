@@ -1,0 +1,94 @@
+// Instantiates a prepared component with the host interface and nothing
+// else. Runs inside the sandbox (a worker, or the runtime's thread), so it
+// imports nothing heavy: no jco, no Node built-ins.
+import { pfError, describe } from '../../kernel/errors.ts';
+
+export const HOST_INTERFACE = 'protofly:stub/host';
+export const STUB_INTERFACE = 'protofly:stub/stub@0.1.0';
+
+/** The host side of the WIT, as jco's glue calls it. */
+export interface HostImports {
+  post(batch: Uint8Array): void;
+  open(url: string, protocols: string[]): number;
+  send(conn: number, frame: Uint8Array): void;
+  close(conn: number): void;
+  setTimer(ms: number): number;
+  clearTimer(id: number): void;
+  log(level: number, text: string): void;
+}
+
+/** The stub side of the WIT, as jco's glue exposes it. */
+export interface StubExports {
+  init(config: Uint8Array): void;
+  onMessages(batch: Uint8Array): void;
+  onOpen(conn: number): void;
+  onFrame(conn: number, frame: Uint8Array): void;
+  onClose(conn: number, reason: string): void;
+  onTimer(id: number): void;
+}
+
+/** jco's output: the glue's source and the core modules' bytes. */
+export interface TranspiledComponent {
+  glue: string;
+  cores: Record<string, Uint8Array>;
+}
+
+/** Ready to instantiate, in this thread or (structured-cloned) in a worker. */
+export interface PreparedComponent {
+  glue: string;
+  modules: Record<string, WebAssembly.Module>;
+}
+
+type Instantiate = (
+  getCoreModule: (path: string) => Promise<WebAssembly.Module>,
+  imports: Record<string, unknown>,
+  instantiateCore?: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => Promise<WebAssembly.Instance>,
+) => Promise<Record<string, unknown>>;
+
+export interface Instantiated {
+  exports: StubExports;
+  /** The stub's linear memories, to tell "out of memory" from other traps. */
+  memories: WebAssembly.Memory[];
+}
+
+export async function instantiateComponent(prepared: PreparedComponent, host: HostImports): Promise<Instantiated> {
+  // The glue of an instantiation-mode transpile imports nothing; it gets the
+  // host interface below and no WASI at all.
+  const { instantiate } = (await import(/* @vite-ignore */ moduleURL(prepared.glue))) as { instantiate: Instantiate };
+  const memories: WebAssembly.Memory[] = [];
+  let instance: Record<string, unknown>;
+  try {
+    instance = await instantiate(
+      async (path) => {
+        const module = prepared.modules[path];
+        if (!module) throw new Error(`missing core module ${path}`);
+        return module;
+      },
+      { [HOST_INTERFACE]: host, [`${HOST_INTERFACE}@0.1.0`]: host },
+      async (module, imports) => {
+        const created = await WebAssembly.instantiate(module, imports ?? {});
+        for (const value of Object.values(created.exports)) if (value instanceof WebAssembly.Memory) memories.push(value);
+        return created;
+      },
+    );
+  } catch (error) {
+    throw pfError('PF_ERR_COMPONENT_INVALID', [describe(error)], { cause: error });
+  }
+  const exports = instance[STUB_INTERFACE] as StubExports | undefined;
+  if (!exports || typeof exports.init !== 'function') throw pfError('PF_ERR_COMPONENT_INVALID', [`it does not export ${STUB_INTERFACE}`]);
+  return { exports, memories };
+}
+
+const moduleURLs = new Map<string, string>();
+
+// One URL per glue source, so the module is evaluated once and reused.
+function moduleURL(source: string): string {
+  let url = moduleURLs.get(source);
+  if (url) return url;
+  const bytes = new TextEncoder().encode(source);
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  url = `data:text/javascript;base64,${btoa(binary)}`;
+  moduleURLs.set(source, url);
+  return url;
+}

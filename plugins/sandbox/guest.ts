@@ -1,0 +1,188 @@
+// The stub's side of the sandbox: instantiates the component and guards every
+// call into it. The same code runs in the runtime's thread (trusted stubs)
+// and inside a worker (the default), so both behave the same.
+import { describe, type ErrorCode } from '../../kernel/errors.ts';
+import { isAllowed } from '../transport/connect-policy.ts';
+import { instantiateComponent, type HostImports, type PreparedComponent, type StubExports } from './component-instance.ts';
+
+/** What the guest asks of the host side (directly, or across the worker boundary). */
+export interface GuestHost {
+  post(batch: Uint8Array): void;
+  /** Opens `conn`; failures come back as `onClose(conn, reason)`. */
+  open(conn: number, url: string, protocols: string[]): void;
+  send(conn: number, frame: Uint8Array): void;
+  close(conn: number): void;
+  log(level: number, text: string): void;
+  /** The stub is dead; the host reports it (a dead stub cannot speak). */
+  fault(code: ErrorCode, reason: string): void;
+}
+
+export interface GuestLimits {
+  connect: string[];
+  maxConnections: number;
+  maxTimers: number;
+  /** Posts (batches) per second before the stub is cut off. */
+  maxPostsPerSecond: number;
+  maxPostBytes: number;
+  maxMemoryBytes: number;
+}
+
+export interface Guest {
+  deliver(batch: Uint8Array): void;
+  onOpen(conn: number): void;
+  onFrame(conn: number, frame: Uint8Array): void;
+  onClose(conn: number, reason: string): void;
+  stop(): void;
+}
+
+/** `init` answered `err`: the stub's own refusal, not a crash. */
+export class InitRefused extends Error {}
+
+/**
+ * `busy[0]` is 1 while a call into the stub runs and `busy[1]` counts calls,
+ * so a watchdog in another thread can tell a stuck call from a busy stub.
+ */
+export type CallClock = Int32Array;
+
+class Fault extends Error {
+  constructor(readonly code: ErrorCode, reason: string) { super(reason); }
+}
+
+export async function startGuest(prepared: PreparedComponent, host: GuestHost, limits: GuestLimits,
+  config: Uint8Array, clock?: CallClock): Promise<Guest> {
+  const timers = new Map<number, ReturnType<typeof setTimeout>>();
+  const conns = new Map<number, 'opening' | 'open'>();
+  let nextTimer = 1;
+  let nextConn = 1;
+  let dead = false;
+  let depth = 0;
+  let pending: Fault | undefined;
+  // A token bucket: bursts up to a second's worth, refilled continuously.
+  let tokens = limits.maxPostsPerSecond;
+  let refilledAt = performance.now();
+
+  const imports: HostImports = {
+    post(batch) {
+      const now = performance.now();
+      tokens = Math.min(limits.maxPostsPerSecond, tokens + ((now - refilledAt) * limits.maxPostsPerSecond) / 1000);
+      refilledAt = now;
+      if (--tokens < 0) throw abort('PF_ERR_STUB_FLOOD', `more than ${limits.maxPostsPerSecond} posts per second`);
+      if (batch.byteLength > limits.maxPostBytes) {
+        throw abort('PF_ERR_STUB_FLOOD', `a batch of ${batch.byteLength} bytes, over the ${limits.maxPostBytes}-byte limit`);
+      }
+      host.post(batch.slice());
+    },
+    open(url, protocols) {
+      // jco lowers a thrown string into the `err` case of the result.
+      if (!isAllowed(url, limits.connect)) throw `${url} is outside the descriptor's connect list`;
+      if (conns.size >= limits.maxConnections) throw `no more than ${limits.maxConnections} connections`;
+      const conn = nextConn++;
+      conns.set(conn, 'opening');
+      host.open(conn, url, [...protocols]);
+      return conn;
+    },
+    send(conn, frame) {
+      if (conns.get(conn) !== 'open') throw `connection ${conn} is not open`;
+      host.send(conn, frame.slice());
+    },
+    close(conn) {
+      if (conns.delete(conn)) host.close(conn);
+    },
+    setTimer(ms) {
+      if (timers.size >= limits.maxTimers) throw abort('PF_ERR_STUB_TRAP', `more than ${limits.maxTimers} timers at once`);
+      const id = nextTimer++;
+      timers.set(id, setTimeout(() => {
+        timers.delete(id);
+        call('on-timer', (s) => s.onTimer(id));
+      }, ms));
+      return id;
+    },
+    clearTimer(id) {
+      clearTimeout(timers.get(id));
+      timers.delete(id);
+    },
+    log(level, text) {
+      host.log(level, text);
+    },
+  };
+
+  function abort(code: ErrorCode, reason: string): Fault {
+    pending ??= new Fault(code, reason);
+    return pending;
+  }
+
+  const { exports, memories } = await instantiateComponent(prepared, imports);
+
+  function classify(what: string, error: unknown): Fault {
+    if (pending) return pending;
+    const full = memories.some((m) => m.buffer.byteLength >= limits.maxMemoryBytes);
+    if (full) return new Fault('PF_ERR_STUB_MEMORY', `${what}: its memory reached the ${limits.maxMemoryBytes / 1048576} MiB limit (${describe(error)})`);
+    return new Fault('PF_ERR_STUB_TRAP', `${what}: ${describe(error)}`);
+  }
+
+  // Calls into the stub never nest: one that arrives while the stub runs
+  // (a host import calling back) waits for the current call to end.
+  function call(what: string, run: (stub: StubExports) => void): void {
+    if (dead) return;
+    if (depth > 0) {
+      queueMicrotask(() => call(what, run));
+      return;
+    }
+    depth++;
+    if (clock) { Atomics.add(clock, 1, 1); Atomics.store(clock, 0, 1); }
+    try {
+      run(exports);
+      if (pending) throw pending;
+    } catch (error) {
+      const fault = classify(what, error);
+      stop();
+      host.fault(fault.code, fault.message);
+    } finally {
+      if (clock) Atomics.store(clock, 0, 0);
+      depth--;
+    }
+  }
+
+  function stop(): void {
+    dead = true;
+    for (const timer of timers.values()) clearTimeout(timer);
+    timers.clear();
+    for (const conn of conns.keys()) host.close(conn);
+    conns.clear();
+  }
+
+  depth++;
+  if (clock) { Atomics.add(clock, 1, 1); Atomics.store(clock, 0, 1); }
+  try {
+    exports.init(config);
+    if (pending) throw pending;
+  } catch (error) {
+    stop();
+    if (error && typeof error === 'object' && 'payload' in error && !pending) throw new InitRefused(describe(error));
+    const fault = classify('init', error);
+    throw fault;
+  } finally {
+    if (clock) Atomics.store(clock, 0, 0);
+    depth--;
+  }
+
+  return {
+    deliver: (batch) => call('on-messages', (s) => s.onMessages(batch)),
+    onOpen(conn) {
+      if (conns.get(conn) !== 'opening') return;
+      conns.set(conn, 'open');
+      call('on-open', (s) => s.onOpen(conn));
+    },
+    onFrame(conn, frame) {
+      if (conns.get(conn) === 'open') call('on-frame', (s) => s.onFrame(conn, frame));
+    },
+    onClose(conn, reason) {
+      if (conns.delete(conn)) call('on-close', (s) => s.onClose(conn, reason));
+    },
+    stop,
+  };
+}
+
+export function isFault(error: unknown): error is { code: ErrorCode; message: string } {
+  return error instanceof Fault;
+}

@@ -1,0 +1,71 @@
+// The in-thread sandbox, for trusted stubs where speed matters most: the
+// guest runs in the runtime's own thread. A trap still fails only the stub,
+// but a call that never returns cannot be stopped here: use the worker.
+import type { ProtoflyError } from '../../kernel/errors.ts';
+import { pfError } from '../../kernel/errors.ts';
+import type { Runtime } from '../../kernel/runtime.ts';
+import type { Message } from '../../kernel/schemas.ts';
+import type { StubInstance, StubRecord } from '../../kernel/types.ts';
+import type { PreparedComponent } from './component-instance.ts';
+import { InitRefused, isFault, startGuest, type Guest, type GuestLimits } from './guest.ts';
+import { createStubHost } from './stub-host.ts';
+import { encodeBatch } from '../../kernel/cbor.ts';
+
+export interface SandboxStart {
+  runtime: Runtime;
+  record: StubRecord;
+  prepared: PreparedComponent;
+  config: Uint8Array;
+  limits: GuestLimits & { callTimeoutMs: number };
+  /** Called once when the stub dies after its init, with the messages it took with it. */
+  onFault(error: ProtoflyError, unprocessed: Message[]): void;
+}
+
+export async function startInThread(start: SandboxStart): Promise<StubInstance> {
+  const { runtime, record } = start;
+  const where = { domain: record.domain.name, stubURL: record.stubURL };
+  let guest: Guest | undefined;
+  let stopped = false;
+  // The batch being handed over: if the stub dies on it, its senders hear so.
+  let current: readonly Message[] = [];
+  const host = createStubHost(runtime, record, () => guest!);
+  try {
+    guest = await startGuest(start.prepared, {
+      post: (batch) => host.post(batch),
+      open: (conn, url, protocols) => host.open(conn, url, protocols),
+      send: (conn, frame) => host.send(conn, frame),
+      close: (conn) => host.close(conn),
+      log: (level, text) => host.log(level, text),
+      fault: (code, reason) => {
+        stopped = true;
+        host.closeAll();
+        start.onFault(pfError(code, [reason] as never, where), [...current]);
+      },
+    }, start.limits, start.config);
+  } catch (error) {
+    host.closeAll();
+    throw initError(error, where);
+  }
+  return {
+    deliver(messages) {
+      if (stopped) return;
+      current = messages;
+      try {
+        guest!.deliver(encodeBatch(messages));
+      } finally {
+        current = [];
+      }
+    },
+    async dispose() {
+      stopped = true;
+      guest!.stop();
+      host.closeAll();
+    },
+  };
+}
+
+export function initError(error: unknown, where: { domain: string; stubURL: string }): ProtoflyError {
+  if (error instanceof InitRefused) return pfError('PF_ERR_STUB_INIT', [error.message], where);
+  if (isFault(error)) return pfError(error.code, [error.message] as never, where);
+  return error as ProtoflyError;
+}

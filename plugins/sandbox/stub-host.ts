@@ -1,0 +1,91 @@
+// The runtime's side of a sandbox: what a stub's host calls do once they
+// reach the runtime's thread. Shared by the in-thread and worker sandboxes.
+import { decodeBatch } from '../../kernel/cbor.ts';
+import { describe, isProtoflyError, pfError } from '../../kernel/errors.ts';
+import type { Runtime } from '../../kernel/runtime.ts';
+import type { StubRecord } from '../../kernel/types.ts';
+
+export interface GuestEvents {
+  onOpen(conn: number): void;
+  onFrame(conn: number, frame: Uint8Array): void;
+  onClose(conn: number, reason: string): void;
+}
+
+export interface StubHostSide {
+  post(batch: Uint8Array): void;
+  open(conn: number, url: string, protocols: string[]): void;
+  send(conn: number, frame: Uint8Array): void;
+  close(conn: number): void;
+  log(level: number, text: string): void;
+  closeAll(): void;
+}
+
+export function createStubHost(runtime: Runtime, record: StubRecord, events: () => GuestEvents): StubHostSide {
+  const where = { domain: record.domain.name, stubURL: record.stubURL };
+  const transport = runtime.service('transport');
+  // The guest numbers its connections; the transport numbers its own.
+  const toTransport = new Map<number, number>();
+  const toGuest = new Map<number, number>();
+
+  return {
+    post(batch) {
+      let messages: unknown[];
+      try {
+        messages = decodeBatch(batch);
+      } catch (error) {
+        record.counters.rejected++;
+        runtime.hooks.error.call(isProtoflyError(error)
+          ? pfError('PF_ERR_CBOR', [error.message.replace(/^invalid CBOR: /, '')], { ...where, cause: error })
+          : pfError('PF_ERR_CBOR', [describe(error)], where));
+        return;
+      }
+      for (const message of messages) runtime.bus.postFromStub(record.stubURL, message);
+    },
+    open(conn, url, protocols) {
+      const guest = events();
+      try {
+        const id = transport.open(record, url, protocols, {
+          onOpen: () => guest.onOpen(conn),
+          onFrame: (_id, frame) => guest.onFrame(conn, frame),
+          onClose: (id, reason) => {
+            toTransport.delete(conn);
+            toGuest.delete(id);
+            guest.onClose(conn, reason);
+          },
+        });
+        toTransport.set(conn, id);
+        toGuest.set(id, conn);
+      } catch (error) {
+        // The guest checked the connect list already; this is the second
+        // line of defence, reported the way any failed connection is.
+        runtime.hooks.error.call(isProtoflyError(error) ? error : pfError('PF_ERR_CONNECT_REFUSED', [url], where));
+        setTimeout(() => guest.onClose(conn, describe(error)), 0);
+      }
+    },
+    send(conn, frame) {
+      const id = toTransport.get(conn);
+      if (id === undefined) return;
+      try {
+        transport.send(record, id, frame);
+      } catch {
+        // Closing already: its on-close is on the way.
+      }
+    },
+    close(conn) {
+      const id = toTransport.get(conn);
+      toTransport.delete(conn);
+      if (id !== undefined) {
+        toGuest.delete(id);
+        transport.close(record, id);
+      }
+    },
+    log(level, text) {
+      runtime.hooks.stubLog.call(record, level, text);
+    },
+    closeAll() {
+      toTransport.clear();
+      toGuest.clear();
+      transport.closeAll(record);
+    },
+  };
+}

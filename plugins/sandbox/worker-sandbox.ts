@@ -1,0 +1,112 @@
+// The default sandbox: each stub in a worker of its own. Messages cross as
+// CBOR batches in transferred buffers; a call that runs past its time limit
+// gets the worker terminated, never blocking the runtime's thread.
+import { encodeBatch } from '../../kernel/cbor.ts';
+import { pfError, type ProtoflyError } from '../../kernel/errors.ts';
+import type { Message } from '../../kernel/schemas.ts';
+import type { StubInstance } from '../../kernel/types.ts';
+import type { SandboxStart } from './in-thread.ts';
+import { createStubHost, type GuestEvents } from './stub-host.ts';
+import type { FromWorker, SpawnWorker, ToWorker } from './worker/protocol.ts';
+
+export interface WorkerSandboxOptions {
+  spawn: SpawnWorker;
+  maxHeapMiB: number;
+}
+
+export async function startInWorker(start: SandboxStart, options: WorkerSandboxOptions): Promise<StubInstance> {
+  const { runtime, record, limits } = start;
+  const where = { domain: record.domain.name, stubURL: record.stubURL };
+  const worker = await options.spawn({ maxHeapMiB: options.maxHeapMiB });
+  const clock = new Int32Array(new SharedArrayBuffer(8));
+  const send = (message: ToWorker, transfer: Transferable[] = []) => { if (!dead) worker.postMessage(message, transfer); };
+  const events: GuestEvents = {
+    onOpen: (conn) => send({ t: 'open', conn }),
+    onFrame: (conn, frame) => {
+      const copy = frame.slice();
+      send({ t: 'frame', conn, frame: copy }, [copy.buffer]);
+    },
+    onClose: (conn, reason) => send({ t: 'close', conn, reason }),
+  };
+  const host = createStubHost(runtime, record, () => events);
+  let dead = false;
+  let started = false;
+  // Batches handed to the worker and not yet reported done, oldest first.
+  const unacknowledged: Array<readonly Message[]> = [];
+  let settle: { resolve(): void; reject(error: ProtoflyError): void } | undefined;
+
+  const kill = (error: ProtoflyError) => {
+    if (dead) return;
+    dead = true;
+    clearInterval(watchdog);
+    host.closeAll();
+    void worker.terminate();
+    if (!started) settle?.reject(error);
+    else start.onFault(error, unacknowledged.splice(0).flat());
+  };
+
+  // The watchdog: a call that is still the same call after callTimeoutMs is stuck.
+  let lastCall = -1;
+  let since = 0;
+  const tickMs = Math.max(5, Math.min(250, Math.floor(limits.callTimeoutMs / 4)));
+  const watchdog = setInterval(() => {
+    const busy = Atomics.load(clock, 0) === 1;
+    const call = Atomics.load(clock, 1);
+    const now = performance.now();
+    if (!busy || call !== lastCall) {
+      lastCall = call;
+      since = now;
+      return;
+    }
+    if (now - since >= limits.callTimeoutMs) {
+      kill(pfError('PF_ERR_STUB_TIMEOUT', [started ? 'call' : 'init', limits.callTimeoutMs], where));
+    }
+  }, tickMs);
+  (watchdog as { unref?: () => void }).unref?.();
+
+  worker.onError((error) => {
+    const outOfMemory = /out of memory|ERR_WORKER_OUT_OF_MEMORY/i.test(`${(error as { code?: string }).code} ${error.message}`);
+    kill(outOfMemory
+      ? pfError('PF_ERR_STUB_MEMORY', [`its worker ran out of heap (${options.maxHeapMiB} MiB)`], where)
+      : pfError('PF_ERR_STUB_TRAP', [`its worker died: ${error.message}`], where));
+  });
+
+  worker.onMessage((raw) => {
+    if (dead) return;
+    const message = raw as FromWorker;
+    switch (message.t) {
+      case 'posts':
+        unacknowledged.splice(0, message.done);
+        for (const batch of message.batches) host.post(batch);
+        break;
+      case 'open': host.open(message.conn, message.url, message.protocols); break;
+      case 'send': host.send(message.conn, message.frame); break;
+      case 'close': host.close(message.conn); break;
+      case 'log': host.log(message.level, message.text); break;
+      case 'ready': started = true; settle?.resolve(); break;
+      case 'init-refused': kill(pfError('PF_ERR_STUB_INIT', [message.reason], where)); break;
+      case 'fault': kill(pfError(message.code, [message.reason] as never, where)); break;
+    }
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    settle = { resolve, reject };
+    send({ t: 'start', prepared: start.prepared, config: start.config, limits, clock });
+  });
+
+  return {
+    deliver(messages) {
+      // A copy of its own: cbor-x may hand out views of a buffer it reuses.
+      const batch = encodeBatch(messages).slice();
+      unacknowledged.push(messages);
+      send({ t: 'messages', batch }, [batch.buffer as ArrayBuffer]);
+    },
+    async dispose() {
+      if (dead) return;
+      dead = true;
+      clearInterval(watchdog);
+      host.closeAll();
+      await worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,35 @@
+// What crosses the worker boundary. Byte payloads travel in transferred
+// buffers; posts made during one call travel together.
+import type { ErrorCode } from '../../../kernel/errors.ts';
+import type { PreparedComponent } from '../component-instance.ts';
+import type { GuestLimits } from '../guest.ts';
+
+export type ToWorker =
+  | { t: 'start'; prepared: PreparedComponent; config: Uint8Array; limits: GuestLimits; clock: Int32Array }
+  | { t: 'messages'; batch: Uint8Array }
+  | { t: 'open'; conn: number }
+  | { t: 'frame'; conn: number; frame: Uint8Array }
+  | { t: 'close'; conn: number; reason: string };
+
+export type FromWorker =
+  | { t: 'ready' }
+  | { t: 'init-refused'; reason: string }
+  /** `done`: how many `messages` deliveries finished since the last report. */
+  | { t: 'posts'; batches: Uint8Array[]; done: number }
+  | { t: 'open'; conn: number; url: string; protocols: string[] }
+  | { t: 'send'; conn: number; frame: Uint8Array }
+  | { t: 'close'; conn: number }
+  | { t: 'log'; level: number; text: string }
+  | { t: 'fault'; code: ErrorCode; reason: string };
+
+/** The part of a Worker (Node's or the browser's) the sandbox uses. */
+export interface WorkerPort {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  onMessage(listener: (message: unknown) => void): void;
+  /** The worker died on its own (out of memory, an uncaught error). */
+  onError(listener: (error: Error) => void): void;
+  terminate(): Promise<unknown> | void;
+}
+
+/** Starts a new worker running `worker-main`'s `runWorker`. */
+export type SpawnWorker = (options: { maxHeapMiB: number }) => WorkerPort | Promise<WorkerPort>;

@@ -1,0 +1,51 @@
+// Shared part of the hostile fixtures (stubs/hostile-*): each is a well-behaved
+// echo stub (LIVE at init, RESPONSE to every message, like echo-c) until
+// on-messages carries a message whose body is a map holding "attack": true.
+// For that message, and only that one, the common code calls hostile_attack
+// instead of answering it; the stub's own file defines the misbehaviour.
+#ifndef HOSTILE_H
+#define HOSTILE_H
+
+#include "cbor.h"
+#include "protostub.h"
+
+// ---- Defined by each hostile stub ---------------------------------------------
+
+// Used in log lines, so a test log says which fixture spoke.
+extern const char hostile_name[];
+// msg is the triggering message (one CBOR map), borrowed for the call. Replies
+// to messages earlier in the same batch have already been posted.
+void hostile_attack(const uint8_t *msg, size_t len);
+
+// ---- Provided by hostile.c ----------------------------------------------------
+
+// The stubURL from the last successful init.
+pf_str hostile_stub_url(void);
+
+// The fields of a message the attacks need. Strings and raw items point into
+// the message. id and body are raw CBOR items (NULL when absent).
+typedef struct {
+  const uint8_t *id;
+  size_t id_len;
+  const uint8_t *body;
+  size_t body_len;
+  pf_str from, to;
+  int has_from, has_to;
+} hostile_message;
+
+// 1 if msg is a map whose id/from/to/body keys are of usable types.
+int hostile_parse(const uint8_t *msg, size_t len, hostile_message *out);
+
+// Writes a fresh message id (decimal, unique within this instance) into buf
+// (at least 20 bytes) and returns it.
+pf_str hostile_fresh_id(char *buf);
+
+// Posts the echo's answer to msg as a batch of one: a RESPONSE with the same
+// id and body and from/to swapped. Returns 1 if posted.
+int hostile_echo(const uint8_t *msg, size_t len);
+
+// Posts w's bytes as they are, then frees w. Returns 0 (posting nothing) if
+// the writer ran out of memory.
+int hostile_post(pf_cbor_writer *w);
+
+#endif
