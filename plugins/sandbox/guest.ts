@@ -115,7 +115,9 @@ export async function startGuest(prepared: PreparedComponent, host: GuestHost, l
 
   function classify(what: string, error: unknown): Fault {
     if (pending) return pending;
-    const full = memories.some((m) => m.buffer.byteLength >= limits.maxMemoryBytes);
+    // Near the cap: the failed grow may have asked for more than what was left.
+    const slack = Math.max(1024 * 1024, limits.maxMemoryBytes / 10);
+    const full = memories.some((m) => m.buffer.byteLength >= limits.maxMemoryBytes - slack);
     if (full) return new Fault('PF_ERR_STUB_MEMORY', `${what}: its memory reached the ${limits.maxMemoryBytes / 1048576} MiB limit (${describe(error)})`);
     return new Fault('PF_ERR_STUB_TRAP', `${what}: ${describe(error)}`);
   }

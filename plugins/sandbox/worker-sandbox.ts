@@ -23,7 +23,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
   const events: GuestEvents = {
     onOpen: (conn) => send({ t: 'open', conn }),
     onFrame: (conn, frame) => {
-      const copy = frame.slice();
+      const copy = new Uint8Array(frame);
       send({ t: 'frame', conn, frame: copy }, [copy.buffer]);
     },
     onClose: (conn, reason) => send({ t: 'close', conn, reason }),
@@ -96,8 +96,9 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
 
   return {
     deliver(messages) {
-      // A copy of its own: cbor-x may hand out views of a buffer it reuses.
-      const batch = encodeBatch(messages).slice();
+      // A copy of its own to transfer: cbor-x hands out views of a buffer it
+      // reuses (and Buffer#slice would be another view of it).
+      const batch = new Uint8Array(encodeBatch(messages));
       unacknowledged.push(messages);
       send({ t: 'messages', batch }, [batch.buffer as ArrayBuffer]);
     },
