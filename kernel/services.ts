@@ -18,6 +18,8 @@ export interface Bus {
    * receives messages for it (its RESPONSE to the SUBSCRIBE control message).
    */
   whenSubscribed(address: string, timeoutMs?: number): Promise<void>;
+  /** Gives messages a stopped stub had not finished back to the front of its queue. */
+  requeue(stub: StubRecord, messages: readonly Message[]): void;
 }
 
 /** The Runtime Registry (plugins/registry). */

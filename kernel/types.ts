@@ -22,8 +22,11 @@ export interface StubRecord {
 export interface StubInstance {
   /** Hands messages to the stub (`on-messages`), batched by the caller. */
   deliver(messages: readonly Message[]): void;
-  /** Stops the stub and frees what it holds (connections, timers, memory). */
-  dispose(reason: string): Promise<void>;
+  /**
+   * Stops the stub and frees what it holds (connections, timers, memory).
+   * Returns the messages handed to it that it had not finished with.
+   */
+  dispose(reason: string): Promise<Message[]>;
 }
 
 /** Where a stub runs. The sandbox plugin decides which one a stub gets. */

@@ -157,6 +157,17 @@ export class MessageBus implements Bus {
     return () => this.detachStub(record);
   }
 
+  requeue(record: StubRecord, messages: readonly Message[]): void {
+    const route = this.#routes.get(record.domain.name);
+    if (route?.record !== record) {
+      for (const message of messages) this.#undeliverable(message, pfError('PF_ERR_UNDEPLOYED', [record.domain.name]));
+      return;
+    }
+    // Control messages are re-sent to the next instance anyway.
+    route.outbox.unshift(...messages.filter((m) => m.to !== record.stubURL));
+    record.counters.queued = route.outbox.length;
+  }
+
   pause(record: StubRecord): void {
     const route = this.#routes.get(record.domain.name);
     if (route?.record === record) route.paused = true;

@@ -6,7 +6,7 @@ import { encodeCbor } from '../../kernel/cbor.ts';
 import { pfError, type ProtoflyError } from '../../kernel/errors.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
 import type { Message } from '../../kernel/schemas.ts';
-import type { DeployContext, Sandbox, StubInstance } from '../../kernel/types.ts';
+import type { DeployContext, Sandbox, StubInstance, StubRecord } from '../../kernel/types.ts';
 import { boundedGet } from '../http/get.ts';
 import type { PreparedComponent, TranspiledComponent } from './component-instance.ts';
 import { compileComponent, transpileComponent } from './component-loader.ts';
@@ -131,15 +131,20 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
         return instance;
       });
 
+      const stop = async (record: StubRecord, reason: string) => {
+        const instance = instances.get(record.stubURL);
+        instances.delete(record.stubURL);
+        return (await instance?.dispose(reason)) ?? [];
+      };
+      // Undeployed: what it had not finished goes back to the bus, which
+      // answers the senders (the route is going away).
       runtime.hooks.undeploy.tapPromise('SandboxPlugin', async (record, reason) => {
-        const instance = instances.get(record.stubURL);
-        instances.delete(record.stubURL);
-        await instance?.dispose(reason);
+        const unfinished = await stop(record, reason);
+        for (const message of unfinished) runtime.bus.requeue(record, [message]);
       });
+      // Swapped (restart, update): the next instance gets it, first in line.
       runtime.hooks.stopInstance.tapPromise('SandboxPlugin', async (record, reason) => {
-        const instance = instances.get(record.stubURL);
-        instances.delete(record.stubURL);
-        await instance?.dispose(reason);
+        runtime.bus.requeue(record, await stop(record, reason));
       });
     },
   };

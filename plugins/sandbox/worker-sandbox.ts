@@ -103,11 +103,12 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
       send({ t: 'messages', batch }, [batch.buffer as ArrayBuffer]);
     },
     async dispose() {
-      if (dead) return;
+      if (dead) return [];
       dead = true;
       clearInterval(watchdog);
       host.closeAll();
       await worker.terminate();
+      return unacknowledged.splice(0).flat();
     },
   };
 }

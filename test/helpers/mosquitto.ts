@@ -37,7 +37,9 @@ export async function startMosquitto(users: Record<string, string>): Promise<Mos
     'per_listener_settings false',
     'allow_anonymous false',
     `password_file ${passwd}`,
-    'persistence false',
+    // Sessions and queued QoS 1 messages survive a restart, like a real deployment's.
+    'persistence true',
+    `persistence_location ${dir}/`,
     'log_dest stderr',
     'log_type error',
     `listener ${tcpPort} 127.0.0.1`,

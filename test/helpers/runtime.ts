@@ -2,7 +2,8 @@
 import type { ExecutionContext } from 'ava';
 import { createRuntime, type CreateRuntimeOptions } from '../../index.ts';
 import { startCatalogue, type CatalogueEntry } from '../../domain/catalogue.ts';
-import type { ProtoflyError } from '../../kernel/errors.ts';
+import { pfError, type ProtoflyError } from '../../kernel/errors.ts';
+import type { Plugin } from '../../kernel/runtime.ts';
 import type { Message } from '../../kernel/schemas.ts';
 
 export async function catalogue(t: ExecutionContext, entries: Record<string, CatalogueEntry>) {
@@ -38,6 +39,22 @@ export function inbox(rt: ReturnType<typeof createRuntime>, address: string) {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`${messages.length} of ${count} messages arrived on ${address}`)), ms);
         waiters.push({ count, resolve: () => { clearTimeout(timer); resolve(); } });
+      });
+    },
+  };
+}
+
+/**
+ * Keeps a test on this machine: a deploy for any domain off loopback fails
+ * at once instead of looking the domain up on the network.
+ */
+export function loopbackOnly(): Plugin {
+  return {
+    name: 'LoopbackOnly',
+    apply(rt) {
+      rt.hooks.fetchDescriptor.tapPromise({ name: 'LoopbackOnly', stage: -100 }, async (url, context) => {
+        if (!/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(url)) throw pfError('PF_ERR_DESCRIPTOR_UNREACHABLE', [`${url} (tests stay on loopback)`], { domain: context.domain.name });
+        return undefined as never;
       });
     },
   };

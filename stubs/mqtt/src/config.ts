@@ -9,6 +9,8 @@ export interface StubConfig {
   url: string;
   topicPrefix: string;
   keepAliveSec: number;
+  /** The broker keeps our subscriptions and QoS 1 messages while we are away. */
+  persistentSession: boolean;
   username?: string;
   password?: string;
 }
@@ -30,7 +32,8 @@ export function parseConfig(bytes: Uint8Array): StubConfig | string {
   if (typeof stubURL !== 'string' || !stubURL) return 'stubURL is required';
   if (typeof runtimeURL !== 'string') return 'runtimeURL is required';
   if (!isMap(configuration)) return 'configuration must be a map';
-  const { url, topicPrefix = 'protofly/', keepAliveSec = 30 } = configuration;
+  const { url, topicPrefix = 'protofly/', keepAliveSec = 30, persistentSession = false } = configuration;
+  if (typeof persistentSession !== 'boolean') return 'configuration.persistentSession must be true or false';
   if (typeof url !== 'string' || !url) return 'configuration.url is required';
   if (!/^wss?:\/\//i.test(url)) return `configuration.url must be a ws:// or wss:// URL, got "${url}"`;
   if (typeof topicPrefix !== 'string') return 'configuration.topicPrefix must be a string';
@@ -40,7 +43,7 @@ export function parseConfig(bytes: Uint8Array): StubConfig | string {
     return 'configuration.keepAliveSec must be an integer from 1 to 65535';
   }
   const config: StubConfig = {
-    runtimeURL, stubURL, domain: typeof domain === 'string' ? domain : '', url, topicPrefix, keepAliveSec,
+    runtimeURL, stubURL, domain: typeof domain === 'string' ? domain : '', url, topicPrefix, keepAliveSec, persistentSession,
   };
   if (credentials != null) {
     if (!isMap(credentials)) return 'credentials must be a map or null';

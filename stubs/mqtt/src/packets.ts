@@ -60,11 +60,13 @@ export interface ConnectOptions {
   keepAliveSec: number;
   username?: string;
   password?: string;
+  /** Keep the session (subscriptions, QoS 1 messages) at the broker across disconnections. */
+  persistentSession?: boolean;
 }
 
 export function encodeConnect(o: ConnectOptions): Uint8Array {
   const CLEAN_SESSION = 0x02, PASSWORD = 0x40, USERNAME = 0x80;
-  let flags = CLEAN_SESSION;
+  let flags = o.persistentSession ? 0 : CLEAN_SESSION;
   if (o.username !== undefined) flags |= USERNAME;
   if (o.username !== undefined && o.password !== undefined) flags |= PASSWORD;
   const w = new Writer().str('MQTT').byte(4).byte(flags).u16(o.keepAliveSec).str(o.clientId);

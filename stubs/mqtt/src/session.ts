@@ -102,6 +102,7 @@ export class Session {
       keepAliveSec: this.config.keepAliveSec,
       username: this.config.username,
       password: this.config.password,
+      persistentSession: this.config.persistentSession,
     }));
     // The silence timer armed at open now waits for the CONNACK.
   }
