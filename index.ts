@@ -57,3 +57,4 @@ export { statusMessage } from './kernel/status.ts';
 export { encodeBatch, decodeBatch, encodeCbor, decodeCbor } from './kernel/cbor.ts';
 export { busPlugin, registryPlugin, descriptorPlugin, domainRegistryPlugin, identityPlugin, sandboxPlugin, transportPlugin, lifecyclePlugin };
 export { catalogueHostPlugin, parseDescriptor, WELL_KNOWN_PATH } from './plugins/descriptor/plugin.ts';
+export { clearComponentCache, type SandboxOptions, type SandboxKind, type StubLimits } from './plugins/sandbox/plugin.ts';

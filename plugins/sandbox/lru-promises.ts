@@ -16,4 +16,8 @@ export class LruPromises<T> {
     if (this.#entries.size > this.size) this.#entries.delete(this.#entries.keys().next().value!);
     return entry;
   }
+
+  clear(): void {
+    this.#entries.clear();
+  }
 }

@@ -56,6 +56,12 @@ const DEFAULT_CAPS: StubLimits = { memoryMiB: 1_024, callTimeoutMs: 30_000 };
 const transpiled = new LruPromises<TranspiledComponent>(16);
 const compiled = new LruPromises<PreparedComponent>(32);
 
+/** Forgets every transpiled and compiled component (benchmarks of cold deploys). */
+export function clearComponentCache(): void {
+  transpiled.clear();
+  compiled.clear();
+}
+
 export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
   const maxSourceBytes = options.maxSourceBytes ?? 64 * 1024 * 1024;
   const timeoutMs = options.timeoutMs ?? 30_000;
