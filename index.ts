@@ -7,6 +7,7 @@ import { domainRegistryPlugin, type DomainRegistryOptions } from './plugins/doma
 import { identityPlugin, type IdentityOptions } from './plugins/identity/plugin.ts';
 import { lifecyclePlugin, type RestartPolicy } from './plugins/lifecycle/plugin.ts';
 import { spawnNodeWorker } from './plugins/sandbox/worker/node-spawn.ts';
+import { fileCache } from './plugins/sandbox/cache/file-cache.ts';
 import type { BusOptions } from './plugins/bus/plugin.ts';
 import { registryPlugin } from './plugins/registry/plugin.ts';
 import { sandboxPlugin, type SandboxOptions } from './plugins/sandbox/plugin.ts';
@@ -17,6 +18,8 @@ export interface CreateRuntimeOptions extends Omit<RuntimeOptions, 'plugins'> {
   descriptor?: DescriptorOptions;
   sandbox?: SandboxOptions;
   bus?: BusOptions;
+  /** Where transpiled components are kept between processes (`false`: nowhere). */
+  cacheDir?: string | false;
   restart?: RestartPolicy;
   /** Off by default (seed step 7 is optional). */
   domainRegistry?: DomainRegistryOptions | false;
@@ -31,7 +34,11 @@ export function defaultPlugins(options: CreateRuntimeOptions = {}): Plugin[] {
     registryPlugin(),
     busPlugin(options.bus),
     descriptorPlugin(options.descriptor),
-    sandboxPlugin({ spawnWorker: spawnNodeWorker, ...options.sandbox }),
+    sandboxPlugin({
+      spawnWorker: spawnNodeWorker,
+      cache: options.cacheDir === false ? undefined : fileCache(options.cacheDir),
+      ...options.sandbox,
+    }),
     lifecyclePlugin(options.restart),
     transportPlugin({ WebSocket: WebSocket as unknown as WebSocketConstructor }),
     identityPlugin(options.identity),

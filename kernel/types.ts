@@ -57,6 +57,8 @@ export interface StepTiming {
 
 export interface StepEvent extends StepTiming {
   domain: string;
+  /** Set on a sub-step (download, transpile…): the step it is part of. */
+  parent?: string;
   phase: 'start' | 'end' | 'error';
   error?: unknown;
 }

@@ -17,6 +17,10 @@ export class LruPromises<T> {
     return entry;
   }
 
+  has(key: string): boolean {
+    return this.#entries.has(key);
+  }
+
   clear(): void {
     this.#entries.clear();
   }

@@ -14,6 +14,7 @@ import type { GuestLimits } from './guest.ts';
 import { startInThread, type SandboxStart } from './in-thread.ts';
 import { sameIntegrity, sha256Integrity } from './integrity.ts';
 import { LruPromises } from './lru-promises.ts';
+import type { ComponentCache } from './cache/component-cache.ts';
 import { pagesFor } from './memory-limit.ts';
 import { startInWorker } from './worker-sandbox.ts';
 import type { SpawnWorker } from './worker/protocol.ts';
@@ -45,6 +46,10 @@ export interface SandboxOptions {
   maxPostBytes?: number;
   /** JS heap of a worker (the glue, not the stub's linear memory). */
   workerHeapMiB?: number;
+  /** Turns component bytes into glue + core modules (jco; the browser entry passes its own). */
+  transpile?: (component: Uint8Array) => Promise<TranspiledComponent>;
+  /** Keeps transpiled components between visits or processes; none by default. */
+  cache?: ComponentCache;
 }
 
 const DEFAULT_LIMITS: StubLimits = { memoryMiB: 128, callTimeoutMs: 2_000 };
@@ -54,6 +59,8 @@ const DEFAULT_CAPS: StubLimits = { memoryMiB: 1_024, callTimeoutMs: 30_000 };
 // hash, checked by loadSource) are transpiled once per process, whichever
 // runtime asks. Instances are never shared: each deploy instantiates afresh.
 const transpiled = new LruPromises<TranspiledComponent>(16);
+/** What loadSource hands on when the component is already transpiled. */
+const CACHED = new Uint8Array(0);
 const compiled = new LruPromises<PreparedComponent>(32);
 
 /** Forgets every transpiled and compiled component (benchmarks of cold deploys). */
@@ -78,17 +85,33 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
         return { kind };
       });
 
+      const transpile = options.transpile ?? transpileComponent;
+      const cache = options.cache;
+      // Sub-steps show where a step's time goes (download, transpile…);
+      // a deploy from the cache has fewer of them.
+      const substep = async <T>(context: DeployContext, parent: string, hook: string, run: () => Promise<T>): Promise<T> => {
+        const started = performance.now();
+        const result = await run();
+        runtime.hooks.step.call({ domain: context.domain.name, hook, parent, ms: performance.now() - started, phase: 'end' });
+        return result;
+      };
+
       runtime.hooks.loadSource.tapPromise('SandboxPlugin', async (context) => {
         const descriptor = context.descriptor!;
         const where = { domain: context.domain.name, stubURL: context.stub?.stubURL };
+        // Already transpiled from bytes with this very hash: nothing to download.
+        if (transpiled.has(descriptor.sourceHash) || await cache?.has(descriptor.sourceHash)) {
+          runtime.hooks.step.call({ domain: context.domain.name, hook: 'cached', parent: 'loadSource', ms: 0, phase: 'end' });
+          return CACHED;
+        }
         const url = new URL(descriptor.sourcePackageURL, context.descriptorURL).href;
-        const result = await boundedGet(url, { maxBytes: maxSourceBytes, timeoutMs });
+        const result = await substep(context, 'loadSource', 'download', () => boundedGet(url, { maxBytes: maxSourceBytes, timeoutMs }));
         if (!result.ok) {
           if (result.reason === 'too-large') throw pfError('PF_ERR_TOO_LARGE', [`the stub source at ${url}`, maxSourceBytes], where);
           const detail = result.reason === 'status' ? `HTTP ${result.status}` : result.detail;
           throw pfError('PF_ERR_SOURCE_UNREACHABLE', [`${url} (${detail})`], where);
         }
-        const actual = await sha256Integrity(result.bytes);
+        const actual = await substep(context, 'loadSource', 'integrity', () => sha256Integrity(result.bytes));
         if (!sameIntegrity(descriptor.sourceHash, actual)) throw pfError('PF_ERR_INTEGRITY', [descriptor.sourceHash, actual], where);
         return result.bytes;
       });
@@ -102,8 +125,18 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
         const maxPages = pagesFor(memoryMiB);
         const hash = descriptor.sourceHash;
         const source = context.source!;
-        const prepared = await compiled.get(`${hash}/${maxPages}`, async () =>
-          compileComponent(await transpiled.get(hash, () => transpileComponent(source)), maxPages));
+        const prepared = await compiled.get(`${hash}/${maxPages}`, async () => {
+          const component = await transpiled.get(hash, async () => {
+            const stored = await cache?.get(hash);
+            if (stored) return stored;
+            // Evicted between loadSource and now: the deploy is retried from scratch.
+            if (source === CACHED) throw pfError('PF_ERR_SOURCE_UNREACHABLE', ['the component cache lost its entry; deploy again'], { domain: context.domain.name });
+            const fresh = await substep(context, 'instantiate', 'transpile', () => transpile(source));
+            await cache?.put(hash, fresh);
+            return fresh;
+          });
+          return substep(context, 'instantiate', 'compile', () => compileComponent(component, maxPages));
+        });
         const limits: GuestLimits & { callTimeoutMs: number } = {
           connect: [...descriptor.connect],
           maxConnections: options.maxConnections ?? 8,

@@ -3,13 +3,14 @@
 import test from 'ava';
 import { createServer } from 'node:net';
 import type { ErrorCode } from '../../kernel/errors.ts';
-import { builtStub } from '../helpers/built.ts';
+import { builtStub, freshCopy } from '../helpers/built.ts';
 import { catalogue, runtime } from '../helpers/runtime.ts';
 
 const WELL_KNOWN = '/.well-known/protocolstub/default';
 
 async function failsThenRecovers(t: import('ava').ExecutionContext, code: ErrorCode, breakIt: (d: Awaited<ReturnType<typeof catalogue>>) => void) {
-  const domain = await catalogue(t, { default: { component: builtStub('echo-c') } });
+  // A component no cache has seen: the download really happens.
+  const domain = await catalogue(t, { default: { component: await freshCopy('echo-c') } });
   const rt = runtime(t);
   const statuses: string[] = [];
   rt.hooks.status.tap('test', (_s, value) => { statuses.push(value); });

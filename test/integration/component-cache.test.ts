@@ -1,0 +1,50 @@
+// Transpiled components are kept by source hash: a later deploy skips the
+// download and the transpile; a changed hash never uses a stale entry.
+import test from 'ava';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { clearComponentCache } from '../../plugins/sandbox/plugin.ts';
+import type { StepEvent } from '../../kernel/types.ts';
+import { freshCopy } from '../helpers/built.ts';
+import { catalogue, runtime } from '../helpers/runtime.ts';
+
+function substeps(rt: ReturnType<typeof runtime>): string[] {
+  const seen: string[] = [];
+  rt.hooks.step.tap('test', (event: StepEvent) => { if (event.parent && event.phase === 'end') seen.push(`${event.parent}:${event.hook}`); });
+  return seen;
+}
+
+test('a deploy in a new process finds the component in the cache directory: no download, no transpile', async (t) => {
+  const component = await freshCopy('echo-c');
+  const domain = await catalogue(t, { default: { component } });
+  const cacheDir = await mkdtemp(join(tmpdir(), 'protofly-cache-'));
+  const source = `/stubs/${basename(component)}`;
+
+  const cold = runtime(t, { cacheDir });
+  const coldSteps = substeps(cold);
+  await cold.deployStub(domain.origin);
+  t.deepEqual(coldSteps, ['loadSource:download', 'loadSource:integrity', 'instantiate:transpile', 'instantiate:compile']);
+
+  clearComponentCache(); // what a new process would start with
+  const warm = runtime(t, { cacheDir });
+  const warmSteps = substeps(warm);
+  const stub = await warm.deployStub(domain.origin);
+  t.is(stub.status, 'LIVE');
+  t.deepEqual(warmSteps, ['loadSource:cached', 'instantiate:compile']);
+  t.is(domain.hits(source), 1, 'the source was downloaded once');
+});
+
+test('a changed source hash never uses a stale cache entry', async (t) => {
+  const first = await freshCopy('echo-c');
+  const domain = await catalogue(t, { default: { component: first } });
+  const cacheDir = await mkdtemp(join(tmpdir(), 'protofly-cache-'));
+  await runtime(t, { cacheDir }).deployStub(domain.origin);
+
+  const second = await catalogue(t, { default: { component: await freshCopy('echo-c') } });
+  const rt = runtime(t, { cacheDir });
+  const steps = substeps(rt);
+  await rt.deployStub(second.origin);
+  t.true(steps.includes('loadSource:download'));
+  t.true(steps.includes('instantiate:transpile'));
+});
