@@ -32,6 +32,11 @@ export const ERRORS = {
   PF_ERR_SUBSCRIBE_TIMEOUT: (address: string, ms: number) => `no stub confirmed a subscription to ${address} within ${ms} ms`,
   PF_ERR_UNDEPLOYED: (domain: string) => `the stub of ${domain} was undeployed`,
   PF_ERR_DOMAIN_REGISTRY: (detail: string) => `the remote domain registry failed: ${detail}`,
+  PF_ERR_KIT_USAGE: (detail: string) => `stub kit: ${detail}`,
+  PF_ERR_KIT_EXISTS: (path: string) => `${path} already exists; pick another name or --dir`,
+  PF_ERR_KIT_MANIFEST: (path: string, detail: string) => `${path} is not a usable stub.json: ${detail}`,
+  PF_ERR_KIT_NOT_BUILT: (path: string) => `${path} does not exist yet: run \`protofly stub build\` on the folder first`,
+  PF_ERR_KIT_BUILD: (name: string, detail: string) => `building stub ${name} failed: ${detail}`,
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

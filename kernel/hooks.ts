@@ -1,5 +1,6 @@
 // Every extension point of the runtime, in the order of the seed's "Deploy
 // Protocol Stub" flow. Reading this object tells the whole life of a deploy.
+// (Each hook is interpreted rather than compiled: see hook-interpreter.ts.)
 import {
   AsyncParallelHook, AsyncSeriesBailHook, AsyncSeriesHook, SyncHook, SyncWaterfallHook,
 } from 'tapable';
@@ -7,45 +8,46 @@ import type { Domain } from './address.ts';
 import type { ProtoflyError } from './errors.ts';
 import type { Credentials, Descriptor, Message, StatusValue } from './schemas.ts';
 import type { DeployContext, Remover, Sandbox, StepEvent, StubInstance, StubRecord } from './types.ts';
+import { interpreted } from './hook-interpreter.ts';
 
 export function createHooks() {
   return Object.freeze({
     /** Steps 1–2: is a stub for this domain already here? Return its record to reuse it. */
-    resolveStub: new AsyncSeriesBailHook<[Domain], StubRecord | undefined>(['domain']),
+    resolveStub: interpreted(new AsyncSeriesBailHook<[Domain], StubRecord | undefined>(['domain']), 'asyncSeriesBail'),
     /** Steps 3–4: the descriptor's URL; taps transform it (well-known URI, catalogue host…). */
-    descriptorUrl: new SyncWaterfallHook<[string, Domain, string]>(['url', 'domain', 'name']),
+    descriptorUrl: interpreted(new SyncWaterfallHook<[string, Domain, string]>(['url', 'domain', 'name']), 'syncWaterfall'),
     /** Steps 3–4: fetch and validate the descriptor at that URL. Return the descriptor. */
-    fetchDescriptor: new AsyncSeriesBailHook<[string, DeployContext], Descriptor>(['url', 'context']),
+    fetchDescriptor: interpreted(new AsyncSeriesBailHook<[string, DeployContext], Descriptor>(['url', 'context']), 'asyncSeriesBail'),
     /** Steps 5–7: register the stub and allocate its runtime URL. Return its record. */
-    registerStub: new AsyncSeriesBailHook<[DeployContext], StubRecord>(['context']),
+    registerStub: interpreted(new AsyncSeriesBailHook<[DeployContext], StubRecord>(['context']), 'asyncSeriesBail'),
     /** Step 7 (optional): register the stub in the domain's remote registry; never blocks the deploy. */
-    registerInDomain: new AsyncParallelHook<[StubRecord]>(['stub']),
+    registerInDomain: interpreted(new AsyncParallelHook<[StubRecord]>(['stub']), 'asyncParallel'),
     /** Steps 9–10: choose and create the sandbox the stub will run in. Return it. */
-    createSandbox: new AsyncSeriesBailHook<[DeployContext], Sandbox>(['context']),
+    createSandbox: interpreted(new AsyncSeriesBailHook<[DeployContext], Sandbox>(['context']), 'asyncSeriesBail'),
     /** Steps 11–12: download the stub's source and check its integrity. Return its bytes. */
-    loadSource: new AsyncSeriesBailHook<[DeployContext], Uint8Array>(['context']),
+    loadSource: interpreted(new AsyncSeriesBailHook<[DeployContext], Uint8Array>(['context']), 'asyncSeriesBail'),
     /** Domain login: credentials for the domain from the Identity Module. Return them, or null for none. */
-    credentials: new AsyncSeriesBailHook<[DeployContext], Credentials | null>(['context']),
+    credentials: interpreted(new AsyncSeriesBailHook<[DeployContext], Credentials | null>(['context']), 'asyncSeriesBail'),
     /** Step 13: instantiate the stub in its sandbox and call its `init`. Return the running instance. */
-    instantiate: new AsyncSeriesBailHook<[DeployContext], StubInstance>(['context']),
+    instantiate: interpreted(new AsyncSeriesBailHook<[DeployContext], StubInstance>(['context']), 'asyncSeriesBail'),
     /** Steps 14–15: add the stub's listener to the bus. Return the remover. */
-    attach: new AsyncSeriesBailHook<[DeployContext], Remover>(['context']),
+    attach: interpreted(new AsyncSeriesBailHook<[DeployContext], Remover>(['context']), 'asyncSeriesBail'),
     /** Steps 16–17: a stub's status changed (seen on `<stubURL>/status`). */
-    status: new SyncHook<[StubRecord, StatusValue, Message]>(['stub', 'value', 'message']),
+    status: interpreted(new SyncHook<[StubRecord, StatusValue, Message]>(['stub', 'value', 'message']), 'sync'),
     /** A running stub died (trap, timeout, memory, flood); `unprocessed` are the messages it took with it. */
-    stubFailed: new SyncHook<[StubRecord, ProtoflyError, Message[]]>(['stub', 'error', 'unprocessed']),
+    stubFailed: interpreted(new SyncHook<[StubRecord, ProtoflyError, Message[]]>(['stub', 'error', 'unprocessed']), 'sync'),
     /** Stop a stub's instance but keep the stub (a restart or an update follows). */
-    stopInstance: new AsyncSeriesHook<[StubRecord, string]>(['stub', 'reason']),
+    stopInstance: interpreted(new AsyncSeriesHook<[StubRecord, string]>(['stub', 'reason']), 'asyncSeries'),
     /** A deploy failed; plugins drop what they hold for it. */
-    deployFailed: new AsyncSeriesHook<[DeployContext, ProtoflyError]>(['context', 'error']),
+    deployFailed: interpreted(new AsyncSeriesHook<[DeployContext, ProtoflyError]>(['context', 'error']), 'asyncSeries'),
     /** A stub is going away (undeploy, failure); plugins tear down their part. */
-    undeploy: new AsyncSeriesHook<[StubRecord, string]>(['stub', 'reason']),
+    undeploy: interpreted(new AsyncSeriesHook<[StubRecord, string]>(['stub', 'reason']), 'asyncSeries'),
     /** A stub's `log` calls (level 0 trace … 4 error). */
-    stubLog: new SyncHook<[StubRecord, number, string]>(['stub', 'level', 'text']),
+    stubLog: interpreted(new SyncHook<[StubRecord, number, string]>(['stub', 'level', 'text']), 'sync'),
     /** Progress: each step's start and end, with its time. */
-    step: new SyncHook<[StepEvent]>(['event']),
+    step: interpreted(new SyncHook<[StepEvent]>(['event']), 'sync'),
     /** Something went wrong that is not a deploy's failure (a rejected message, a registry down). */
-    error: new SyncHook<[ProtoflyError]>(['error']),
+    error: interpreted(new SyncHook<[ProtoflyError]>(['error']), 'sync'),
   });
 }
 
