@@ -42,7 +42,13 @@ export interface CatalogueOptions {
   entries: Record<string, CatalogueEntry>;
   /** Receives POST/DELETE of the optional domain registry (seed step 7). */
   registry?: boolean;
+  /** Extra requests (a demo page, its scripts) answered before the catalogue's own. */
+  extra?: (path: string, req: IncomingMessage, res: ServerResponse) => Promise<boolean> | boolean;
 }
+
+// A page on another origin deploys from here too: descriptors and components
+// are public, read-only, and carry their own integrity check.
+const PUBLIC = { 'access-control-allow-origin': '*' };
 
 export const WELL_KNOWN = '/.well-known/protocolstub/';
 
@@ -81,16 +87,17 @@ export async function startCatalogue(options: CatalogueOptions): Promise<Catalog
       return;
     }
     if (options.registry && path === '/registry') return registry(req, res);
+    if (options.extra && await options.extra(path, req, res)) return;
     if (req.method !== 'GET') return void res.writeHead(405).end();
     if (path.startsWith(WELL_KNOWN)) {
       const descriptor = descriptors.get(decodeURIComponent(path.slice(WELL_KNOWN.length)));
-      if (!descriptor) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('no such protocol stub');
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
+      if (!descriptor) return void res.writeHead(404, { 'content-type': 'text/plain', ...PUBLIC }).end('no such protocol stub');
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache', ...PUBLIC });
       return void res.end(JSON.stringify(descriptor, null, 2));
     }
     const source = sources.get(path);
     if (source) {
-      res.writeHead(200, { 'content-type': 'application/wasm', 'content-length': source.byteLength });
+      res.writeHead(200, { 'content-type': 'application/wasm', 'content-length': source.byteLength, ...PUBLIC });
       return void res.end(source);
     }
     res.writeHead(404).end();

@@ -81,10 +81,18 @@ export async function instantiateComponent(prepared: PreparedComponent, host: Ho
 
 const moduleURLs = new Map<string, string>();
 
-// One URL per glue source, so the module is evaluated once and reused.
+// One URL per glue source, so the module is evaluated once and reused. A
+// browser imports it from a blob: URL (CSP `script-src blob:` in the worker);
+// Node cannot import blob: URLs and takes a data: URL.
 function moduleURL(source: string): string {
   let url = moduleURLs.get(source);
   if (url) return url;
+  const inNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+  if (!inNode) {
+    url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+    moduleURLs.set(source, url);
+    return url;
+  }
   const bytes = new TextEncoder().encode(source);
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));

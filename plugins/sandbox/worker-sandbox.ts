@@ -18,7 +18,8 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
   const { runtime, record, limits } = start;
   const where = { domain: record.domain.name, stubURL: record.stubURL };
   const worker = await options.spawn({ maxHeapMiB: options.maxHeapMiB });
-  const clock = new Int32Array(new SharedArrayBuffer(8));
+  const shared = typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
+  const clock = shared ? new Int32Array(new SharedArrayBuffer(8)) : undefined;
   const send = (message: ToWorker, transfer: Transferable[] = []) => { if (!dead) worker.postMessage(message, transfer); };
   const events: GuestEvents = {
     onOpen: (conn) => send({ t: 'open', conn }),
@@ -45,14 +46,26 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
     else start.onFault(error, unacknowledged.splice(0).flat());
   };
 
-  // The watchdog: a call that is still the same call after callTimeoutMs is stuck.
+  // The watchdog. With shared memory (Node; cross-origin isolated pages) it
+  // reads the call clock: a call that is still the same call after
+  // callTimeoutMs is stuck. Without, it pings: a worker inside a call cannot
+  // answer, so no answer for callTimeoutMs means stuck.
   let lastCall = -1;
-  let since = 0;
+  let since = performance.now();
+  let lastPong = performance.now();
   const tickMs = Math.max(5, Math.min(250, Math.floor(limits.callTimeoutMs / 4)));
   const watchdog = setInterval(() => {
+    const now = performance.now();
+    if (!clock) {
+      if (now - lastPong >= limits.callTimeoutMs + tickMs) {
+        kill(pfError('PF_ERR_STUB_TIMEOUT', [started ? 'call' : 'init', limits.callTimeoutMs], where));
+      } else {
+        send({ t: 'ping' });
+      }
+      return;
+    }
     const busy = Atomics.load(clock, 0) === 1;
     const call = Atomics.load(clock, 1);
-    const now = performance.now();
     if (!busy || call !== lastCall) {
       lastCall = call;
       since = now;
@@ -83,6 +96,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
       case 'send': host.send(message.conn, message.frame); break;
       case 'close': host.close(message.conn); break;
       case 'log': host.log(message.level, message.text); break;
+      case 'pong': lastPong = performance.now(); break;
       case 'ready': started = true; settle?.resolve(); break;
       case 'init-refused': kill(pfError('PF_ERR_STUB_INIT', [message.reason], where)); break;
       case 'fault': kill(pfError(message.code, [message.reason] as never, where)); break;

@@ -5,11 +5,13 @@ import type { PreparedComponent } from '../component-instance.ts';
 import type { GuestLimits } from '../guest.ts';
 
 export type ToWorker =
-  | { t: 'start'; prepared: PreparedComponent; config: Uint8Array; limits: GuestLimits; clock: Int32Array }
+  | { t: 'start'; prepared: PreparedComponent; config: Uint8Array; limits: GuestLimits; clock?: Int32Array }
   | { t: 'messages'; batch: Uint8Array }
   | { t: 'open'; conn: number }
   | { t: 'frame'; conn: number; frame: Uint8Array }
-  | { t: 'close'; conn: number; reason: string };
+  | { t: 'close'; conn: number; reason: string }
+  /** The watchdog without shared memory: answered only between calls. */
+  | { t: 'ping' };
 
 export type FromWorker =
   | { t: 'ready' }
@@ -20,7 +22,8 @@ export type FromWorker =
   | { t: 'send'; conn: number; frame: Uint8Array }
   | { t: 'close'; conn: number }
   | { t: 'log'; level: number; text: string }
-  | { t: 'fault'; code: ErrorCode; reason: string };
+  | { t: 'fault'; code: ErrorCode; reason: string }
+  | { t: 'pong' };
 
 /** The part of a Worker (Node's or the browser's) the sandbox uses. */
 export interface WorkerPort {

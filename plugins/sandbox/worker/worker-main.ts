@@ -50,6 +50,7 @@ export function runWorker(port: ParentPort): void {
   };
 
   port.on('message', (message) => {
+    if (message.t === 'ping') return port.postMessage({ t: 'pong' });
     if (message.t !== 'start') return handle(message);
     void startGuest(message.prepared, {
       post(batch) {

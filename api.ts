@@ -1,0 +1,20 @@
+// What both entries (Node, browser) export besides createRuntime.
+export { createKernel } from './kernel/runtime.ts';
+export type { Plugin, Runtime, RuntimeOptions, DeployOptions } from './kernel/runtime.ts';
+export { createHooks, DEPLOY_STEPS, type Hooks, type DeployStep } from './kernel/hooks.ts';
+export { ERRORS, ProtoflyError, isProtoflyError, type ErrorCode } from './kernel/errors.ts';
+export * from './kernel/schemas.ts';
+export type * from './kernel/types.ts';
+export type * from './kernel/services.ts';
+export { parseDomain, domainOfAddress, type Domain } from './kernel/address.ts';
+export { statusMessage } from './kernel/status.ts';
+export { encodeBatch, decodeBatch, encodeCbor, decodeCbor } from './kernel/cbor.ts';
+export { busPlugin } from './plugins/bus/plugin.ts';
+export { registryPlugin } from './plugins/registry/plugin.ts';
+export { descriptorPlugin, catalogueHostPlugin, parseDescriptor, WELL_KNOWN_PATH } from './plugins/descriptor/plugin.ts';
+export { domainRegistryPlugin } from './plugins/domain-registry/plugin.ts';
+export { identityPlugin } from './plugins/identity/plugin.ts';
+export { lifecyclePlugin } from './plugins/lifecycle/plugin.ts';
+export { sandboxPlugin, clearComponentCache, type SandboxOptions, type SandboxKind, type StubLimits } from './plugins/sandbox/plugin.ts';
+export { transportPlugin } from './plugins/transport/plugin.ts';
+export type { CreateRuntimeOptions } from './create-runtime.ts';

@@ -1,0 +1,66 @@
+// The kernel with its default plugins, for a given platform (Node, browser):
+// the platform brings what differs — WebSocket, workers, where transpiled
+// components are kept, the transpiler — and everything else is shared.
+import { createKernel, type Plugin, type Runtime, type RuntimeOptions } from './kernel/runtime.ts';
+import { busPlugin, type BusOptions } from './plugins/bus/plugin.ts';
+import { descriptorPlugin, type DescriptorOptions } from './plugins/descriptor/plugin.ts';
+import { domainRegistryPlugin, type DomainRegistryOptions } from './plugins/domain-registry/plugin.ts';
+import { identityPlugin, type IdentityOptions } from './plugins/identity/plugin.ts';
+import { lifecyclePlugin, type RestartPolicy } from './plugins/lifecycle/plugin.ts';
+import { registryPlugin } from './plugins/registry/plugin.ts';
+import { sandboxPlugin, type SandboxOptions } from './plugins/sandbox/plugin.ts';
+import type { ComponentCache } from './plugins/sandbox/cache/component-cache.ts';
+import type { TranspiledComponent } from './plugins/sandbox/component-instance.ts';
+import type { SpawnWorker } from './plugins/sandbox/worker/protocol.ts';
+import { transportPlugin, type WebSocketConstructor } from './plugins/transport/plugin.ts';
+
+export interface CreateRuntimeOptions extends Omit<RuntimeOptions, 'plugins'> {
+  identity?: IdentityOptions;
+  descriptor?: DescriptorOptions;
+  sandbox?: SandboxOptions;
+  bus?: BusOptions;
+  /** Where transpiled components are kept between runs: a directory in Node (`false`: nowhere). */
+  cacheDir?: string | false;
+  restart?: RestartPolicy;
+  /** Off by default (seed step 7 is optional). */
+  domainRegistry?: DomainRegistryOptions | false;
+  /** Plugins that run before the defaults: tap earlier to replace a step. */
+  plugins?: Plugin[];
+  /** Replaces the default plugins entirely (an expert's runtime). */
+  defaultPlugins?: false;
+}
+
+export interface Platform {
+  WebSocket: WebSocketConstructor;
+  spawnWorker: SpawnWorker;
+  cache(options: CreateRuntimeOptions): ComponentCache | undefined;
+  transpile?: (component: Uint8Array) => Promise<TranspiledComponent>;
+}
+
+export function platformRuntime(platform: Platform) {
+  function defaultPlugins(options: CreateRuntimeOptions = {}): Plugin[] {
+    const plugins = [
+      registryPlugin(),
+      busPlugin(options.bus),
+      descriptorPlugin(options.descriptor),
+      sandboxPlugin({
+        spawnWorker: platform.spawnWorker,
+        cache: platform.cache(options),
+        transpile: platform.transpile,
+        ...options.sandbox,
+      }),
+      lifecyclePlugin(options.restart),
+      transportPlugin({ WebSocket: platform.WebSocket }),
+      identityPlugin(options.identity),
+    ];
+    if (options.domainRegistry) plugins.push(domainRegistryPlugin(options.domainRegistry));
+    return plugins;
+  }
+
+  function createRuntime(options: CreateRuntimeOptions = {}): Runtime {
+    const plugins = [...(options.plugins ?? []), ...(options.defaultPlugins === false ? [] : defaultPlugins(options))];
+    return createKernel({ ...options, plugins });
+  }
+
+  return { createRuntime, defaultPlugins };
+}

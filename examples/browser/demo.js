@@ -1,0 +1,115 @@
+// The browser demo: two runtimes in one page, each with its own hyperty,
+// each deploying the domain's stub; messages typed in one arrive in the other.
+import { createRuntime } from '/protofly/protofly.js';
+
+const config = await (await fetch('/demo-config.json')).json();
+const state = { panes: {}, cspViolations: [], hostile: { status: 'NONE', history: [] } };
+window.protoflyDemo = state;
+document.addEventListener('securitypolicyviolation', (event) => {
+  state.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
+});
+document.querySelector('#domain').textContent = config.domain;
+
+function setBadge(badge, value, text = value) {
+  badge.dataset.status = value;
+  badge.textContent = text;
+}
+
+function timelineRow(list, event, scale) {
+  const row = document.createElement('li');
+  row.className = `${event.parent ? 'sub' : ''} ${event.phase === 'error' ? 'error' : ''}`;
+  const name = document.createElement('span');
+  name.className = 'name';
+  name.textContent = event.parent ? event.hook : event.hook;
+  const bar = document.createElement('span');
+  bar.className = 'bar';
+  bar.style.width = `${Math.min(100, (event.ms / scale) * 100)}%`;
+  const ms = document.createElement('span');
+  ms.className = 'ms';
+  ms.textContent = `${event.ms.toFixed(1)} ms`;
+  row.append(name, bar, ms);
+  list.append(row);
+}
+
+async function startPane(section) {
+  const name = section.id;
+  section.append(document.querySelector('#pane').content.cloneNode(true));
+  section.querySelector('h2').textContent = name;
+  const badge = section.querySelector('.badge');
+  const timeline = section.querySelector('.timeline');
+  const inbox = section.querySelector('.inbox');
+  const me = `hyperty://${config.domain}/${name}`;
+  const peer = `hyperty://${config.domain}/${section.dataset.peer}`;
+  section.querySelector('.address').textContent = me;
+  const pane = { status: 'NONE', steps: [], received: [], deployMs: 0 };
+  state.panes[name] = pane;
+
+  // The identity module asks the page for the domain's credentials.
+  const runtime = createRuntime({ identity: { lookup: () => config.credentials } });
+  runtime.hooks.step.tap('demo', (event) => {
+    if (event.phase === 'start' || event.domain !== config.domain) return;
+    pane.steps.push({ hook: event.parent ? `${event.parent}:${event.hook}` : event.hook, ms: event.ms });
+    timelineRow(timeline, event, 400);
+  });
+  runtime.hooks.status.tap('demo', (stub, value) => {
+    if (stub.domain.name !== config.domain) return;
+    pane.status = value;
+    setBadge(badge, value);
+  });
+  runtime.bus.addListener(me, (message) => {
+    if (message.type !== 'CREATE') return;
+    pane.received.push(message.body.text);
+    const item = document.createElement('li');
+    item.innerHTML = '<small></small><br>';
+    item.querySelector('small').textContent = `from ${message.from.split('/').pop()}`;
+    item.append(message.body.text);
+    inbox.prepend(item);
+  });
+  section.querySelector('form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const input = event.target.elements.text;
+    runtime.bus.postMessage({ id: crypto.randomUUID(), type: 'CREATE', from: me, to: peer, body: { text: input.value } });
+    input.value = '';
+  });
+
+  setBadge(badge, 'DEPLOYING');
+  const started = performance.now();
+  try {
+    await runtime.deployStub(config.origin);
+    await runtime.bus.whenSubscribed(me);
+    pane.deployMs = performance.now() - started;
+    section.querySelector('.total').textContent = `deployed in ${pane.deployMs.toFixed(0)} ms`;
+    pane.ready = true;
+  } catch (error) {
+    pane.error = `${error.code}: ${error.message}`;
+    section.querySelector('.total').textContent = pane.error;
+  }
+  return runtime;
+}
+
+const [alpha] = await Promise.all([...document.querySelectorAll('.pane')].map(startPane));
+
+// Isolation: a stub that loops forever, in alpha's runtime, next to the MQTT stub.
+const hostileBadge = document.querySelector('#hostile-status');
+alpha.hooks.status.tap('demo-hostile', (stub, value) => {
+  if (stub.domain.name !== config.hostileDomain) return;
+  state.hostile.status = value;
+  state.hostile.history.push(value);
+  if (value === 'FAILED') {
+    state.hostile.code = stub.statusBody.code;
+    document.querySelector('#hostile-reason').textContent = `${stub.statusBody.code}: ${stub.statusBody.reason}`;
+  }
+  setBadge(hostileBadge, value);
+});
+document.querySelector('#hostile-deploy').addEventListener('click', async () => {
+  setBadge(hostileBadge, 'DEPLOYING');
+  await alpha.deployStub(config.hostileOrigin);
+  const poker = `hyperty://${config.hostileDomain}/poker`;
+  alpha.bus.postMessage({ id: 'poke', type: 'CREATE', from: poker, to: `hyperty://${config.hostileDomain}/loop`, body: { attack: true } });
+});
+
+let frames = 0;
+const heartbeat = document.querySelector('#heartbeat');
+const beat = () => { frames++; heartbeat.textContent = String(frames); state.frames = frames; requestAnimationFrame(beat); };
+requestAnimationFrame(beat);
+state.ready = true;

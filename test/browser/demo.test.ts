@@ -1,0 +1,109 @@
+// The browser demo in real Chromium (Debian's), driven by playwright-core:
+// two runtimes in one page, Web Worker sandboxes, the IndexedDB cache, and
+// the page's strict Content-Security-Policy.
+import test from 'ava';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Page } from 'playwright-core';
+import { serveDemo } from '../../domain/demo-server.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url).pathname;
+
+interface DemoState {
+  ready?: boolean;
+  panes: Record<string, { status: string; ready?: boolean; error?: string; steps: Array<{ hook: string; ms: number }>; received: string[]; deployMs: number }>;
+  cspViolations: string[];
+  hostile: { status: string; code?: string; history: string[] };
+  frames?: number;
+}
+
+const state = (page: Page) => page.evaluate(() => (window as unknown as { protoflyDemo: DemoState }).protoflyDemo);
+const bothLive = (page: Page) => page.waitForFunction(() => {
+  const demo = (window as unknown as { protoflyDemo?: DemoState }).protoflyDemo;
+  return demo?.panes.alpha?.ready && demo.panes.beta?.ready;
+}, null, { timeout: 90_000 });
+
+const withChromium = existsSync(CHROMIUM) ? test : test.skip;
+
+withChromium('the browser demo deploys in two panes, carries typed messages, survives a looping stub, and deploys from cache on reload', async (t) => {
+  const demo = await serveDemo();
+  t.teardown(() => demo.close());
+  const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'protofly-chromium-')), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  const refused: string[] = [];
+  page.on('console', (message) => { if (/Refused|Content Security Policy/i.test(message.text())) refused.push(message.text()); });
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+
+  // A first visit: cold deploys, both panes LIVE.
+  await page.goto(demo.url);
+  await bothLive(page);
+  const cold = await state(page);
+  t.is(cold.panes.alpha.status, 'LIVE');
+  t.is(cold.panes.beta.status, 'LIVE');
+  const coldSteps = [...cold.panes.alpha.steps, ...cold.panes.beta.steps].map((s) => s.hook);
+  t.true(coldSteps.includes('instantiate:transpile'), 'a first visit transpiles the component');
+  t.true(coldSteps.includes('loadSource:download'));
+
+  // A person types in one pane and reads it in the other.
+  await page.fill('#alpha input[name=text]', 'hello from alpha');
+  await page.click('#alpha button[type=submit]');
+  await page.waitForFunction(() => (window as unknown as { protoflyDemo: DemoState }).protoflyDemo.panes.beta.received.includes('hello from alpha'));
+  t.is(await page.textContent('#beta .inbox li'), 'from alphahello from alpha');
+
+  // A stub that loops forever: stopped, shown FAILED, and the page keeps going.
+  const framesBefore = (await state(page)).frames ?? 0;
+  await page.click('#hostile-deploy');
+  await page.waitForFunction(() => (window as unknown as { protoflyDemo: DemoState }).protoflyDemo.hostile.code === 'PF_ERR_STUB_TIMEOUT', null, { timeout: 30_000 });
+  t.deepEqual((await state(page)).hostile.history.slice(0, 3), ['DEPLOYING', 'LIVE', 'FAILED']);
+  t.regex(await page.textContent('#hostile-reason') ?? '', /^PF_ERR_STUB_TIMEOUT: .*500 ms/);
+  const lag = await page.evaluate(() => new Promise<number>((resolve) => { const at = performance.now(); setTimeout(() => resolve(performance.now() - at), 0); }));
+  t.true(lag < 200, `the page answered a timer after ${lag} ms`);
+  t.true(((await state(page)).frames ?? 0) > framesBefore, 'the page kept rendering');
+  await page.fill('#beta input[name=text]', 'still here');
+  await page.click('#beta button[type=submit]');
+  await page.waitForFunction(() => (window as unknown as { protoflyDemo: DemoState }).protoflyDemo.panes.alpha.received.includes('still here'));
+
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'browser-demo.png'), fullPage: true });
+
+  // A second visit: the components come from IndexedDB.
+  await page.reload();
+  await bothLive(page);
+  const warm = await state(page);
+  const warmSteps = [...warm.panes.alpha.steps, ...warm.panes.beta.steps].map((s) => s.hook);
+  t.false(warmSteps.includes('instantiate:transpile'), 'a second visit does not transpile');
+  t.false(warmSteps.includes('loadSource:download'), 'nor download the component');
+  t.true(warmSteps.includes('loadSource:cached'));
+  t.true(warm.panes.alpha.steps.length < cold.panes.alpha.steps.length || warm.panes.beta.steps.length < cold.panes.beta.steps.length, 'fewer steps');
+  const coldMs = Math.max(cold.panes.alpha.deployMs, cold.panes.beta.deployMs);
+  const warmMs = Math.max(warm.panes.alpha.deployMs, warm.panes.beta.deployMs);
+  t.true(warmMs < coldMs, `cached ${warmMs.toFixed(0)} ms vs cold ${coldMs.toFixed(0)} ms`);
+  t.log(`Chromium deploy: cold ${coldMs.toFixed(0)} ms, cached ${warmMs.toFixed(0)} ms`);
+
+  // All of it under the documented CSP, with nothing refused.
+  t.deepEqual(warm.cspViolations, []);
+  t.deepEqual(refused, []);
+  t.deepEqual(pageErrors, []);
+});
+
+test('the browser bundle holds no Node built-ins and loads the transpiler only on demand', async (t) => {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const { gzipSync } = await import('node:zlib');
+  const dir = new URL('../../dist/browser/', import.meta.url).pathname;
+  const scripts = (await readdir(dir)).filter((f) => f.endsWith('.js'));
+  for (const file of scripts) {
+    const code = await readFile(join(dir, file), 'utf8');
+    t.notRegex(code, /\bfrom\s*["']node:|import\(["']node:|require\(["'](node:|fs|path|worker_threads)/, file);
+  }
+  const main = await readFile(join(dir, 'protofly.js'));
+  t.false(main.includes('js-component-bindgen'), 'the transpiler is a chunk of its own');
+  t.log(`protofly.js: ${(main.length / 1024).toFixed(0)} KiB minified, ${(gzipSync(main).length / 1024).toFixed(0)} KiB gzipped`);
+});
