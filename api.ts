@@ -1,4 +1,6 @@
 // What both entries (Node, browser) export besides createRuntime.
+import { clearDirectCache } from './plugins/direct/plugin.ts';
+import { clearJcoCache } from './plugins/sandbox/plugin.ts';
 export { createKernel } from './kernel/runtime.ts';
 export type { Plugin, Runtime, RuntimeOptions, DeployOptions } from './kernel/runtime.ts';
 export { createHooks, DEPLOY_STEPS, type Hooks, type DeployStep } from './kernel/hooks.ts';
@@ -15,6 +17,14 @@ export { descriptorPlugin, catalogueHostPlugin, parseDescriptor, WELL_KNOWN_PATH
 export { domainRegistryPlugin } from './plugins/domain-registry/plugin.ts';
 export { identityPlugin } from './plugins/identity/plugin.ts';
 export { lifecyclePlugin } from './plugins/lifecycle/plugin.ts';
-export { sandboxPlugin, clearComponentCache, type SandboxOptions, type SandboxKind, type StubLimits } from './plugins/sandbox/plugin.ts';
+export { sandboxPlugin, type SandboxOptions, type SandboxKind, type StubLimits } from './plugins/sandbox/plugin.ts';
 export { transportPlugin } from './plugins/transport/plugin.ts';
+export { directPathPlugin, clearDirectCache } from './plugins/direct/plugin.ts';
+
+/** Forgets every component prepared in this process (what a new process starts with; cold-deploy benchmarks). */
+export function clearComponentCache(): void {
+  clearJcoCache();
+  clearDirectCache();
+}
+export { recognise as recogniseStubComponent } from './plugins/direct/component-shape.ts';
 export type { CreateRuntimeOptions } from './create-runtime.ts';

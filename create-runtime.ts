@@ -4,6 +4,7 @@
 import { createKernel, type Plugin, type Runtime, type RuntimeOptions } from './kernel/runtime.ts';
 import { busPlugin, type BusOptions } from './plugins/bus/plugin.ts';
 import { descriptorPlugin, type DescriptorOptions } from './plugins/descriptor/plugin.ts';
+import { directPathPlugin } from './plugins/direct/plugin.ts';
 import { domainRegistryPlugin, type DomainRegistryOptions } from './plugins/domain-registry/plugin.ts';
 import { identityPlugin, type IdentityOptions } from './plugins/identity/plugin.ts';
 import { lifecyclePlugin, type RestartPolicy } from './plugins/lifecycle/plugin.ts';
@@ -24,6 +25,8 @@ export interface CreateRuntimeOptions extends Omit<RuntimeOptions, 'plugins'> {
   restart?: RestartPolicy;
   /** Off by default (seed step 7 is optional). */
   domainRegistry?: DomainRegistryOptions | false;
+  /** Components that are exactly the stub world skip jco's per-call glue; `false` sends all through jco. */
+  directPath?: false;
   /** Plugins that run before the defaults: tap earlier to replace a step. */
   plugins?: Plugin[];
   /** Replaces the default plugins entirely (an expert's runtime). */
@@ -39,15 +42,17 @@ export interface Platform {
 
 export function platformRuntime(platform: Platform) {
   function defaultPlugins(options: CreateRuntimeOptions = {}): Plugin[] {
+    const cache = options.sandbox?.cache ?? platform.cache(options);
     const plugins = [
       registryPlugin(),
       busPlugin(options.bus),
       descriptorPlugin(options.descriptor),
+      ...(options.directPath === false ? [] : [directPathPlugin({ cache })]),
       sandboxPlugin({
         spawnWorker: platform.spawnWorker,
-        cache: platform.cache(options),
         transpile: platform.transpile,
         ...options.sandbox,
+        cache,
       }),
       lifecyclePlugin(options.restart),
       transportPlugin({ WebSocket: platform.WebSocket }),

@@ -1,9 +1,10 @@
-// `protofly <command>`: demo, deploy, serve.
+// `protofly <command>`: demo, deploy, serve, stub, conformance.
 import { createRuntime } from '../index.ts';
 import { isProtoflyError } from '../kernel/errors.ts';
 import { serveDomain } from '../domain/serve.ts';
 import { flagNumber, flagString, parseArgs } from './args.ts';
 import { runDemo } from './demo.ts';
+import { conformanceCommand, stubCommand } from './kit-commands.ts';
 import { printSteps } from './step-printer.ts';
 
 const USAGE = `protofly — deploy protocol stubs on the fly
@@ -12,8 +13,15 @@ const USAGE = `protofly — deploy protocol stubs on the fly
       a local domain, two runtimes, a stub in each, messages between them
   protofly deploy <domain> [--json] [--name N] [--user U --password P]
       deploys the domain's stub and waits for its status
-  protofly serve [--port N] [--broker-port N] [--broker ws://…] [--user U --password P]
-      serves a local domain: descriptors, stubs, and an embedded MQTT broker
+  protofly serve [<stub dir>] [--port N] [--broker-port N] [--broker ws://…] [--user U --password P]
+      serves a local domain: descriptors, stubs, and an embedded MQTT broker;
+      with a stub folder, its built stub is the domain's default
+  protofly stub new <name> --lang ts|c [--dir <parent>]
+      makes a skeleton stub folder that builds and passes conformance as it is
+  protofly stub build <dir>
+      builds <dir>/build/<name>.wasm and prints the descriptor to publish
+  protofly conformance <component.wasm> [--broker ws://…] [--user U --password P] [--config JSON] [--json]
+      checks a component keeps the stub contract; exits 0 only if every check passes
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -49,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'serve': {
         const user = flagString(args, 'user');
         const domain = await serveDomain({
+          stubDir: args.positional[0],
           port: flagNumber(args, 'port', 0),
           brokerPort: flagNumber(args, 'broker-port', 0),
           brokerURL: flagString(args, 'broker'),
@@ -62,6 +71,10 @@ export async function main(argv: string[]): Promise<number> {
         await domain.close();
         return 0;
       }
+      case 'stub':
+        return await stubCommand(args);
+      case 'conformance':
+        return await conformanceCommand(args, json);
       case undefined: case 'help': case '--help': case '-h':
         console.log(USAGE);
         return command ? 0 : 2;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.ts';
 import { startCatalogue, type Catalogue, type CatalogueEntry } from './catalogue.ts';
+import { builtComponent, readStubFolder } from '../kit/stub-folder.ts';
 
 export const BUILT_STUBS = fileURLToPath(new URL('../build/stubs/', import.meta.url));
 
@@ -27,6 +28,8 @@ export interface ServeOptions {
   /** Extra or replacement descriptors, by name. */
   entries?: Record<string, CatalogueEntry>;
   registry?: boolean;
+  /** A stub folder (`protofly stub new`, then `stub build`): its component is the domain's default stub. */
+  stubDir?: string;
 }
 
 export async function serveDomain(options: ServeOptions = {}): Promise<LocalDomain> {
@@ -38,7 +41,9 @@ export async function serveDomain(options: ServeOptions = {}): Promise<LocalDoma
       port: options.port,
       registry: options.registry,
       entries: {
-        default: { component: join(stubs, 'mqtt.wasm'), configuration: { url: brokerURL }, connect: [brokerURL] },
+        default: options.stubDir
+          ? await folderEntry(options.stubDir, brokerURL)
+          : { component: join(stubs, 'mqtt.wasm'), configuration: { url: brokerURL }, connect: [brokerURL] },
         ...options.entries,
       },
     });
@@ -55,4 +60,22 @@ export async function serveDomain(options: ServeOptions = {}): Promise<LocalDoma
     await broker?.close();
     throw error;
   }
+}
+
+// The folder's stub, pointed at this domain's back-end the way the repo's
+// stubs expect (`configuration.url`, allowed by `connect`); what its
+// stub.json says comes on top.
+async function folderEntry(dir: string, brokerURL: string): Promise<CatalogueEntry> {
+  const folder = await readStubFolder(dir);
+  await builtComponent(folder);  // a clear error now rather than a missing file later
+  const { manifest } = folder;
+  return {
+    component: folder.componentPath,
+    // The stub's own name, as `protofly stub build` printed it (the
+    // catalogue would otherwise name it after the URI, `default`).
+    name: manifest.name,
+    version: manifest.version,
+    configuration: { url: brokerURL, ...manifest.configuration },
+    connect: [...new Set([...(manifest.connect ?? []), brokerURL])],
+  };
 }

@@ -16,6 +16,7 @@ export const ERRORS = {
   PF_ERR_STUB_INIT: (detail: string) => `the stub refused to start: ${detail}`,
   PF_ERR_STUB_TRAP: (detail: string) => `the stub crashed: ${detail}`,
   PF_ERR_STUB_TIMEOUT: (what: string, ms: number) => `the stub's ${what} ran longer than ${ms} ms and was stopped`,
+  PF_ERR_ABI: (detail: string) => `the stub broke the canonical ABI: ${detail}`,
   PF_ERR_STUB_MEMORY: (detail: string) => `the stub ran out of memory: ${detail}`,
   PF_ERR_STUB_FLOOD: (detail: string) => `the stub was cut off for flooding the bus: ${detail}`,
   PF_ERR_QUEUE_FULL: (stubURL: string, size: number) => `${size} messages already wait for ${stubURL}`,

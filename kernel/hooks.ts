@@ -7,7 +7,7 @@ import {
 import type { Domain } from './address.ts';
 import type { ProtoflyError } from './errors.ts';
 import type { Credentials, Descriptor, Message, StatusValue } from './schemas.ts';
-import type { DeployContext, Remover, Sandbox, StepEvent, StubInstance, StubRecord } from './types.ts';
+import type { DeployContext, PrepareRequest, Remover, Sandbox, StepEvent, StubInstance, StubRecord } from './types.ts';
 import { interpreted } from './hook-interpreter.ts';
 
 export function createHooks() {
@@ -26,6 +26,10 @@ export function createHooks() {
     createSandbox: interpreted(new AsyncSeriesBailHook<[DeployContext], Sandbox>(['context']), 'asyncSeriesBail'),
     /** Steps 11–12: download the stub's source and check its integrity. Return its bytes. */
     loadSource: interpreted(new AsyncSeriesBailHook<[DeployContext], Uint8Array>(['context']), 'asyncSeriesBail'),
+    /** Steps 11–12: is a prepared form of the source with this hash kept? Return true to skip its download, false to insist on it. */
+    componentPrepared: interpreted(new AsyncSeriesBailHook<[string], boolean | undefined>(['sourceHash']), 'asyncSeriesBail'),
+    /** Step 13: turn the verified component into what a sandbox instantiates (jco glue by default; the direct path taps first). Return it. */
+    prepareComponent: interpreted(new AsyncSeriesBailHook<[PrepareRequest, DeployContext], object | undefined>(['request', 'context']), 'asyncSeriesBail'),
     /** Domain login: credentials for the domain from the Identity Module. Return them, or null for none. */
     credentials: interpreted(new AsyncSeriesBailHook<[DeployContext], Credentials | null>(['context']), 'asyncSeriesBail'),
     /** Step 13: instantiate the stub in its sandbox and call its `init`. Return the running instance. */

@@ -34,6 +34,16 @@ export interface Sandbox {
   readonly kind: string;
 }
 
+/** What the prepareComponent hook is asked to prepare. */
+export interface PrepareRequest {
+  /** The verified `sha256-…` of the source: the key of anything kept about it. */
+  sourceHash: string;
+  /** The component's bytes; empty when loadSource found it prepared already. */
+  source: Uint8Array;
+  /** The stub's memory limit, in 64 KiB pages. */
+  maxPages: number;
+}
+
 /** One deploy walking through the hooks; each step fills in its part. */
 export interface DeployContext {
   readonly runtime: Runtime;

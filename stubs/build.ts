@@ -4,14 +4,11 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { BuildComponent, StubManifest } from './toolchain/manifest.ts';
+import { buildStubDir } from './toolchain/build-dir.ts';
+import type { StubManifest } from './toolchain/manifest.ts';
 import { BUILD_DIR, REPO_DIR, STUBS_DIR } from './toolchain/paths.ts';
 
-const TOOLCHAINS: Record<StubManifest['lang'], () => Promise<BuildComponent>> = {
-  js: async () => (await import('./toolchain/js.ts')).buildComponent,
-  c: async () => (await import('./toolchain/c.ts')).buildComponent,
-  rust: async () => (await import('./toolchain/rust.ts')).buildComponent,
-};
+export { buildStubDir } from './toolchain/build-dir.ts';
 
 // What a stub's build depends on besides its own folder.
 const SHARED_INPUTS: Record<StubManifest['lang'], string[]> = {
@@ -66,7 +63,7 @@ export async function buildStubs(names: string[] = [], force = false): Promise<s
     const previous = await readFile(stamp, 'utf8').catch(() => '');
     if (!force && previous === digest && (await stat(out).catch(() => null))) continue;
     const started = performance.now();
-    const component = await (await TOOLCHAINS[manifest.lang]())(dir, manifest);
+    const { component } = await buildStubDir(dir, manifest);
     await writeFile(out, component);
     await writeFile(stamp, digest);
     const ms = Math.round(performance.now() - started);

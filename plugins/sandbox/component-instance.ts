@@ -2,6 +2,7 @@
 // else. Runs inside the sandbox (a worker, or the runtime's thread), so it
 // imports nothing heavy: no jco, no Node built-ins.
 import { pfError, describe } from '../../kernel/errors.ts';
+import { instantiateDirect } from './direct-instance.ts';
 
 export const HOST_INTERFACE = 'protofly:stub/host';
 export const STUB_INTERFACE = 'protofly:stub/stub@0.1.0';
@@ -33,11 +34,14 @@ export interface TranspiledComponent {
   cores: Record<string, Uint8Array>;
 }
 
-/** Ready to instantiate, in this thread or (structured-cloned) in a worker. */
-export interface PreparedComponent {
-  glue: string;
-  modules: Record<string, WebAssembly.Module>;
-}
+/**
+ * Ready to instantiate, in this thread or (structured-cloned) in a worker:
+ * jco's glue and core modules, or (the direct path) the stub's own core
+ * module, called through hand-written canonical ABI code.
+ */
+export type PreparedComponent =
+  | { kind: 'jco'; glue: string; modules: Record<string, WebAssembly.Module> }
+  | { kind: 'direct'; module: WebAssembly.Module; postReturn: string[] };
 
 type Instantiate = (
   getCoreModule: (path: string) => Promise<WebAssembly.Module>,
@@ -52,6 +56,7 @@ export interface Instantiated {
 }
 
 export async function instantiateComponent(prepared: PreparedComponent, host: HostImports): Promise<Instantiated> {
+  if (prepared.kind === 'direct') return instantiateDirect(prepared.module, prepared.postReturn, host);
   // The glue of an instantiation-mode transpile imports nothing; it gets the
   // host interface below and no WASI at all.
   const { instantiate } = (await import(/* @vite-ignore */ moduleURL(prepared.glue))) as { instantiate: Instantiate };

@@ -25,6 +25,6 @@ export async function compileComponent(transpiled: TranspiledComponent, maxPages
   for (const [path, bytes] of Object.entries(transpiled.cores)) {
     modules[path] = await WebAssembly.compile(capMemory(bytes, maxPages) as Uint8Array<ArrayBuffer>);
   }
-  return { glue: transpiled.glue, modules };
+  return { kind: 'jco', glue: transpiled.glue, modules };
 }
 

@@ -115,6 +115,7 @@ export async function startGuest(prepared: PreparedComponent, host: GuestHost, l
 
   function classify(what: string, error: unknown): Fault {
     if (pending) return pending;
+    if ((error as { code?: unknown })?.code === 'PF_ERR_ABI') return new Fault('PF_ERR_ABI', `${what}: ${describe(error)}`);
     // Near the cap: the failed grow may have asked for more than what was left.
     const slack = Math.max(1024 * 1024, limits.maxMemoryBytes / 10);
     const full = memories.some((m) => m.buffer.byteLength >= limits.maxMemoryBytes - slack);

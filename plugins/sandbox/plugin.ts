@@ -14,6 +14,7 @@ import type { GuestLimits } from './guest.ts';
 import { startInThread, type SandboxStart } from './in-thread.ts';
 import { sameIntegrity, sha256Integrity } from './integrity.ts';
 import { LruPromises } from './lru-promises.ts';
+import { substep } from './substep.ts';
 import type { ComponentCache } from './cache/component-cache.ts';
 import { pagesFor } from './memory-limit.ts';
 import { startInWorker } from './worker-sandbox.ts';
@@ -63,8 +64,8 @@ const transpiled = new LruPromises<TranspiledComponent>(16);
 const CACHED = new Uint8Array(0);
 const compiled = new LruPromises<PreparedComponent>(32);
 
-/** Forgets every transpiled and compiled component (benchmarks of cold deploys). */
-export function clearComponentCache(): void {
+/** Forgets every component the jco path transpiled and compiled in this process. */
+export function clearJcoCache(): void {
   transpiled.clear();
   compiled.clear();
 }
@@ -87,31 +88,40 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
 
       const transpile = options.transpile ?? transpileComponent;
       const cache = options.cache;
-      // Sub-steps show where a step's time goes (download, transpile…);
-      // a deploy from the cache has fewer of them.
-      const substep = async <T>(context: DeployContext, parent: string, hook: string, run: () => Promise<T>): Promise<T> => {
-        const started = performance.now();
-        const result = await run();
-        runtime.hooks.step.call({ domain: context.domain.name, hook, parent, ms: performance.now() - started, phase: 'end' });
-        return result;
-      };
+
+      // The jco path: the default way to prepare any component.
+      runtime.hooks.componentPrepared.tapPromise('SandboxPlugin', async (hash) =>
+        (transpiled.has(hash) || await cache?.has(hash) ? true : undefined));
+      runtime.hooks.prepareComponent.tapPromise('SandboxPlugin', async ({ sourceHash: hash, source, maxPages }, context) =>
+        compiled.get(`${hash}/${maxPages}`, async () => {
+          const component = await transpiled.get(hash, async () => {
+            const stored = await cache?.get(hash);
+            if (stored) return stored;
+            // Evicted between loadSource and now: the deploy is retried from scratch.
+            if (source.length === 0) throw pfError('PF_ERR_SOURCE_UNREACHABLE', ['the component cache lost its entry; deploy again'], { domain: context.domain.name });
+            const fresh = await substep(runtime, context, 'instantiate', 'transpile', () => transpile(source));
+            await cache?.put(hash, fresh);
+            return fresh;
+          });
+          return substep(runtime, context, 'instantiate', 'compile', () => compileComponent(component, maxPages));
+        }));
 
       runtime.hooks.loadSource.tapPromise('SandboxPlugin', async (context) => {
         const descriptor = context.descriptor!;
         const where = { domain: context.domain.name, stubURL: context.stub?.stubURL };
-        // Already transpiled from bytes with this very hash: nothing to download.
-        if (transpiled.has(descriptor.sourceHash) || await cache?.has(descriptor.sourceHash)) {
+        // Already prepared from bytes with this very hash: nothing to download.
+        if (await runtime.hooks.componentPrepared.promise(descriptor.sourceHash)) {
           runtime.hooks.step.call({ domain: context.domain.name, hook: 'cached', parent: 'loadSource', ms: 0, phase: 'end' });
           return CACHED;
         }
         const url = new URL(descriptor.sourcePackageURL, context.descriptorURL).href;
-        const result = await substep(context, 'loadSource', 'download', () => boundedGet(url, { maxBytes: maxSourceBytes, timeoutMs }));
+        const result = await substep(runtime, context, 'loadSource', 'download', () => boundedGet(url, { maxBytes: maxSourceBytes, timeoutMs }));
         if (!result.ok) {
           if (result.reason === 'too-large') throw pfError('PF_ERR_TOO_LARGE', [`the stub source at ${url}`, maxSourceBytes], where);
           const detail = result.reason === 'status' ? `HTTP ${result.status}` : result.detail;
           throw pfError('PF_ERR_SOURCE_UNREACHABLE', [`${url} (${detail})`], where);
         }
-        const actual = await substep(context, 'loadSource', 'integrity', () => sha256Integrity(result.bytes));
+        const actual = await substep(runtime, context, 'loadSource', 'integrity', () => sha256Integrity(result.bytes));
         if (!sameIntegrity(descriptor.sourceHash, actual)) throw pfError('PF_ERR_INTEGRITY', [descriptor.sourceHash, actual], where);
         return result.bytes;
       });
@@ -123,20 +133,8 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
         const memoryMiB = Math.min(asked.memoryMiB ?? defaults.memoryMiB, caps.memoryMiB);
         const callTimeoutMs = Math.min(asked.callTimeoutMs ?? defaults.callTimeoutMs, caps.callTimeoutMs);
         const maxPages = pagesFor(memoryMiB);
-        const hash = descriptor.sourceHash;
-        const source = context.source!;
-        const prepared = await compiled.get(`${hash}/${maxPages}`, async () => {
-          const component = await transpiled.get(hash, async () => {
-            const stored = await cache?.get(hash);
-            if (stored) return stored;
-            // Evicted between loadSource and now: the deploy is retried from scratch.
-            if (source === CACHED) throw pfError('PF_ERR_SOURCE_UNREACHABLE', ['the component cache lost its entry; deploy again'], { domain: context.domain.name });
-            const fresh = await substep(context, 'instantiate', 'transpile', () => transpile(source));
-            await cache?.put(hash, fresh);
-            return fresh;
-          });
-          return substep(context, 'instantiate', 'compile', () => compileComponent(component, maxPages));
-        });
+        const prepared = await runtime.hooks.prepareComponent.promise({ sourceHash: descriptor.sourceHash, source: context.source!, maxPages }, context) as PreparedComponent | undefined;
+        if (!prepared) throw pfError('PF_ERR_NO_HANDLER', ['prepareComponent'], { hook: 'prepareComponent', domain: record.domain.name });
         const limits: GuestLimits & { callTimeoutMs: number } = {
           connect: [...descriptor.connect],
           maxConnections: options.maxConnections ?? 8,

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { componentEmbed, componentNew } from '@bytecodealliance/jco';
 import type { BuildComponent } from './manifest.ts';
@@ -75,7 +75,10 @@ export const buildComponent: BuildComponent = async (stubDir, manifest) => {
   const work = await mkdtemp(join(tmpdir(), `protofly-${manifest.name}-`));
   try {
     const core = join(work, 'core.wasm');
-    const sources = [...manifest.sources.map((s) => join(stubDir, s)), ...(await glueSources())];
+    // Kit stubs carry their own copy of the glue (so they build where
+    // stubs/c is not shipped); adding ours too would define everything twice.
+    const vendored = manifest.sources.some((s) => basename(s) === 'protostub.c');
+    const sources = [...manifest.sources.map((s) => join(stubDir, s)), ...(vendored ? [] : await glueSources())];
     const objects = sources.map((_, i) => join(work, `${i}.o`));
     // Compile and link apart: a clang link step given -O runs any wasm-opt it
     // finds on PATH (npm puts binaryen's there) without our feature flags,

@@ -11,6 +11,10 @@ export interface StubManifest {
   /** Test-only stubs (hostile, echo) are built but not served by default. */
   fixture?: boolean;
   description?: string;
+  /** Kit stubs: what `protofly stub build` puts in the descriptor it prints. */
+  version?: string;
+  configuration?: Record<string, unknown>;
+  connect?: string[];
 }
 
 /** A toolchain turns one stub folder into a WebAssembly component. */

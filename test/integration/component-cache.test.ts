@@ -4,7 +4,7 @@ import test from 'ava';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { clearComponentCache } from '../../plugins/sandbox/plugin.ts';
+import { clearComponentCache } from '../../api.ts';
 import type { StepEvent } from '../../kernel/types.ts';
 import { freshCopy } from '../helpers/built.ts';
 import { catalogue, runtime } from '../helpers/runtime.ts';
@@ -15,25 +15,28 @@ function substeps(rt: ReturnType<typeof runtime>): string[] {
   return seen;
 }
 
-test('a deploy in a new process finds the component in the cache directory: no download, no transpile', async (t) => {
-  const component = await freshCopy('echo-c');
-  const domain = await catalogue(t, { default: { component } });
-  const cacheDir = await mkdtemp(join(tmpdir(), 'protofly-cache-'));
-  const source = `/stubs/${basename(component)}`;
+for (const [path, prepare] of [['jco', 'instantiate:transpile'], ['direct', 'instantiate:recognise']] as const) {
+  test(`a deploy in a new process finds the component in the cache directory: no download, no ${prepare.split(':')[1]} (${path} path)`, async (t) => {
+    const component = await freshCopy('echo-c');
+    const domain = await catalogue(t, { default: { component } });
+    const cacheDir = await mkdtemp(join(tmpdir(), 'protofly-cache-'));
+    const source = `/stubs/${basename(component)}`;
+    const directPath = path === 'jco' ? false as const : undefined;
 
-  const cold = runtime(t, { cacheDir });
-  const coldSteps = substeps(cold);
-  await cold.deployStub(domain.origin);
-  t.deepEqual(coldSteps, ['loadSource:download', 'loadSource:integrity', 'instantiate:transpile', 'instantiate:compile']);
+    const cold = runtime(t, { cacheDir, directPath });
+    const coldSteps = substeps(cold);
+    await cold.deployStub(domain.origin);
+    t.deepEqual(coldSteps, ['loadSource:download', 'loadSource:integrity', prepare, 'instantiate:compile']);
 
-  clearComponentCache(); // what a new process would start with
-  const warm = runtime(t, { cacheDir });
+    clearComponentCache(); // what a new process would start with
+    const warm = runtime(t, { cacheDir, directPath });
   const warmSteps = substeps(warm);
-  const stub = await warm.deployStub(domain.origin);
-  t.is(stub.status, 'LIVE');
-  t.deepEqual(warmSteps, ['loadSource:cached', 'instantiate:compile']);
-  t.is(domain.hits(source), 1, 'the source was downloaded once');
-});
+    const stub = await warm.deployStub(domain.origin);
+    t.is(stub.status, 'LIVE');
+    t.deepEqual(warmSteps, ['loadSource:cached', 'instantiate:compile']);
+    t.is(domain.hits(source), 1, 'the source was downloaded once');
+  });
+}
 
 test('a changed source hash never uses a stale cache entry', async (t) => {
   const first = await freshCopy('echo-c');
@@ -46,5 +49,5 @@ test('a changed source hash never uses a stale cache entry', async (t) => {
   const steps = substeps(rt);
   await rt.deployStub(second.origin);
   t.true(steps.includes('loadSource:download'));
-  t.true(steps.includes('instantiate:transpile'));
+  t.true(steps.includes('instantiate:recognise'));
 });

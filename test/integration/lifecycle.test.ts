@@ -15,7 +15,13 @@ withMosquitto('when mosquitto is killed and restarted, stubs go DISCONNECTED the
   t.teardown(() => mosquitto.dispose());
   const domain = await serveDomain({
     brokerURL: mosquitto.url,
-    entries: { default: { component: builtStub('mqtt'), configuration: { url: mosquitto.url, persistentSession: true, keepAliveSec: 5 }, connect: [mosquitto.url] } },
+    entries: {
+      default: {
+        component: builtStub('mqtt'), configuration: { url: mosquitto.url, persistentSession: true, keepAliveSec: 5 }, connect: [mosquitto.url],
+        // A loaded CI machine must not turn a slow call into a restart: this test is about the broker.
+        limits: { callTimeoutMs: 15_000 },
+      },
+    },
   });
   t.teardown(() => domain.close());
   const identity = { credentials: { [domain.catalogue.domain]: USER } };
@@ -25,7 +31,14 @@ withMosquitto('when mosquitto is killed and restarted, stubs go DISCONNECTED the
   const bob = `hyperty://${domain.catalogue.domain}/bob`;
   const atBob = inbox(beta, bob);
   const seen: string[] = [];
-  for (const rt of [alpha, beta]) rt.hooks.status.tap('test', (_s, value) => { seen.push(value); });
+  const story: string[] = [];
+  for (const [name, rt] of [['alpha', alpha], ['beta', beta]] as const) {
+    rt.hooks.status.tap('test', (stub, value) => {
+      seen.push(value);
+      story.push(`${name} ${value} ${stub.statusBody.code ?? ''} ${stub.statusBody.reason ?? ''}`.trim());
+    });
+  }
+  t.teardown(() => { if (!t.passed) t.log(story.join('\n')); });
   await Promise.all([alpha.deployStub(domain.catalogue.origin), beta.deployStub(domain.catalogue.origin)]);
   await beta.bus.whenSubscribed(bob);
 

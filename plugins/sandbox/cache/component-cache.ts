@@ -3,10 +3,16 @@
 // different key, so a stale entry is never used.
 import type { TranspiledComponent } from '../component-instance.ts';
 
+/**
+ * jco's output, or (the direct path, `direct` set) the stub's core module
+ * alone, or the direct path's note that it declined the component.
+ */
+export type CachedComponent = TranspiledComponent & { direct?: { postReturn: string[] }; declined?: true };
+
 export interface ComponentCache {
-  has(hash: string): Promise<boolean>;
-  get(hash: string): Promise<TranspiledComponent | undefined>;
-  put(hash: string, component: TranspiledComponent): Promise<void>;
+  has(key: string): Promise<boolean>;
+  get(key: string): Promise<CachedComponent | undefined>;
+  put(key: string, component: CachedComponent): Promise<void>;
 }
 
 /** A hash as a file or key name: base64 has `/` and `+`. */

@@ -5,7 +5,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { TranspiledComponent } from '../component-instance.ts';
-import { cacheKey, type ComponentCache } from './component-cache.ts';
+import { cacheKey, type CachedComponent, type ComponentCache } from './component-cache.ts';
 
 export function defaultCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
@@ -24,7 +24,8 @@ export function fileCache(dir: string = defaultCacheDir()): ComponentCache {
         const glue = await readFile(join(folder, 'glue.js'), 'utf8');
         const cores: Record<string, Uint8Array> = {};
         for (const name of await readdir(join(folder, 'cores'))) cores[name] = new Uint8Array(await readFile(join(folder, 'cores', name)));
-        return { glue, cores };
+        const meta = JSON.parse(await readFile(join(folder, 'meta.json'), 'utf8').catch(() => '{}')) as Pick<CachedComponent, 'direct' | 'declined'>;
+        return { glue, cores, ...meta };
       } catch {
         return undefined;
       }
@@ -35,6 +36,8 @@ export function fileCache(dir: string = defaultCacheDir()): ComponentCache {
       try {
         await mkdir(join(temporary, 'cores'), { recursive: true });
         for (const [name, bytes] of Object.entries(component.cores)) await writeFile(join(temporary, 'cores', name), bytes);
+        await writeFile(join(temporary, 'meta.json'), JSON.stringify({ direct: component.direct, declined: component.declined }));
+        // glue.js last: its presence is what `has` looks for.
         await writeFile(join(temporary, 'glue.js'), component.glue);
         await rename(temporary, folder);
       } catch {

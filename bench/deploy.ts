@@ -1,0 +1,169 @@
+// Deploy: a cold deploy (nothing transpiled or compiled, in memory or on
+// disk) step by step, one from the disk cache (a new process: memory empty),
+// and a warm one (a second runtime, the same component: the process-wide
+// compiled cache), next to what no deploy can avoid — compiling the
+// component's core modules and one HTTP round trip to the same catalogue.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { startCatalogue } from '../domain/catalogue.ts';
+import { serveDomain } from '../domain/serve.ts';
+import { clearComponentCache, clearDirectCache, createRuntime } from '../index.ts';
+import type { StepEvent, StepTiming } from '../kernel/types.ts';
+import { transpileComponent } from '../plugins/sandbox/component-loader.ts';
+import { builtStub } from '../test/helpers/built.ts';
+import { breathe, figure, summarize, timeMs, type BenchContext, type Figure } from './stats.ts';
+
+export const name = 'deploy';
+
+/** Steps with a ceiling of their own; the rest are bookkeeping, reported together. */
+const OWN_CEILING = new Set(['fetchDescriptor', 'loadSource', 'instantiate']);
+
+interface Served {
+  origin: string;
+  brokerURL?: string;
+  close(): Promise<void>;
+}
+
+const STUBS: Array<{ stub: string; runs: number; serve(): Promise<Served> }> = [
+  {
+    stub: 'echo-c',
+    runs: 5,
+    serve: () => startCatalogue({ entries: { default: { component: builtStub('echo-c') } } }),
+  },
+  {
+    stub: 'mqtt',
+    runs: 3,
+    serve: async () => {
+      const domain = await serveDomain();
+      return { origin: domain.catalogue.origin, brokerURL: domain.brokerURL, close: () => domain.close() };
+    },
+  },
+];
+
+export async function run(context: BenchContext): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  for (const { stub, runs: fullRuns, serve } of STUBS) {
+    const runs = context.smoke ? 1 : fullRuns;
+    const served = await serve();
+    try {
+      figures.push(...await deployRuns(context, stub, runs, served));
+    } finally {
+      await served.close();
+    }
+  }
+  return figures;
+}
+
+async function deployRuns(context: BenchContext, stub: string, runs: number, served: Served): Promise<Figure[]> {
+  const descriptorURL = `${served.origin}/.well-known/protocolstub/default`;
+  const descriptor = await (await fetch(descriptorURL)).json() as { sourcePackageURL: string };
+  const sourceURL = new URL(descriptor.sourcePackageURL, descriptorURL).href;
+  // The ceiling's core modules, got the way the sandbox gets them; the
+  // transpile itself is part of the deploy's cost, not of the ceiling.
+  const bytes = new Uint8Array(await (await fetch(sourceURL)).arrayBuffer());
+  let transpiled: Awaited<ReturnType<typeof transpileComponent>> | undefined;
+  const transpileMs = await timeMs(async () => { transpiled = await transpileComponent(bytes); });
+  const cores = Object.values(transpiled!.cores);
+
+  const cold: StepTiming[][] = [];
+  const warm: StepTiming[][] = [];
+  const coldTotal: number[] = [];
+  const diskTotal: number[] = [];
+  const warmTotal: number[] = [];
+  /** Sub-steps of the cold deploys (`instantiate/transpile`…), summed per run. */
+  const coldSub = new Map<string, number[]>();
+  const ceiling = { rtt: [] as number[], source: [] as number[], compile: [] as number[], connect: [] as number[] };
+  for (let r = 0; r < runs; r++) {
+    context.progress(`deploy: ${stub} run ${r + 1}/${runs}`);
+    // An empty cache directory per run: the disk cache must not make cold warm.
+    const cacheDir = await mkdtemp(join(tmpdir(), 'protofly-bench-cache-'));
+    try {
+      forgetCompiled();
+      const sub = new Map<string, number>();
+      coldTotal.push(await deployOnce(stub, served.origin, cacheDir, cold, (e) => {
+        if (e.parent && e.phase === 'end') sub.set(`${e.parent}/${e.hook}`, (sub.get(`${e.parent}/${e.hook}`) ?? 0) + e.ms);
+      }));
+      for (const [key, ms] of sub) coldSub.set(key, [...(coldSub.get(key) ?? []), ms]);
+      await breathe();
+      forgetCompiled();
+      diskTotal.push(await deployOnce(stub, served.origin, cacheDir, []));
+      await breathe();
+      warmTotal.push(await deployOnce(stub, served.origin, cacheDir, warm));
+      await breathe();
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+    ceiling.rtt.push(await timeMs(async () => (await fetch(descriptorURL)).text()));
+    ceiling.source.push(await timeMs(async () => (await fetch(sourceURL)).arrayBuffer()));
+    ceiling.compile.push(await timeMs(async () => { for (const core of cores) await WebAssembly.compile(core as Uint8Array<ArrayBuffer>); }));
+    if (served.brokerURL) {
+      ceiling.connect.push(await timeMs(async () => {
+        const client = await mqtt.connectAsync(served.brokerURL!, { protocolVersion: 4, reconnectPeriod: 0 });
+        await client.endAsync();
+      }));
+    }
+    await breathe();
+  }
+
+  const stepMs = (all: StepTiming[][], pick: (hook: string) => boolean) =>
+    all.map((steps) => steps.filter((s) => pick(s.hook)).reduce((sum, s) => sum + s.ms, 0));
+  const base = ceiling.compile.map((ms, i) => ms + ceiling.rtt[i]);
+  const liveHasCeiling = ceiling.connect.length > 0;
+  const bookkeeping = (hook: string) => !OWN_CEILING.has(hook) && !(liveHasCeiling && hook === 'live');
+  const ms = (label: string, samples: number[], ceilingName: string, ceilingSamples: number[], note?: string) => figure({
+    bench: name, name: `${stub} ${label}`, unit: 'ms', better: 'lower', samples, ceilingName, ceilingSamples, note,
+  });
+  const substeps = [...coldSub.keys()].filter((k) => k.startsWith('instantiate/'))
+    .map((k) => `${k.slice('instantiate/'.length)} ${summarize(coldSub.get(k)!).median.toFixed(1)} ms`).join(' + ');
+  const figures = [
+    ms('cold deploy, total', coldTotal, 'compile + HTTP round trip', base,
+      `worker sandbox, empty caches; ${(bytes.byteLength / 1024).toFixed(0)} KiB component, jco transpile alone (outside any deploy, once) ${transpileMs.toFixed(0)} ms`),
+    ms('cold fetchDescriptor', stepMs(cold, (h) => h === 'fetchDescriptor'), 'HTTP round trip', ceiling.rtt),
+    ms('cold loadSource', stepMs(cold, (h) => h === 'loadSource'), 'raw HTTP GET of the source', ceiling.source),
+    ms('cold instantiate', stepMs(cold, (h) => h === 'instantiate'), 'WebAssembly.compile of the cores', ceiling.compile,
+      `${substeps || 'no sub-steps'} + worker start and init (medians)`),
+    ms('cold other steps', stepMs(cold, bookkeeping), 'HTTP round trip', ceiling.rtt,
+      `the sum of ${[...new Set(cold.flat().map((s) => s.hook))].filter(bookkeeping).join(', ')}`),
+    ms('disk-cached deploy, total', diskTotal, 'compile + HTTP round trip', base,
+      'memory cache cleared, transpiled component on disk: the first deploy of a new process'),
+    ms('warm deploy, total', warmTotal, 'compile + HTTP round trip', base, 'second runtime, compiled component cached'),
+    ms('warm instantiate', stepMs(warm, (h) => h === 'instantiate'), 'WebAssembly.compile of the cores', ceiling.compile,
+      'worker start + instantiate + init'),
+  ];
+  // The compile sub-step, whichever path (jco's or the direct one) reported it.
+  const compile = coldSub.get('instantiate/compile');
+  if (compile?.length === runs) {
+    figures.splice(4, 0, ms('cold instantiate: compile', compile, 'WebAssembly.compile of the cores', ceiling.compile,
+      'the sandbox also caps every memory first'));
+  }
+  if (liveHasCeiling) {
+    figures.splice(figures.findIndex((f) => f.name.endsWith('disk-cached deploy, total')), 0, ms('cold live', stepMs(cold, (h) => h === 'live'), 'raw mqtt connect + CONNACK', ceiling.connect,
+      'from instantiated to LIVE: the stub opens its WebSocket and logs in'));
+  }
+  return figures;
+}
+
+// Both process-wide caches: the jco path's and the direct path's.
+function forgetCompiled(): void {
+  clearComponentCache();
+  clearDirectCache();
+}
+
+async function deployOnce(stub: string, origin: string, cacheDir: string, steps: StepTiming[][],
+  onStep?: (event: StepEvent) => void): Promise<number> {
+  const runtime = createRuntime({ cacheDir });
+  const errors: unknown[] = [];
+  runtime.hooks.error.tap('bench', (error) => { errors.push(error); });
+  if (onStep) runtime.hooks.step.tap('bench', onStep);
+  try {
+    let deployed: StepTiming[] | undefined;
+    const ms = await timeMs(async () => { deployed = (await runtime.deployStub(origin)).deploySteps; });
+    steps.push(deployed ?? []);
+    if (errors.length) throw new Error(`${stub}: the runtime reported ${String(errors[0])}`);
+    return ms;
+  } finally {
+    await runtime.close();
+  }
+}

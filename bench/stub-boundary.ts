@@ -1,0 +1,124 @@
+// The stub boundary: messages through an echo stub and back (bus → CBOR
+// batch → on-messages → post → bus), per stub language and sandbox, at
+// several batch sizes, next to CBOR encode+decode of the same batches alone.
+import { startCatalogue, type Catalogue } from '../domain/catalogue.ts';
+import { createRuntime, type Runtime } from '../index.ts';
+import { decodeBatch, encodeBatch } from '../kernel/cbor.ts';
+import type { Message } from '../kernel/schemas.ts';
+import { builtStub } from '../test/helpers/built.ts';
+import { breathe, figure, ratePerSecond, type BenchContext, type Figure } from './stats.ts';
+
+export const name = 'stub-boundary';
+
+export const ECHO_STUBS = ['echo-c', 'echo-js'] as const;
+export const SANDBOXES = ['in-thread', 'worker'] as const;
+const BATCHES = [1, 16, 256];
+// Far above any echo rate here: the flood guard must not cut the stub off.
+export const NO_FLOOD_GUARD = 1e9;
+const ROUND_TIMEOUT_MS = 10_000;
+
+export function echoCatalogue(stub: string): Promise<Catalogue> {
+  return startCatalogue({ entries: { default: { component: builtStub(stub) } } });
+}
+
+export function echoRuntime(kind: (typeof SANDBOXES)[number]): Runtime & { errors: unknown[] } {
+  // No disk cache: the bench leaves nothing behind in the user's cache directory.
+  const runtime = createRuntime({ cacheDir: false, sandbox: { kind, maxPostsPerSecond: NO_FLOOD_GUARD } });
+  const errors: unknown[] = [];
+  runtime.hooks.error.tap('bench', (error) => { errors.push(error); });
+  return Object.assign(runtime, { errors });
+}
+
+/** A message body like an application's: a sequence number and some text. */
+export function echoBody(seq: number): Record<string, unknown> {
+  return { seq, text: 'the quick brown fox jumps over the lazy dog' };
+}
+
+/**
+ * Drives echo stubs (one per domain) in closed loop: each round posts
+ * `perStub` messages to every stub in one synchronous turn, round-robin, and
+ * ends when every RESPONSE is back.
+ */
+export function echoDriver(runtime: Runtime, domains: readonly string[], perStub: number) {
+  let pending = 0;
+  let done: (() => void) | undefined;
+  const removers: Array<() => void> = [];
+  const batches: Message[][] = domains.map((domain) => {
+    const client = `hyperty://${domain}/client`;
+    const echo = `hyperty://${domain}/echo`;
+    removers.push(runtime.bus.addListener(client, (message) => {
+      if (message.type !== 'RESPONSE') return;
+      if (--pending === 0) done?.();
+    }));
+    // Prebuilt: the round pays for the boundary, not for making messages.
+    return Array.from({ length: perStub }, (_, i) => ({ id: `${i}`, type: 'UPDATE', from: client, to: echo, body: echoBody(i) }));
+  });
+  return {
+    batches,
+    /** One round; resolves with the number of messages echoed. */
+    async round(): Promise<number> {
+      pending = perStub * domains.length;
+      const back = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${pending} echoes missing after ${ROUND_TIMEOUT_MS} ms`)), ROUND_TIMEOUT_MS);
+        done = () => { clearTimeout(timer); resolve(); };
+      });
+      for (let i = 0; i < perStub; i++) {
+        for (const batch of batches) runtime.bus.postMessage(batch[i]);
+      }
+      await back;
+      return perStub * domains.length;
+    },
+    close() {
+      for (const remove of removers) remove();
+    },
+  };
+}
+
+export async function run(context: BenchContext): Promise<Figure[]> {
+  const durationMs = context.smoke ? 20 : 250;
+  const runs = context.smoke ? 2 : 5;
+  const figures: Figure[] = [];
+  for (const stub of ECHO_STUBS) {
+    const catalogue = await echoCatalogue(stub);
+    try {
+      for (const kind of SANDBOXES) {
+        const runtime = echoRuntime(kind);
+        try {
+          context.progress(`stub-boundary: ${stub} ${kind}: deploying`);
+          await runtime.deployStub(catalogue.origin);
+          for (const batch of BATCHES) {
+            context.progress(`stub-boundary: ${stub} ${kind} batch ${batch}: ${runs} runs of ${durationMs} ms`);
+            const driver = echoDriver(runtime, [catalogue.domain], batch);
+            const messages = driver.batches[0];
+            const cbor = () => {
+              decodeBatch(encodeBatch(messages));
+              return messages.length;
+            };
+            const echoed: number[] = [];
+            const ceiling: number[] = [];
+            await ratePerSecond(durationMs, driver.round); // warm-up (JIT, the stub's first calls)
+            await ratePerSecond(durationMs, cbor);
+            await breathe();
+            for (let r = 0; r < runs; r++) {
+              echoed.push(await ratePerSecond(durationMs, driver.round));
+              await breathe();
+              ceiling.push(await ratePerSecond(durationMs, cbor));
+              await breathe();
+            }
+            driver.close();
+            figures.push(figure({
+              bench: name, name: `${stub} ${kind} batch ${batch}`, unit: 'msg/s', better: 'higher',
+              samples: echoed, ceilingName: `CBOR encode+decode, batch ${batch}`, ceilingSamples: ceiling,
+            }));
+          }
+          if (runtime.errors.length) throw new Error(`${stub} ${kind}: the runtime reported ${String(runtime.errors[0])}`);
+        } finally {
+          await runtime.close();
+        }
+      }
+    } finally {
+      await catalogue.close();
+    }
+  }
+  return figures;
+}

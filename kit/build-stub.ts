@@ -1,0 +1,33 @@
+// `protofly stub build <dir>`: the folder's component into
+// <dir>/build/<name>.wasm, and the descriptor that publishes it.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { describe, pfError } from '../kernel/errors.ts';
+import { buildStubDir } from '../stubs/toolchain/build-dir.ts';
+import { descriptorOf, readStubFolder, type PublishedDescriptor } from './stub-folder.ts';
+
+export interface BuiltStub {
+  path: string;
+  bytes: number;
+  ms: number;
+  descriptor: PublishedDescriptor;
+}
+
+export async function buildStub(dir: string): Promise<BuiltStub> {
+  const folder = await readStubFolder(dir);
+  const started = performance.now();
+  let component: Uint8Array;
+  try {
+    ({ component } = await buildStubDir(folder.dir, folder.manifest));
+  } catch (error) {
+    throw pfError('PF_ERR_KIT_BUILD', [folder.manifest.name, describe(error)], { cause: error });
+  }
+  await mkdir(dirname(folder.componentPath), { recursive: true });
+  await writeFile(folder.componentPath, component);
+  return {
+    path: folder.componentPath,
+    bytes: component.byteLength,
+    ms: Math.round(performance.now() - started),
+    descriptor: descriptorOf(folder.manifest, component),
+  };
+}

@@ -1,0 +1,305 @@
+// Recognises, conservatively, a component that is exactly the
+// protofly:stub@0.1.0 world: one import (the host instance), one export (the
+// stub instance), canonical lifts and lowers with UTF-8 strings over one
+// core module that imports nothing but host functions. Anything else — more
+// imports, another version, another encoding, an unknown section or
+// construct — is "not recognised", and the jco path takes it unchanged.
+import { BinaryReader, Malformed } from './binary-reader.ts';
+import { readCoreModule } from './core-module.ts';
+import {
+  HOST_FUNCTIONS, HOST_MODULE, postReturnOf, REALLOC, REALLOC_CORE, STUB_FUNCTIONS, STUB_INSTANCE,
+} from './stub-world.ts';
+
+export type Recognised =
+  | { ok: true; core: Uint8Array; postReturn: string[] }
+  | { ok: false; reason: string };
+
+class NotOurs extends Error {}
+
+const PRIMITIVES: Record<number, string> = {
+  0x7f: 'bool', 0x7e: 's8', 0x7d: 'u8', 0x7c: 's16', 0x7b: 'u16', 0x7a: 's32', 0x79: 'u32',
+  0x78: 's64', 0x77: 'u64', 0x76: 'f32', 0x75: 'f64', 0x74: 'char', 0x73: 'string',
+};
+// custom, core module, core instance, component, instance, alias, type, canon, import, export
+const KNOWN_SECTIONS = new Set([0, 1, 2, 4, 5, 6, 7, 8, 10, 11]);
+
+type Sort = 'core-func' | 'core-memory' | 'core-other' | 'func' | 'type' | 'instance' | 'other';
+interface Aliased { from: 'core-instance' | 'instance'; instance: number; name: string }
+
+export function recognise(component: Uint8Array): Recognised {
+  try {
+    return { ok: true, ...read(component) };
+  } catch (error) {
+    if (error instanceof NotOurs || error instanceof Malformed) return { ok: false, reason: error.message };
+    throw error;
+  }
+}
+
+function read(component: Uint8Array): { core: Uint8Array; postReturn: string[] } {
+  const reader = new BinaryReader(component);
+  const preamble = reader.take(8);
+  // \0asm, version 0x0d, layer 1: a component (a core module has layer 0).
+  if (preamble[0] !== 0 || preamble[1] !== 0x61 || preamble[4] !== 0x0d || preamble[6] !== 1) throw new NotOurs('not a component');
+
+  const types: string[] = [];
+  const modules: Uint8Array[] = [];
+  const coreInstances: Array<{ module?: number }> = [];
+  const coreFuncs: Array<Aliased | { lowered: number }> = [];
+  const coreMemories: Aliased[] = [];
+  const funcs: Array<Aliased | { lifted: true }> = [];
+  const instances: Array<{ imported?: string }> = [];
+  const lifts: Array<{ core: number; type: number; options: Options }> = [];
+  const lowers: Array<{ func: number; options: Options }> = [];
+  const imports: string[] = [];
+  const exports: string[] = [];
+
+  for (const { id, body } of reader.sections()) {
+    if (!KNOWN_SECTIONS.has(id)) throw new NotOurs(`section ${id}`);
+    switch (id) {
+      case 1: modules.push(body.take(body.end - body.at)); break;
+      case 2: body.vec(() => coreInstances.push(readCoreInstance(body))); break;
+      case 4: break; // the re-exporting inner component wit-component writes
+      case 5: body.vec(() => { skipInstance(body); instances.push({}); }); break;
+      case 6: body.vec(() => {
+        const { sort, aliased } = readAlias(body);
+        if (sort === 'core-func') coreFuncs.push(aliased);
+        else if (sort === 'core-memory') coreMemories.push(aliased);
+        else if (sort === 'func') funcs.push(aliased);
+        else if (sort === 'type') types.push('<aliased>');
+        else if (sort === 'instance') instances.push({});
+      }); break;
+      case 7: body.vec(() => types.push(readDefType(body, types))); break;
+      case 8: body.vec(() => {
+        const kind = body.byte();
+        if (body.byte() !== 0x00) throw new NotOurs('canon with an unknown form');
+        if (kind === 0x00) {
+          const core = body.u32();
+          const options = readOptions(body);
+          lifts.push({ core, type: body.u32(), options });
+          funcs.push({ lifted: true });
+        } else if (kind === 0x01) {
+          const func = body.u32();
+          lowers.push({ func, options: readOptions(body) });
+          coreFuncs.push({ lowered: lowers.length - 1 });
+        } else {
+          throw new NotOurs(`canon ${kind} (resources, async…)`);
+        }
+      }); break;
+      case 10: body.vec(() => {
+        const name = readExternName(body);
+        const desc = body.byte();
+        if (desc !== 0x05) throw new NotOurs(`import ${name} is not an instance`);
+        const type = types[body.u32()];
+        if (name !== HOST_MODULE) throw new NotOurs(`import ${name}`);
+        checkHostInstanceType(type);
+        imports.push(name);
+        instances.push({ imported: name });
+      }); break;
+      case 11: body.vec(() => {
+        const name = readExternName(body);
+        const sort = readSort(body);
+        body.u32();
+        const typed = body.byte();
+        if (typed !== 0x00) throw new NotOurs('an export with an ascribed type');
+        if (sort !== 'instance' || name !== STUB_INSTANCE) throw new NotOurs(`export ${name}`);
+        exports.push(name);
+      }); break;
+    }
+  }
+  if (imports.length !== 1) throw new NotOurs(`${imports.length} imports`);
+  if (exports.length !== 1) throw new NotOurs(`${exports.length} exports`);
+
+  // The stub's own core module: the one exporting the stub's functions.
+  const mainIndex = modules.findIndex((m) => readCoreModule(m).exports.has(`${STUB_INSTANCE}#init`));
+  if (mainIndex < 0) throw new NotOurs(`no core module exports ${STUB_INSTANCE}#init`);
+  const shape = readCoreModule(modules[mainIndex]);
+  for (const entry of shape.imports) {
+    const expected = HOST_FUNCTIONS[entry.name];
+    if (entry.module !== HOST_MODULE || entry.kind !== 'func' || !expected) throw new NotOurs(`core import ${entry.module}.${entry.name}`);
+    if (entry.signature !== expected.core) throw new NotOurs(`core import ${entry.name} has signature ${entry.signature}`);
+  }
+  const postReturn: string[] = [];
+  for (const [fn, expected] of Object.entries(STUB_FUNCTIONS)) {
+    const exported = shape.exports.get(`${STUB_INSTANCE}#${fn}`);
+    if (exported?.kind !== 'func' || exported.signature !== expected.core) throw new NotOurs(`core export ${fn}`);
+    const post = shape.exports.get(postReturnOf(fn));
+    if (post) {
+      // A post-return takes the function's flattened results.
+      const results = expected.core.split('->')[1];
+      if (post.kind !== 'func' || post.signature !== `${results}->`) throw new NotOurs(`core export ${postReturnOf(fn)}`);
+      postReturn.push(fn);
+    }
+  }
+  if (shape.exports.get('memory')?.kind !== 'memory') throw new NotOurs('the core module exports no memory');
+  if (shape.exports.get(REALLOC)?.signature !== REALLOC_CORE) throw new NotOurs('the core module exports no cabi_realloc');
+
+  const fromMain = (a: Aliased | { lowered: number } | undefined, name: string) =>
+    a !== undefined && 'from' in a && a.from === 'core-instance' && coreInstances[a.instance]?.module === mainIndex && a.name === name;
+  const optionsAreOurs = (options: Options, what: string, post?: string) => {
+    if (options.encoding !== 'utf8') throw new NotOurs(`${what} uses ${options.encoding} strings`);
+    if (options.async) throw new NotOurs(`${what} is async`);
+    if (options.memory !== undefined && !(coreMemories[options.memory]?.name === 'memory' && coreInstances[coreMemories[options.memory].instance]?.module === mainIndex)) {
+      throw new NotOurs(`${what} uses another memory`);
+    }
+    if (options.realloc !== undefined && !fromMain(coreFuncs[options.realloc], REALLOC)) throw new NotOurs(`${what} uses another realloc`);
+    if (options.postReturn !== undefined && !(post && fromMain(coreFuncs[options.postReturn], post))) throw new NotOurs(`${what} has an unexpected post-return`);
+  };
+
+  const lifted = new Set<string>();
+  for (const lift of lifts) {
+    const core = coreFuncs[lift.core];
+    const fn = Object.keys(STUB_FUNCTIONS).find((f) => fromMain(core, `${STUB_INSTANCE}#${f}`));
+    if (!fn || lifted.has(fn)) throw new NotOurs('a lift of something other than a stub function');
+    if (types[lift.type] !== STUB_FUNCTIONS[fn].wit) throw new NotOurs(`${fn} is ${types[lift.type]}`);
+    optionsAreOurs(lift.options, fn, postReturnOf(fn));
+    if (lift.options.postReturn === undefined && postReturn.includes(fn)) postReturn.splice(postReturn.indexOf(fn), 1);
+    lifted.add(fn);
+  }
+  if (lifted.size !== Object.keys(STUB_FUNCTIONS).length) throw new NotOurs('not every stub function is exported');
+  for (const lower of lowers) {
+    const func = funcs[lower.func];
+    const name = func && 'from' in func && func.from === 'instance' && instances[func.instance]?.imported === HOST_MODULE ? func.name : undefined;
+    if (!name || !HOST_FUNCTIONS[name]) throw new NotOurs('a lower of something other than a host function');
+    optionsAreOurs(lower.options, name);
+  }
+  return { core: modules[mainIndex], postReturn };
+}
+
+interface Options { encoding: string; memory?: number; realloc?: number; postReturn?: number; async: boolean }
+
+function readOptions(body: BinaryReader): Options {
+  const options: Options = { encoding: 'utf8', async: false };
+  body.vec(() => {
+    const code = body.byte();
+    if (code === 0x00) options.encoding = 'utf8';
+    else if (code === 0x01) options.encoding = 'utf16';
+    else if (code === 0x02) options.encoding = 'latin1+utf16';
+    else if (code === 0x03) options.memory = body.u32();
+    else if (code === 0x04) options.realloc = body.u32();
+    else if (code === 0x05) options.postReturn = body.u32();
+    else if (code === 0x06) options.async = true;
+    else throw new NotOurs(`canon option ${code}`);
+  });
+  return options;
+}
+
+function readSort(body: BinaryReader): Sort {
+  const sort = body.byte();
+  if (sort === 0x00) {
+    const core = body.byte();
+    return core === 0x00 ? 'core-func' : core === 0x02 ? 'core-memory' : 'core-other';
+  }
+  return ({ 0x01: 'func', 0x03: 'type', 0x05: 'instance' } as Record<number, Sort>)[sort] ?? 'other';
+}
+
+function readAlias(body: BinaryReader): { sort: Sort; aliased: Aliased } {
+  const sort = readSort(body);
+  const target = body.byte();
+  if (target === 0x00 || target === 0x01) {
+    const instance = body.u32();
+    return { sort, aliased: { from: target === 0x01 ? 'core-instance' : 'instance', instance, name: body.name() } };
+  }
+  throw new NotOurs('an outer alias');
+}
+
+function readCoreInstance(body: BinaryReader): { module?: number } {
+  const kind = body.byte();
+  if (kind === 0x00) {
+    const module = body.u32();
+    body.vec(() => { body.name(); body.byte(); body.u32(); });
+    return { module };
+  }
+  if (kind === 0x01) {
+    body.vec(() => { body.name(); body.byte(); body.u32(); });
+    return {};
+  }
+  throw new NotOurs(`core instance form ${kind}`);
+}
+
+function skipInstance(body: BinaryReader): void {
+  const kind = body.byte();
+  if (kind === 0x00) {
+    body.u32();
+    body.vec(() => { body.name(); readSort(body); body.u32(); });
+  } else if (kind === 0x01) {
+    body.vec(() => { readExternName(body); readSort(body); body.u32(); });
+  } else {
+    throw new NotOurs(`instance form ${kind}`);
+  }
+}
+
+function readExternName(body: BinaryReader): string {
+  const form = body.byte();
+  if (form !== 0x00 && form !== 0x01) throw new NotOurs(`name form ${form}`);
+  return body.name();
+}
+
+/** A type, written back as WIT-like text so it can be compared with the world's. */
+function readDefType(body: BinaryReader, scope: string[]): string {
+  const form = body.byte();
+  if (PRIMITIVES[form]) return PRIMITIVES[form];
+  switch (form) {
+    case 0x70: return `list<${valtype(body, scope)}>`;
+    case 0x6b: return `option<${valtype(body, scope)}>`;
+    case 0x6f: return `tuple<${body.vec(() => valtype(body, scope)).join(', ')}>`;
+    case 0x6a: {
+      const ok = body.byte() === 0x01 ? valtype(body, scope) : '_';
+      const err = body.byte() === 0x01 ? valtype(body, scope) : undefined;
+      if (err === undefined) return ok === '_' ? 'result' : `result<${ok}>`;
+      return `result<${ok}, ${err}>`;
+    }
+    case 0x40: {
+      const params = body.vec(() => `${body.name()}: ${valtype(body, scope)}`);
+      const results = body.byte();
+      if (results === 0x00) return `func(${params.join(', ')}) -> ${valtype(body, scope)}`;
+      if (results === 0x01 && body.byte() === 0x00) return `func(${params.join(', ')})`;
+      throw new NotOurs('a function with named results');
+    }
+    case 0x42: return readInstanceType(body, scope);
+    default: throw new NotOurs(`type form 0x${form.toString(16)}`);
+  }
+}
+
+function valtype(body: BinaryReader, scope: string[]): string {
+  const code = body.s33();
+  if (code < 0) {
+    const primitive = PRIMITIVES[code + 0x80];
+    if (!primitive) throw new NotOurs(`value type ${code}`);
+    return primitive;
+  }
+  const type = scope[code];
+  if (type === undefined || type.startsWith('<') || type.startsWith('instance')) throw new NotOurs(`a reference to type ${code}`);
+  return type;
+}
+
+// An instance type: its exports, each a function of a type declared inside it.
+function readInstanceType(body: BinaryReader, outer: string[]): string {
+  void outer;
+  const local: string[] = [];
+  const functions: string[] = [];
+  body.vec(() => {
+    const decl = body.byte();
+    if (decl === 0x01) {
+      local.push(readDefType(body, local));
+    } else if (decl === 0x04) {
+      const name = readExternName(body);
+      const desc = body.byte();
+      if (desc !== 0x01) throw new NotOurs(`an instance export ${name} that is not a function`);
+      const type = local[body.u32()];
+      functions.push(`${name}: ${type}`);
+    } else {
+      throw new NotOurs(`instance type declaration ${decl}`);
+    }
+  });
+  return `instance{${functions.join('; ')}}`;
+}
+
+function checkHostInstanceType(type: string | undefined): void {
+  if (!type?.startsWith('instance{')) throw new NotOurs('the host import has no instance type');
+  const body = type.slice('instance{'.length, -1);
+  for (const entry of body ? body.split('; ') : []) {
+    const at = entry.indexOf(': ');
+    const name = entry.slice(0, at);
+    if (HOST_FUNCTIONS[name]?.wit !== entry.slice(at + 2)) throw new NotOurs(`host function ${entry}`);
+  }
+}

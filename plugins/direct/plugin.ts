@@ -1,0 +1,91 @@
+// The direct path: for components protofly can fully check — exactly the
+// protofly:stub@0.1.0 world over one core module — the stub's core module
+// is instantiated with hand-written canonical ABI code instead of jco's
+// per-call glue (plugins/sandbox/direct-instance.ts). It taps the sandbox's
+// prepare step before the jco path and declines anything it does not
+// recognise, which then goes to jco unchanged.
+import type { Plugin } from '../../kernel/runtime.ts';
+import type { ComponentCache } from '../sandbox/cache/component-cache.ts';
+import type { PreparedComponent } from '../sandbox/component-instance.ts';
+import { LruPromises } from '../sandbox/lru-promises.ts';
+import { capMemory } from '../sandbox/memory-limit.ts';
+import { substep } from '../sandbox/substep.ts';
+import { recognise } from './component-shape.ts';
+
+export interface DirectPathOptions {
+  /** Where the recognised core modules are kept between runs (the sandbox's cache). */
+  cache?: ComponentCache;
+}
+
+type Shape = { core: Uint8Array; postReturn: string[] };
+
+// Per process, like the jco path's: what was recognised (or declined) by
+// source hash, and compiled modules by hash and memory limit.
+const recognised = new Map<string, Shape>();
+const declined = new Set<string>();
+const compiled = new LruPromises<PreparedComponent>(32);
+const KEPT = 64;
+
+export function clearDirectCache(): void {
+  recognised.clear();
+  declined.clear();
+  compiled.clear();
+}
+
+function remember(hash: string, shape: Shape): Shape {
+  recognised.set(hash, shape);
+  if (recognised.size > KEPT) recognised.delete(recognised.keys().next().value!);
+  return shape;
+}
+
+export function directPathPlugin(options: DirectPathOptions = {}): Plugin {
+  const { cache } = options;
+  const key = (hash: string) => `direct-${hash}`;
+  return {
+    name: 'DirectPathPlugin',
+    apply(runtime) {
+      // Kept recognised: no download. Declined: the jco path decides. Never
+      // seen: the bytes are needed to decide, even if jco kept its own form.
+      runtime.hooks.componentPrepared.tapPromise({ name: 'DirectPathPlugin', stage: -10 }, async (hash) => {
+        if (recognised.has(hash)) return true;
+        if (declined.has(hash)) return undefined;
+        const stored = await cache?.get(key(hash));
+        if (stored?.direct) return true;
+        if (stored?.declined) {
+          declined.add(hash);
+          return undefined;
+        }
+        return false;
+      });
+
+      const shapeOf = async (hash: string, source: Uint8Array, context: Parameters<typeof substep>[1]): Promise<Shape | undefined> => {
+        const known = recognised.get(hash);
+        if (known || declined.has(hash)) return known;
+        const stored = await cache?.get(key(hash));
+        if (stored?.direct) return remember(hash, { core: Object.values(stored.cores)[0], postReturn: stored.direct.postReturn });
+        if (stored?.declined) declined.add(hash);
+        // Prepared by the jco path before: it will find its own entry.
+        if (source.length === 0 || stored?.declined) return undefined;
+        const verdict = await substep(runtime, context, 'instantiate', 'recognise', async () => recognise(source));
+        if (!verdict.ok) {
+          declined.add(hash);
+          await cache?.put(key(hash), { glue: '', cores: {}, declined: true });
+          runtime.hooks.stubLog.call(context.stub!, 1, `direct path declined (${verdict.reason}); using jco`);
+          return undefined;
+        }
+        await cache?.put(key(hash), { glue: '', cores: { 'core.wasm': verdict.core }, direct: { postReturn: verdict.postReturn } });
+        return remember(hash, { core: verdict.core, postReturn: verdict.postReturn });
+      };
+
+      runtime.hooks.prepareComponent.tapPromise({ name: 'DirectPathPlugin', stage: -10 }, async ({ sourceHash, source, maxPages }, context) => {
+        const shape = await shapeOf(sourceHash, source, context);
+        if (!shape) return undefined;
+        return compiled.get(`${sourceHash}/${maxPages}`, () => substep(runtime, context, 'instantiate', 'compile', async () => ({
+          kind: 'direct' as const,
+          module: await WebAssembly.compile(capMemory(shape.core, maxPages) as Uint8Array<ArrayBuffer>),
+          postReturn: shape.postReturn,
+        })));
+      });
+    },
+  };
+}

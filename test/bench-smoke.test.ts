@@ -1,0 +1,57 @@
+// The benchmarks must not rot: their smoke mode runs every one of them with
+// tiny sizes, and every figure must come out whole — a positive value, a
+// ceiling measured in the same run, and the ratio between them. Nothing here
+// judges the numbers themselves.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import test from 'ava';
+import type { Figure } from '../bench/stats.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+interface Report {
+  mode: string;
+  totalSeconds: number;
+  figures: Figure[];
+  failures: Array<{ bench: string; error: string }>;
+}
+
+const EXPECTED_BENCHES = ['bus-routing', 'stub-boundary', 'broker-e2e', 'deploy', 'scale'];
+
+test('npm run bench -- --smoke --json reports every figure with its ceiling and ratio', async (t) => {
+  t.timeout(120_000);
+  // A child process: the bench starts workers, servers and a mosquitto, and
+  // must prove it cleans up by exiting on its own.
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--json'], {
+    cwd: ROOT, maxBuffer: 16 * 1024 * 1024, timeout: 110_000,
+  });
+  const report = JSON.parse(stdout) as Report;
+  t.is(report.mode, 'smoke');
+  t.deepEqual(report.failures, []);
+  t.deepEqual([...new Set(report.figures.map((f) => f.bench))], EXPECTED_BENCHES);
+  for (const f of report.figures) {
+    const what = `${f.bench}: ${f.name}`;
+    t.true(f.name.length > 0 && f.unit.length > 0, what);
+    t.true(f.value.runs > 0 && f.ceiling.value.runs > 0, `${what}: runs`);
+    // A memory delta of one stub is a difference of two noisy process-wide
+    // numbers: it can come out at or below zero in a tiny run.
+    if (f.unit === 'KiB') t.true(Number.isFinite(f.value.median), `${what}: value`);
+    else t.true(f.value.median > 0 && Number.isFinite(f.value.median), `${what}: value ${f.value.median}`);
+    t.true(f.value.min <= f.value.median && f.value.median <= f.value.max, `${what}: spread`);
+    t.true(f.ceiling.name.length > 0, `${what}: ceiling name`);
+    t.true(f.ceiling.value.median > 0 && Number.isFinite(f.ceiling.value.median), `${what}: ceiling ${f.ceiling.value.median}`);
+    t.is(f.ratio, f.value.median / f.ceiling.value.median, `${what}: ratio`);
+  }
+  const names = (bench: string) => report.figures.filter((f) => f.bench === bench).map((f) => f.name);
+  for (const stub of ['echo-c', 'echo-js']) {
+    for (const kind of ['in-thread', 'worker']) {
+      for (const batch of [1, 16, 256]) t.true(names('stub-boundary').includes(`${stub} ${kind} batch ${batch}`), `${stub} ${kind} batch ${batch}`);
+    }
+  }
+  for (const stub of ['echo-c', 'mqtt']) {
+    t.true(names('deploy').includes(`${stub} cold deploy, total`));
+    t.true(names('deploy').includes(`${stub} warm deploy, total`));
+  }
+  t.true(names('broker-e2e').some((n) => n.startsWith('aedes:')));
+});

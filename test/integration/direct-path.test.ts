@@ -1,0 +1,70 @@
+// The direct path: components that are exactly the stub world run without
+// jco's per-call glue; anything else goes to jco unchanged; a stub that lies
+// through the canonical ABI fails with PF_ERR_ABI, never a host exception.
+import test from 'ava';
+import { readFile } from 'node:fs/promises';
+import { recognise } from '../../plugins/direct/component-shape.ts';
+import type { StepEvent } from '../../kernel/types.ts';
+import { builtStub } from '../helpers/built.ts';
+import { catalogue, inbox, runtime } from '../helpers/runtime.ts';
+
+const replaceSame = (bytes: Uint8Array, from: string, to: string) => {
+  const text = Buffer.from(bytes).toString('latin1').split(from).join(to);
+  return new Uint8Array(Buffer.from(text, 'latin1'));
+};
+
+test('components of exactly the stub world are recognised, whatever language built them', async (t) => {
+  for (const name of ['echo-c', 'mqtt-c', 'nats-rust', 'mqtt', 'hostile-trap']) {
+    const verdict = recognise(await readFile(builtStub(name)));
+    t.true(verdict.ok, `${name}: ${verdict.ok ? '' : verdict.reason}`);
+  }
+});
+
+test('anything else is declined, with the reason: another version, another import, a core module, garbage', async (t) => {
+  const echo = new Uint8Array(await readFile(builtStub('echo-c')));
+  const cases: Array<[string, Uint8Array, RegExp]> = [
+    ['another WIT version', replaceSame(echo, 'protofly:stub/host@0.1.0', 'protofly:stub/host@0.2.0'), /import protofly:stub\/host@0\.2\.0/],
+    ['another interface', replaceSame(echo, 'protofly:stub/host@0.1.0', 'protofly:stub/hast@0.1.0'), /import protofly:stub\/hast/],
+    ['another export', replaceSame(echo, 'protofly:stub/stub@0.1.0', 'protofly:stub/stab@0.1.0'), /export|stub/],
+    ['a core module', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]), /not a component/],
+    ['garbage', new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0, 7, 0xff, 0xff]), /./],
+  ];
+  for (const [what, bytes, reason] of cases) {
+    const verdict = recognise(bytes);
+    t.false(verdict.ok, what);
+    if (!verdict.ok) t.regex(verdict.reason, reason, what);
+  }
+});
+
+test('a recognised stub is deployed through the direct path and works like through jco', async (t) => {
+  const domain = await catalogue(t, { default: { component: builtStub('echo-c') } });
+  for (const directPath of [undefined, false] as const) {
+    const rt = runtime(t, { directPath, cacheDir: false, sandbox: { kind: 'in-thread' } });
+    const steps: string[] = [];
+    rt.hooks.step.tap('test', (e: StepEvent) => { if (e.parent) steps.push(`${e.parent}:${e.hook}`); });
+    const me = `hyperty://${domain.domain}/me`;
+    const replies = inbox(rt, me);
+    await rt.deployStub(domain.origin);
+    rt.bus.postMessage({ id: 'x', type: 'CREATE', from: me, to: `hyperty://${domain.domain}/echo`, body: { text: 'é ✓' } });
+    await replies.waitFor(1);
+    t.like(replies.messages[0], { id: 'x', type: 'RESPONSE', body: { text: 'é ✓' } });
+    t.is(steps.some((s) => s.endsWith(':transpile')), directPath === false, `direct path ${directPath}`);
+  }
+});
+
+for (const [lie, code] of [['pointer', 'PF_ERR_ABI'], ['length', 'PF_ERR_ABI'], ['utf8', 'PF_ERR_ABI']] as const) {
+  test(`a stub that hands over ${lie === 'utf8' ? 'invalid UTF-8' : `an out-of-range ${lie}`} is FAILED with ${code}, not a host exception`, async (t) => {
+    const domain = await catalogue(t, { default: { component: builtStub('hostile-abi') } });
+    const rt = runtime(t, { restart: { maxRestarts: 0 } });
+    const statuses: Array<{ value: string; code?: unknown; reason?: unknown }> = [];
+    rt.hooks.status.tap('test', (stub) => { statuses.push({ value: stub.status, code: stub.statusBody.code, reason: stub.statusBody.reason }); });
+    await rt.deployStub(domain.origin);
+    rt.bus.postMessage({ id: 'lie', type: 'CREATE', from: `hyperty://${domain.domain}/me`, to: `hyperty://${domain.domain}/${lie}`, body: { attack: true } });
+    const failed = await new Promise<{ code?: unknown; reason?: unknown }>((resolve) => {
+      const check = () => { const f = statuses.find((s) => s.value === 'FAILED'); if (f) resolve(f); else setTimeout(check, 5); };
+      check();
+    });
+    t.is(failed.code, code);
+    t.regex(String(failed.reason), lie === 'utf8' ? /UTF-8/ : /run past|past the stub/);
+  });
+}
