@@ -19,7 +19,7 @@ function onwarn(warning, warn) {
   // it would wrap our one dynamic import (the stub glue) in a helper.
   if (warning.message?.includes('TS5096')) return;
   // jco's transpiler bundles wasm-bindgen style code that uses `this` at top level.
-  if (warning.code === 'THIS_IS_UNDEFINED' || warning.code === 'EVAL') return;
+  if (warning.code === 'THIS_IS_UNDEFINED' || warning.code === 'EVAL' || warning.code === 'MODULE_LEVEL_DIRECTIVE') return;
   warn(warning);
 }
 

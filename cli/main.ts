@@ -1,6 +1,7 @@
 // `protofly <command>`: demo, deploy, serve, stub, conformance.
 import { createRuntime } from '../index.ts';
 import { isProtoflyError } from '../kernel/errors.ts';
+import { serveDemo } from '../domain/demo-server.ts';
 import { serveDomain } from '../domain/serve.ts';
 import { flagNumber, flagString, parseArgs } from './args.ts';
 import { runDemo } from './demo.ts';
@@ -16,6 +17,8 @@ const USAGE = `protofly — deploy protocol stubs on the fly
   protofly serve [<stub dir>] [--port N] [--broker-port N] [--broker ws://…] [--user U --password P]
       serves a local domain: descriptors, stubs, and an embedded MQTT broker;
       with a stub folder, its built stub is the domain's default
+  protofly serve --demo [--port N]
+      the browser demo on loopback: open the printed URL
   protofly stub new <name> --lang ts|c [--dir <parent>]
       makes a skeleton stub folder that builds and passes conformance as it is
   protofly stub build <dir>
@@ -26,7 +29,7 @@ const USAGE = `protofly — deploy protocol stubs on the fly
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const args = parseArgs(rest, ['json']);
+  const args = parseArgs(rest, ['json', 'demo']);
   const json = args.flags.has('json');
   const say = (line: string) => { if (!json) console.log(line); };
   try {
@@ -55,6 +58,13 @@ export async function main(argv: string[]): Promise<number> {
         }
       }
       case 'serve': {
+        if (args.flags.has('demo')) {
+          const demo = await serveDemo({ port: flagNumber(args, 'port', 0) });
+          console.log(`demo at ${demo.url}  (broker ${demo.brokerURL}; Ctrl-C stops it)`);
+          await untilStopped();
+          await demo.close();
+          return 0;
+        }
         const user = flagString(args, 'user');
         const domain = await serveDomain({
           stubDir: args.positional[0],
@@ -64,10 +74,7 @@ export async function main(argv: string[]): Promise<number> {
           users: user ? { [user]: flagString(args, 'password') ?? '' } : undefined,
         });
         console.log(`serving ${domain.catalogue.origin}  (descriptor: ${domain.catalogue.origin}/.well-known/protocolstub/default, broker: ${domain.brokerURL})`);
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
+        await untilStopped();
         await domain.close();
         return 0;
       }
@@ -95,3 +102,10 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+function untilStopped(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}

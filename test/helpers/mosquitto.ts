@@ -21,8 +21,9 @@ export interface Mosquitto {
 
 export async function startMosquitto(users: Record<string, string>): Promise<Mosquitto> {
   const dir = await mkdtemp(join(tmpdir(), 'protofly-mosquitto-'));
-  // mosquitto drops root to its own user, which must read these files.
-  await chmod(dir, 0o755);
+  // mosquitto drops root to its own user, which must read these files and
+  // write its persistence database here (sessions survive a restart).
+  await chmod(dir, 0o777);
   const passwd = join(dir, 'passwd');
   await writeFile(passwd, '');
   for (const [user, password] of Object.entries(users)) {
