@@ -12,6 +12,8 @@ export const name = 'stub-boundary';
 
 export const ECHO_STUBS = ['echo-c', 'echo-js'] as const;
 export const SANDBOXES = ['in-thread', 'worker'] as const;
+/** The direct path (hand-written canonical ABI) and jco's glue, side by side. */
+export const PATHS = ['direct', 'jco'] as const;
 const BATCHES = [1, 16, 256];
 // Far above any echo rate here: the flood guard must not cut the stub off.
 export const NO_FLOOD_GUARD = 1e9;
@@ -21,9 +23,11 @@ export function echoCatalogue(stub: string): Promise<Catalogue> {
   return startCatalogue({ entries: { default: { component: builtStub(stub) } } });
 }
 
-export function echoRuntime(kind: (typeof SANDBOXES)[number]): Runtime & { errors: unknown[] } {
+export function echoRuntime(kind: (typeof SANDBOXES)[number], path: (typeof PATHS)[number] = 'direct'): Runtime & { errors: unknown[] } {
   // No disk cache: the bench leaves nothing behind in the user's cache directory.
-  const runtime = createRuntime({ cacheDir: false, sandbox: { kind, maxPostsPerSecond: NO_FLOOD_GUARD } });
+  const runtime = createRuntime({
+    cacheDir: false, directPath: path === 'jco' ? false : undefined, sandbox: { kind, maxPostsPerSecond: NO_FLOOD_GUARD },
+  });
   const errors: unknown[] = [];
   runtime.hooks.error.tap('bench', (error) => { errors.push(error); });
   return Object.assign(runtime, { errors });
@@ -81,13 +85,15 @@ export async function run(context: BenchContext): Promise<Figure[]> {
   for (const stub of ECHO_STUBS) {
     const catalogue = await echoCatalogue(stub);
     try {
-      for (const kind of SANDBOXES) {
-        const runtime = echoRuntime(kind);
+      for (const [kind, path] of SANDBOXES.flatMap((k) => PATHS.map((p) => [k, p] as const))) {
+        const runtime = echoRuntime(kind, path);
+        const label = `${stub} ${path} ${kind}`;
         try {
-          context.progress(`stub-boundary: ${stub} ${kind}: deploying`);
-          await runtime.deployStub(catalogue.origin);
+          context.progress(`stub-boundary: ${label}: deploying`);
+          const deployed = await runtime.deployStub(catalogue.origin);
+          if (deployed.path?.kind !== path) throw new Error(`${label}: deployed through the ${deployed.path?.kind} path`);
           for (const batch of BATCHES) {
-            context.progress(`stub-boundary: ${stub} ${kind} batch ${batch}: ${runs} runs of ${durationMs} ms`);
+            context.progress(`stub-boundary: ${label} batch ${batch}: ${runs} runs of ${durationMs} ms`);
             const driver = echoDriver(runtime, [catalogue.domain], batch);
             const messages = driver.batches[0];
             const cbor = () => {
@@ -107,11 +113,11 @@ export async function run(context: BenchContext): Promise<Figure[]> {
             }
             driver.close();
             figures.push(figure({
-              bench: name, name: `${stub} ${kind} batch ${batch}`, unit: 'msg/s', better: 'higher',
+              bench: name, name: `${label} batch ${batch}`, unit: 'msg/s', better: 'higher',
               samples: echoed, ceilingName: `CBOR encode+decode, batch ${batch}`, ceilingSamples: ceiling,
             }));
           }
-          if (runtime.errors.length) throw new Error(`${stub} ${kind}: the runtime reported ${String(runtime.errors[0])}`);
+          if (runtime.errors.length) throw new Error(`${label}: the runtime reported ${String(runtime.errors[0])}`);
         } finally {
           await runtime.close();
         }

@@ -18,6 +18,8 @@ export interface DemoResult {
   sent: number;
   received: number;
   stubURL: string;
+  /** How the stub's component runs: `direct` or `jco`. */
+  path?: string;
   messagesPerSecond: number;
   deployMs: number;
 }
@@ -71,6 +73,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       sent: count,
       received: inbox.length,
       stubURL: stub.stubURL,
+      path: stub.path?.kind,
       messagesPerSecond: Math.round(inbox.length / seconds),
       deployMs: Math.round(deployMs),
     };

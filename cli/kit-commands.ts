@@ -46,8 +46,14 @@ export async function conformanceCommand(args: Args, json: boolean): Promise<num
     brokerURL: flagString(args, 'broker'),
     user: flagString(args, 'user'),
     password: flagString(args, 'password'),
+    path: conformancePath(flagString(args, 'path')),
     configuration,
   });
   console.log(json ? JSON.stringify(report, null, 2) : formatReport(report));
   return report.ok ? 0 : 1;
+}
+
+function conformancePath(value: string | undefined): 'direct' | 'jco' | 'auto' | undefined {
+  if (value === undefined || value === 'direct' || value === 'jco' || value === 'auto') return value;
+  throw pfError('PF_ERR_KIT_USAGE', [`--path is direct, jco or auto, not "${value}"`]);
 }

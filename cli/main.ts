@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
         printSteps(runtime, 'deploy', say);
         try {
           const stub = await runtime.deployStub(domain, { name: flagString(args, 'name') });
-          if (json) console.log(JSON.stringify({ stubURL: stub.stubURL, status: stub.status, steps: stub.deploySteps }, null, 2));
+          if (json) console.log(JSON.stringify({ stubURL: stub.stubURL, status: stub.status, path: stub.path, steps: stub.deploySteps }, null, 2));
           return 0;
         } catch (error) {
           if (json && isProtoflyError(error)) console.log(JSON.stringify({ status: 'FAILED', error: error.toJSON() }, null, 2));

@@ -16,6 +16,11 @@ export interface StubRecord {
   counters: { messagesIn: number; messagesOut: number; rejected: number; restarts: number; queued: number };
   /** How the deploy went, step by step, once it is LIVE. */
   deploySteps?: StepTiming[];
+  /**
+   * How its component runs: `direct` (no glue) or `jco`, and when the direct
+   * path declined it, the first thing it did not recognise.
+   */
+  path?: { kind: string; declined?: string };
 }
 
 /** A running stub, as the sandbox plugin gives it to the kernel. */

@@ -17,6 +17,8 @@ export interface LiveSetup {
   user?: string;
   password?: string;
   timeoutMs: number;
+  /** Deploy through the direct path (true) or jco (false), as the other checks ran. */
+  directPath: boolean;
 }
 
 export async function checkGoesLive(setup: LiveSetup): Promise<Check> {
@@ -24,7 +26,9 @@ export async function checkGoesLive(setup: LiveSetup): Promise<Check> {
     entries: { default: { component: setup.componentPath, configuration: setup.configuration, connect: setup.connect } },
   });
   const credentials = setup.user ? { [catalogue.domain]: { username: setup.user, password: setup.password ?? '' } } : {};
-  const runtime = createRuntime({ identity: { credentials }, liveTimeoutMs: setup.timeoutMs });
+  const runtime = createRuntime({
+    identity: { credentials }, liveTimeoutMs: setup.timeoutMs, cacheDir: false, directPath: setup.directPath ? undefined : false,
+  });
   const started = performance.now();
   try {
     const stub = await runtime.deployStub(catalogue.origin);

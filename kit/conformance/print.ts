@@ -6,5 +6,6 @@ export function formatReport(report: ConformanceReport): string {
   const lines = report.checks.map((c) => `${c.skipped ? 'SKIP' : c.ok ? 'PASS' : 'FAIL'}  ${c.name.padEnd(width)}  ${c.detail}`);
   const failed = report.checks.filter((c) => !c.ok).length;
   lines.push('', failed ? `${failed} of ${report.checks.length} checks failed: ${report.component}` : `conformant: ${report.component}`);
+  if (report.path) lines.push(`(checked through the ${report.path} path)`);
   return lines.join('\n');
 }

@@ -7,7 +7,8 @@ import { encodeCbor, decodeBatch } from '../../kernel/cbor.ts';
 import { describe, pfError } from '../../kernel/errors.ts';
 import { compileComponent, transpileComponent } from '../../plugins/sandbox/component-loader.ts';
 import type { PreparedComponent } from '../../plugins/sandbox/component-instance.ts';
-import { pagesFor } from '../../plugins/sandbox/memory-limit.ts';
+import { capMemory, pagesFor } from '../../plugins/sandbox/memory-limit.ts';
+import { recognise } from '../../plugins/direct/component-shape.ts';
 import { BAD_CONTROL, GARBAGE_CONFIGS, MALFORMED_BATCHES, MALFORMED_FRAMES, UNKNOWN_MESSAGES } from './hostile-inputs.ts';
 import { judgePosts, statusProblem } from './judge-posts.ts';
 import { checkGoesLive, GOES_LIVE } from './live.ts';
@@ -34,15 +35,26 @@ export async function runConformance(componentPath: string, options: Conformance
     throw pfError('PF_ERR_KIT_USAGE', [`cannot read the component ${path} (${(error as Error).message})`], { cause: error });
   });
   const checks: Check[] = [await checkWitShape(bytes)];
-  const done = () => report(path, checks);
+  let pathUsed: string | undefined;
+  const done = () => ({ ...report(path, checks), path: pathUsed });
 
   let prepared: PreparedComponent;
+  const shape = recognise(bytes);
+  const wanted = options.path ?? 'auto';
+  if (wanted === 'direct' && !shape.ok) {
+    for (const name of CHECK_ORDER.slice(1)) checks.push(fail(name, `not run: the direct path declines it (${shape.reason})`));
+    return done();
+  }
+  const direct = shape.ok && wanted !== 'jco';
   try {
-    prepared = await compileComponent(await transpileComponent(bytes), pagesFor(MEMORY_MIB));
+    prepared = direct && shape.ok
+      ? { kind: 'direct', module: await WebAssembly.compile(capMemory(shape.core, pagesFor(MEMORY_MIB)) as Uint8Array<ArrayBuffer>), postReturn: shape.postReturn }
+      : await compileComponent(await transpileComponent(bytes), pagesFor(MEMORY_MIB));
   } catch (error) {
     for (const name of CHECK_ORDER.slice(1)) checks.push(fail(name, `not run: the sandbox cannot load it (${describe(error)})`));
     return done();
   }
+  pathUsed = direct ? 'direct' : 'jco';
 
   const configuration = options.configuration ?? { url: options.brokerURL ?? OFFLINE_URL };
   const connect = [...new Set([configuration.url, options.brokerURL].filter((u): u is string => typeof u === 'string' && /^wss?:\/\//.test(u)))];
@@ -109,7 +121,7 @@ export async function runConformance(componentPath: string, options: Conformance
   } else {
     checks.push(await checkGoesLive({
       componentPath: path, configuration, connect, brokerURL: options.brokerURL, user: options.user, password: options.password,
-      timeoutMs: options.liveTimeoutMs ?? 10_000,
+      timeoutMs: options.liveTimeoutMs ?? 10_000, directPath: direct,
     }));
   }
   return done();

@@ -8,6 +8,8 @@ export interface Check {
 
 export interface ConformanceReport {
   component: string;
+  /** The path the checks ran through. */
+  path?: string;
   checks: Check[];
   ok: boolean;
 }
@@ -22,6 +24,8 @@ export interface ConformanceOptions {
   configuration?: Record<string, unknown>;
   /** How long the LIVE check waits. */
   liveTimeoutMs?: number;
+  /** Which way into the stub: `direct` (no glue, when the component is exactly the world), `jco`, or whichever a runtime would take. */
+  path?: 'direct' | 'jco' | 'auto';
 }
 
 export const pass = (name: string, detail: string): Check => ({ name, ok: true, detail });

@@ -22,7 +22,7 @@ type Shape = { core: Uint8Array; postReturn: string[] };
 // Per process, like the jco path's: what was recognised (or declined) by
 // source hash, and compiled modules by hash and memory limit.
 const recognised = new Map<string, Shape>();
-const declined = new Set<string>();
+const declined = new Map<string, string>();
 const compiled = new LruPromises<PreparedComponent>(32);
 const KEPT = 64;
 
@@ -52,7 +52,7 @@ export function directPathPlugin(options: DirectPathOptions = {}): Plugin {
         const stored = await cache?.get(key(hash));
         if (stored?.direct) return true;
         if (stored?.declined) {
-          declined.add(hash);
+          declined.set(hash, stored.reason ?? 'declined before');
           return undefined;
         }
         return false;
@@ -60,16 +60,25 @@ export function directPathPlugin(options: DirectPathOptions = {}): Plugin {
 
       const shapeOf = async (hash: string, source: Uint8Array, context: Parameters<typeof substep>[1]): Promise<Shape | undefined> => {
         const known = recognised.get(hash);
-        if (known || declined.has(hash)) return known;
+        if (known) return known;
+        if (declined.has(hash)) {
+          context.stub!.path = { kind: 'jco', declined: declined.get(hash) };
+          return undefined;
+        }
         const stored = await cache?.get(key(hash));
         if (stored?.direct) return remember(hash, { core: Object.values(stored.cores)[0], postReturn: stored.direct.postReturn });
-        if (stored?.declined) declined.add(hash);
+        if (stored?.declined) {
+          declined.set(hash, stored.reason ?? 'declined before');
+          context.stub!.path = { kind: 'jco', declined: declined.get(hash) };
+          return undefined;
+        }
         // Prepared by the jco path before: it will find its own entry.
-        if (source.length === 0 || stored?.declined) return undefined;
+        if (source.length === 0) return undefined;
         const verdict = await substep(runtime, context, 'instantiate', 'recognise', async () => recognise(source));
         if (!verdict.ok) {
-          declined.add(hash);
-          await cache?.put(key(hash), { glue: '', cores: {}, declined: true });
+          declined.set(hash, verdict.reason);
+          context.stub!.path = { kind: 'jco', declined: verdict.reason };
+          await cache?.put(key(hash), { glue: '', cores: {}, declined: true, reason: verdict.reason });
           runtime.hooks.stubLog.call(context.stub!, 1, `direct path declined (${verdict.reason}); using jco`);
           return undefined;
         }

@@ -135,6 +135,7 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
         const maxPages = pagesFor(memoryMiB);
         const prepared = await runtime.hooks.prepareComponent.promise({ sourceHash: descriptor.sourceHash, source: context.source!, maxPages }, context) as PreparedComponent | undefined;
         if (!prepared) throw pfError('PF_ERR_NO_HANDLER', ['prepareComponent'], { hook: 'prepareComponent', domain: record.domain.name });
+        record.path = { kind: prepared.kind, declined: prepared.kind === 'direct' ? undefined : record.path?.declined };
         const limits: GuestLimits & { callTimeoutMs: number } = {
           connect: [...descriptor.connect],
           maxConnections: options.maxConnections ?? 8,

@@ -240,8 +240,46 @@ int pf_send(uint32_t conn, const uint8_t *frame, size_t len, pf_str *err) {
 void pf_close(uint32_t conn) { host_close(conn); }
 uint32_t pf_set_timer(uint32_t ms) { return host_set_timer(ms); }
 void pf_clear_timer(uint32_t id) { host_clear_timer(id); }
-void pf_log(uint8_t level, const char *text, size_t len) { host_log(level, text, len); }
-void pf_logz(uint8_t level, const char *text) { host_log(level, text, pf_strlen(text)); }
+// Length of the valid UTF-8 sequence starting at s[0], or 0 if it is not one.
+static size_t utf8_sequence(const uint8_t *s, size_t left) {
+  uint8_t c = s[0];
+  size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+  if (n == 0 || n > left || (n == 2 && c < 0xc2) || (n == 4 && c > 0xf4)) return 0;
+  for (size_t i = 1; i < n; i++) if ((s[i] & 0xc0) != 0x80) return 0;
+  uint32_t cp = n == 1 ? c : n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
+  for (size_t i = 1; i < n; i++) cp = (cp << 6) | (s[i] & 0x3f);
+  // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+// The canonical ABI's strings are UTF-8, and a strict host refuses anything
+// else; log lines often quote bytes off the wire, so invalid sequences are
+// replaced with '?' here rather than in every stub.
+void pf_log(uint8_t level, const char *text, size_t len) {
+  const uint8_t *bytes = (const uint8_t *)text;
+  size_t at = 0;
+  while (at < len) {
+    size_t n = utf8_sequence(bytes + at, len - at);
+    if (n == 0) break;
+    at += n;
+  }
+  if (at == len) {
+    host_log(level, text, len);
+    return;
+  }
+  char *clean = pf_alloc(len);
+  if (!clean) return;
+  for (size_t i = 0; i < len;) {
+    size_t n = utf8_sequence(bytes + i, len - i);
+    if (n == 0) { clean[i++] = '?'; continue; }
+    for (size_t k = 0; k < n; k++) clean[i + k] = text[i + k];
+    i += n;
+  }
+  host_log(level, clean, len);
+  pf_free(clean);
+}
+void pf_logz(uint8_t level, const char *text) { pf_log(level, text, pf_strlen(text)); }
 
 // ---- Stub exports -------------------------------------------------------------
 // Arguments arrive in blocks the host got from cabi_realloc; they are ours to

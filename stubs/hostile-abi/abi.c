@@ -6,6 +6,10 @@
 
 const char hostile_name[] = "hostile-abi";
 
+// The host's log import itself: the glue's pf_log would clean the text up.
+__attribute__((import_module("protofly:stub/host@0.1.0"), import_name("log")))
+extern void raw_log(int32_t level, const char *text, size_t len);
+
 static int ends_with(pf_str s, const char *suffix) {
   size_t n = pf_strlen(suffix);
   return s.len >= n && pf_str_eq((pf_str){ s.ptr + s.len - n, n }, (pf_str){ suffix, n });
@@ -23,6 +27,6 @@ void hostile_attack(const uint8_t *msg, size_t len) {
     pf_post(small, 0x7fffffffu);
   } else if (ends_with(m.to, "/utf8")) {
     static const char bad[3] = { (char)0xff, (char)0xfe, (char)0xfd };
-    pf_log(PF_INFO, bad, sizeof bad);
+    raw_log(PF_INFO, bad, sizeof bad);
   }
 }

@@ -12,8 +12,14 @@ export async function catalogue(t: ExecutionContext, entries: Record<string, Cat
   return served;
 }
 
+/**
+ * `PROTOFLY_TEST_PATH=jco` runs the same tests with every stub through jco's
+ * glue instead of the direct path (`npm run test:jco`): one suite, two paths.
+ */
+const JCO_ONLY = process.env.PROTOFLY_TEST_PATH === 'jco';
+
 export function runtime(t: ExecutionContext, options: CreateRuntimeOptions = {}) {
-  const created = createRuntime(options);
+  const created = createRuntime(JCO_ONLY ? { directPath: false, ...options } : options);
   const errors: ProtoflyError[] = [];
   created.hooks.error.tap('test', (error) => { errors.push(error); });
   t.teardown(() => created.close());

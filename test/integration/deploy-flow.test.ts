@@ -19,6 +19,7 @@ test('the deploy steps run in the seed order and each is observable through the 
   t.deepEqual(stub.deploySteps?.map((s) => s.hook), [...DEPLOY_STEPS]);
   t.true(stub.deploySteps!.every((s) => s.ms >= 0));
   t.is(stub.status, 'LIVE');
+  t.is(stub.path?.kind, process.env.PROTOFLY_TEST_PATH === 'jco' ? 'jco' : 'direct', 'the record names the path that ran');
   t.regex(stub.stubURL, new RegExp(`^hyperty-runtime://${domain.domain.replace(/\./g, '\\.')}/protostub/[0-9a-f]{8}$`));
 });
 

@@ -4,7 +4,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { readFile } from 'node:fs/promises';
-import { encodeBatch, encodeCbor } from '../../kernel/cbor.ts';
+import { encodeCbor } from '../../kernel/cbor.ts';
 import { messageCheck } from '../../kernel/schemas.ts';
 import type { Message } from '../../kernel/schemas.ts';
 import { compileComponent, transpileComponent } from '../../plugins/sandbox/component-loader.ts';
@@ -12,39 +12,8 @@ import { startGuest, type GuestHost } from '../../plugins/sandbox/guest.ts';
 import { pagesFor } from '../../plugins/sandbox/memory-limit.ts';
 import { createStubHost } from '../../plugins/sandbox/stub-host.ts';
 import { builtStub } from '../helpers/built.ts';
+import { anyBytes, messageLike } from '../helpers/arbitraries.ts';
 import { catalogue, loopbackOnly, runtime } from '../helpers/runtime.ts';
-
-const TYPES = ['CREATE', 'READ', 'UPDATE', 'DELETE', 'SUBSCRIBE', 'UNSUBSCRIBE', 'RESPONSE', 'FORWARD', 'EXECUTE'];
-
-const address = (domain: string) => fc.oneof(
-  fc.constantFrom(`hyperty://${domain}/a`, `hyperty://${domain}/b`, 'hyperty://elsewhere.example/x', 'hyperty-runtime://r/protostub/1', ''),
-  fc.string(),
-);
-const messageLike = (domain: string) => fc.record({
-  id: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
-  type: fc.oneof(fc.constantFrom(...TYPES), fc.string()),
-  from: address(domain),
-  to: fc.option(address(domain), { nil: undefined }),
-  resource: fc.option(address(domain), { nil: undefined }),
-  body: fc.option(fc.jsonValue(), { nil: undefined }),
-}, { requiredKeys: ['id', 'type'] });
-
-/** Valid CBOR of a batch, then a few bytes flipped, cut or inserted. */
-const mutatedBatch = (domain: string) => fc.tuple(
-  fc.array(messageLike(domain), { maxLength: 4 }),
-  fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
-  fc.nat(),
-).map(([messages, flips, cut]) => {
-  const bytes = new Uint8Array(encodeBatch(messages));
-  for (const [at, value] of flips) if (bytes.length) bytes[at % bytes.length] = value;
-  return bytes.subarray(0, bytes.length ? 1 + (cut % bytes.length) : 0);
-});
-
-const anyBytes = (domain: string) => fc.oneof(
-  fc.uint8Array({ maxLength: 256 }),
-  mutatedBatch(domain),
-  fc.anything().map((value) => new Uint8Array(encodeCbor(value))),
-);
 
 test('whatever a stub posts, the host drops what is invalid with an error and routes only valid messages from the stub itself', async (t) => {
   const domain = await catalogue(t, { default: { component: builtStub('echo-c') } });

@@ -7,7 +7,7 @@ import type { TranspiledComponent } from '../component-instance.ts';
  * jco's output, or (the direct path, `direct` set) the stub's core module
  * alone, or the direct path's note that it declined the component.
  */
-export type CachedComponent = TranspiledComponent & { direct?: { postReturn: string[] }; declined?: true };
+export type CachedComponent = TranspiledComponent & { direct?: { postReturn: string[] }; declined?: true; reason?: string };
 
 export interface ComponentCache {
   has(key: string): Promise<boolean>;

@@ -24,7 +24,7 @@ export function fileCache(dir: string = defaultCacheDir()): ComponentCache {
         const glue = await readFile(join(folder, 'glue.js'), 'utf8');
         const cores: Record<string, Uint8Array> = {};
         for (const name of await readdir(join(folder, 'cores'))) cores[name] = new Uint8Array(await readFile(join(folder, 'cores', name)));
-        const meta = JSON.parse(await readFile(join(folder, 'meta.json'), 'utf8').catch(() => '{}')) as Pick<CachedComponent, 'direct' | 'declined'>;
+        const meta = JSON.parse(await readFile(join(folder, 'meta.json'), 'utf8').catch(() => '{}')) as Pick<CachedComponent, 'direct' | 'declined' | 'reason'>;
         return { glue, cores, ...meta };
       } catch {
         return undefined;
@@ -36,7 +36,7 @@ export function fileCache(dir: string = defaultCacheDir()): ComponentCache {
       try {
         await mkdir(join(temporary, 'cores'), { recursive: true });
         for (const [name, bytes] of Object.entries(component.cores)) await writeFile(join(temporary, 'cores', name), bytes);
-        await writeFile(join(temporary, 'meta.json'), JSON.stringify({ direct: component.direct, declined: component.declined }));
+        await writeFile(join(temporary, 'meta.json'), JSON.stringify({ direct: component.direct, declined: component.declined, reason: component.reason }));
         // glue.js last: its presence is what `has` looks for.
         await writeFile(join(temporary, 'glue.js'), component.glue);
         await rename(temporary, folder);
