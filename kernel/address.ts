@@ -38,17 +38,37 @@ export function parseDomain(input: string): Domain {
   return { name: url.host, origin: url.origin };
 }
 
+const SCHEME = /^[a-z][a-z0-9+.-]*$/i;
+// The bus asks this for every message it routes, and addresses repeat: a
+// bounded memo turns a parse into a lookup.
+const domains = new Map<string, string | undefined>();
+const DOMAINS_KEPT = 4096;
+
 /** The domain part of an address such as `hyperty://example.com/alice`. */
 export function domainOfAddress(address: string): string | undefined {
-  const match = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]+)/i.exec(address);
-  return match ? match[1].toLowerCase() : undefined;
+  let domain = domains.get(address);
+  if (domain !== undefined || domains.has(address)) return domain;
+  const sep = address.indexOf('://');
+  if (sep > 0 && SCHEME.test(address.slice(0, sep))) {
+    let end = address.length;
+    for (const stop of ['/', '?', '#']) {
+      const at = address.indexOf(stop, sep + 3);
+      if (at >= 0 && at < end) end = at;
+    }
+    if (end > sep + 3) domain = address.slice(sep + 3, end).toLowerCase();
+  }
+  if (domains.size >= DOMAINS_KEPT) domains.clear();
+  domains.set(address, domain);
+  return domain;
 }
 
 export const RUNTIME_SCHEME = 'hyperty-runtime:';
 
 /** Addresses of the runtime's own components (stubs, registry) never leave it. */
+const RUNTIME_PREFIX = `${RUNTIME_SCHEME}//`;
+
 export function isRuntimeAddress(address: string): boolean {
-  return address.startsWith(`${RUNTIME_SCHEME}//`);
+  return address.startsWith(RUNTIME_PREFIX);
 }
 
 export function stubURLFor(domain: string, id: string): string {

@@ -5,7 +5,9 @@ import { pfError } from './errors.ts';
 
 // Plain maps with text keys, no cbor-x record extension: stubs written in any
 // language must be able to read what we send.
-const codec = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+// copyBuffers: byte strings are copied out of the input, never views of it —
+// the input may be a view of a stub's memory that changes after the call.
+const codec = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, copyBuffers: true });
 
 export function encodeCbor(value: unknown): Uint8Array {
   return codec.encode(value);

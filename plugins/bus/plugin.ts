@@ -125,13 +125,13 @@ export class MessageBus implements Bus {
     }
     // A stub speaks for itself (its runtime URL and below) and for its
     // domain's remote addresses; anything else is spoofing.
-    const own = raw.from === stubURL || raw.from.startsWith(`${stubURL}/`);
-    const ofDomain = !isRuntimeAddress(raw.from) && domainOfAddress(raw.from) === record.domain.name;
+    const own = raw.from === stubURL || (raw.from.startsWith(stubURL) && raw.from.charCodeAt(stubURL.length) === 47 /* / */);
+    const ofDomain = !own && !isRuntimeAddress(raw.from) && domainOfAddress(raw.from) === record.domain.name;
     if (!own && !ofDomain) {
       this.#reject(record, pfError('PF_ERR_SPOOFED', [raw.from, stubURL], { stubURL, domain: record.domain.name }));
       return;
     }
-    if (raw.resource === statusResourceOf(stubURL) && !own) {
+    if (!own && raw.resource !== undefined && raw.resource === statusResourceOf(stubURL)) {
       this.#reject(record, pfError('PF_ERR_SPOOFED', [raw.from, stubURL], { stubURL, domain: record.domain.name }));
       return;
     }
@@ -220,7 +220,8 @@ export class MessageBus implements Bus {
     if (!address) return false;
     const set = this.#listeners.get(address);
     if (!set || set.size === 0) return false;
-    for (const listener of [...set]) {
+    // A listener may add or remove listeners; with more than one, iterate a copy.
+    for (const listener of set.size === 1 ? set : [...set]) {
       try {
         listener(message);
       } catch (error) {

@@ -7,6 +7,7 @@ import { instantiateComponent, type HostImports, type PreparedComponent, type St
 
 /** What the guest asks of the host side (directly, or across the worker boundary). */
 export interface GuestHost {
+  /** `batch` may be a view of the stub's memory, valid only during the call. */
   post(batch: Uint8Array): void;
   /** Opens `conn`; failures come back as `onClose(conn, reason)`. */
   open(conn: number, url: string, protocols: string[]): void;
@@ -70,7 +71,9 @@ export async function startGuest(prepared: PreparedComponent, host: GuestHost, l
       if (batch.byteLength > limits.maxPostBytes) {
         throw abort('PF_ERR_STUB_FLOOD', `a batch of ${batch.byteLength} bytes, over the ${limits.maxPostBytes}-byte limit`);
       }
-      host.post(batch.slice());
+      // A view of the stub's memory on the direct path: the host decodes it
+      // at once or copies it (the worker transfers its own copy).
+      host.post(batch);
     },
     open(url, protocols) {
       // jco lowers a thrown string into the `err` case of the result.

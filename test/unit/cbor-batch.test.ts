@@ -21,3 +21,10 @@ test('invalid CBOR and non-array batches fail with PF_ERR_CBOR', (t) => {
   t.throws(() => decodeBatch(new Uint8Array([0xff, 0xff, 0x00])), { code: 'PF_ERR_CBOR' });
   t.throws(() => decodeBatch(encodeCbor({ not: 'an array' })), { code: 'PF_ERR_CBOR' });
 });
+
+test('decoded byte strings are copies, not views of the input (which may be a stub memory that changes)', (t) => {
+  const input = new Uint8Array(encodeBatch([{ id: '1', type: 'CREATE', from: 'a://b/c', body: { bytes: new Uint8Array([1, 2, 3]) } }]));
+  const [message] = decodeBatch(input) as Array<{ body: { bytes: Uint8Array } }>;
+  input.fill(0);
+  t.deepEqual([...message.body.bytes], [1, 2, 3]);
+});

@@ -54,7 +54,7 @@ export function runWorker(port: ParentPort): void {
     if (message.t !== 'start') return handle(message);
     void startGuest(message.prepared, {
       post(batch) {
-        posts.push(batch);
+        posts.push(batch.slice());
         scheduleFlush();
       },
       open: (conn, url, protocols) => port.postMessage({ t: 'open', conn, url, protocols }),
