@@ -8,6 +8,7 @@ import type { StubInstance } from '../../kernel/types.ts';
 import type { SandboxStart } from './in-thread.ts';
 import { createStubHost, type GuestEvents } from './stub-host.ts';
 import type { FromWorker, SpawnWorker, ToWorker } from './worker/protocol.ts';
+import { takeWorker } from './worker/spare-workers.ts';
 
 export interface WorkerSandboxOptions {
   spawn: SpawnWorker;
@@ -17,7 +18,7 @@ export interface WorkerSandboxOptions {
 export async function startInWorker(start: SandboxStart, options: WorkerSandboxOptions): Promise<StubInstance> {
   const { runtime, record, limits } = start;
   const where = { domain: record.domain.name, stubURL: record.stubURL };
-  const worker = await options.spawn({ maxHeapMiB: options.maxHeapMiB });
+  const worker = await takeWorker(options.spawn, options.maxHeapMiB);
   const shared = typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
   const clock = shared ? new Int32Array(new SharedArrayBuffer(8)) : undefined;
   const send = (message: ToWorker, transfer: Transferable[] = []) => { if (!dead) worker.postMessage(message, transfer); };
