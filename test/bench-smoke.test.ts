@@ -17,7 +17,7 @@ interface Report {
   failures: Array<{ bench: string; error: string }>;
 }
 
-const EXPECTED_BENCHES = ['bus-routing', 'stub-boundary', 'broker-e2e', 'deploy', 'scale'];
+const EXPECTED_BENCHES = ['bus-routing', 'export-call', 'stub-boundary', 'broker-e2e', 'deploy', 'scale'];
 
 test('npm run bench -- --smoke --json reports every figure with its ceiling and ratio', async (t) => {
   t.timeout(120_000);
@@ -44,11 +44,18 @@ test('npm run bench -- --smoke --json reports every figure with its ceiling and 
     t.is(f.ratio, f.value.median / f.ceiling.value.median, `${what}: ratio`);
   }
   const names = (bench: string) => report.figures.filter((f) => f.bench === bench).map((f) => f.name);
+  // Both paths into a stub, side by side, in both sandboxes, at each batch size.
   for (const stub of ['echo-c', 'echo-js']) {
-    for (const kind of ['in-thread', 'worker']) {
-      for (const batch of [1, 16, 256]) t.true(names('stub-boundary').includes(`${stub} ${kind} batch ${batch}`), `${stub} ${kind} batch ${batch}`);
+    for (const path of ['direct', 'jco']) {
+      for (const kind of ['in-thread', 'worker']) {
+        for (const batch of [1, 16, 256]) {
+          const figure = `${stub} ${path} ${kind} batch ${batch}`;
+          t.true(names('stub-boundary').includes(figure), figure);
+        }
+      }
     }
   }
+  t.deepEqual(names('export-call'), ['echo-c on-timer, direct path', 'echo-c on-timer, jco path']);
   for (const stub of ['echo-c', 'mqtt']) {
     t.true(names('deploy').includes(`${stub} cold deploy, total`));
     t.true(names('deploy').includes(`${stub} warm deploy, total`));

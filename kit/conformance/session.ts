@@ -70,7 +70,8 @@ export async function startSession(setup: SessionSetup, mode: ConnectionMode, co
     }, 5);
   };
   const host: GuestHost = {
-    post: (batch) => { recording.posts.push(batch); },
+    // A view of the stub's memory on the direct path: kept, so copied.
+    post: (batch) => { recording.posts.push(new Uint8Array(batch)); },
     open: (conn, url) => {
       recording.opened.push({ conn, url });
       answer(conn);
