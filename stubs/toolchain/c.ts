@@ -2,13 +2,13 @@
 // into a core module (no libc, no WASI), then jco's wasm-tools embeds the
 // WIT and wraps the module into a component.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
-import { componentEmbed, componentNew } from '@bytecodealliance/jco';
+import { componentFromCore } from './core-to-component.ts';
 import type { BuildComponent } from './manifest.ts';
-import { STUBS_DIR, WIT_PATH } from './paths.ts';
+import { STUBS_DIR } from './paths.ts';
 
 const run = promisify(execFile);
 
@@ -85,15 +85,7 @@ export const buildComponent: BuildComponent = async (stubDir, manifest) => {
     // and that rejects the bulk-memory instructions.
     await Promise.all(sources.map((src, i) => clang(manifest.name, [...COMPILE_FLAGS, '-c', '-o', objects[i], src])));
     await clang(manifest.name, [...LINK_FLAGS, '-o', core, ...objects]);
-    // jco's file-path options go through a WASI filesystem that cannot see
-    // this machine's paths ("failed to get path metadata"); WIT text avoids it.
-    const embedded = await componentEmbed({
-      binary: await readFile(core),
-      witSource: await readFile(WIT_PATH, 'utf8'),
-      world: 'protostub',
-      stringEncoding: 'utf8',
-    });
-    return await componentNew(embedded);
+    return await componentFromCore(core);
   } finally {
     await rm(work, { recursive: true, force: true });
   }

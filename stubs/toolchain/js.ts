@@ -1,6 +1,6 @@
 // JavaScript/TypeScript stubs: esbuild bundles the entry and its npm imports
 // into one ES module, then componentize-js embeds it in StarlingMonkey.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';

@@ -2,13 +2,12 @@
 // crates) into a core module for wasm32-unknown-unknown, then jco's
 // wasm-tools embeds the WIT and wraps the module into a component.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { componentEmbed, componentNew } from '@bytecodealliance/jco';
+import { componentFromCore } from './core-to-component.ts';
 import type { BuildComponent } from './manifest.ts';
-import { WIT_PATH } from './paths.ts';
 
 const run = promisify(execFile);
 
@@ -63,15 +62,7 @@ export const buildComponent: BuildComponent = async (stubDir, manifest) => {
   try {
     const core = join(work, 'core.wasm');
     await rustc(manifest.name, rustcArgs(join(stubDir, manifest.entry), manifest.name.replace(/[^A-Za-z0-9_]/g, '_'), core));
-    // WIT as text, not a path: jco's file options go through a WASI
-    // filesystem that cannot see this machine's paths.
-    const embedded = await componentEmbed({
-      binary: await readFile(core),
-      witSource: await readFile(WIT_PATH, 'utf8'),
-      world: 'protostub',
-      stringEncoding: 'utf8',
-    });
-    return await componentNew(embedded);
+    return await componentFromCore(core);
   } finally {
     await rm(work, { recursive: true, force: true });
   }

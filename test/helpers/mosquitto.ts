@@ -1,11 +1,11 @@
 // A real mosquitto (Debian package), started on loopback with a generated
 // config and password file, stopped after the test.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort, serverProcess } from './server-process.ts';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 
@@ -48,51 +48,16 @@ export async function startMosquitto(users: Record<string, string>): Promise<Mos
     'protocol websockets',
     '',
   ].join('\n'));
-  let child: ChildProcess | undefined;
+  const server = serverProcess('mosquitto', MOSQUITTO, ['-c', config], wsPort);
   const handle: Mosquitto = {
     url: `ws://127.0.0.1:${wsPort}`,
-    async start() {
-      let output = '';
-      child = spawn(MOSQUITTO, ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-      child.stderr!.on('data', (chunk) => { output += chunk; });
-      const exited = new Promise<never>((_, reject) => child!.once('exit', (code) => reject(new Error(`mosquitto exited (${code}): ${output}`))));
-      await Promise.race([waitForPort(wsPort, 5_000), exited]);
-    },
-    async stop() {
-      const running = child;
-      child = undefined;
-      if (!running || running.exitCode !== null) return;
-      const gone = new Promise((resolve) => running.once('exit', resolve));
-      running.kill('SIGTERM');
-      await gone;
-    },
+    start: server.start,
+    stop: server.stop,
     async dispose() {
-      await handle.stop();
+      await server.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
   await handle.start();
-  process.once('exit', () => child?.kill('SIGKILL'));
   return handle;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    }).on('error', reject);
-  });
-}
-
-async function waitForPort(port: number, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); }).on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`mosquitto did not listen on ${port} within ${ms} ms`);
 }

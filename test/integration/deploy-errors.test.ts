@@ -1,7 +1,7 @@
 // Each way a deploy can go wrong gives its own code and leaves the registry
 // clean: the next deploy of the same domain works.
 import test from 'ava';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/server-process.ts';
 import type { ErrorCode } from '../../kernel/errors.ts';
 import { builtStub, freshCopy } from '../helpers/built.ts';
 import { catalogue, runtime } from '../helpers/runtime.ts';
@@ -126,12 +126,3 @@ test('a message for a domain whose deploy fails gets an error RESPONSE, not sile
   rt.bus.postMessage({ id: 'q1', type: 'CREATE', from: me, to: `hyperty://${domain.domain}/bob`, body: {} });
   t.like(await got, { id: 'q1', type: 'RESPONSE', to: me, body: { code: 404, error: 'PF_ERR_DESCRIPTOR_NOT_FOUND' } });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -4,7 +4,6 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { TranspiledComponent } from '../component-instance.ts';
 import { cacheKey, type CachedComponent, type ComponentCache } from './component-cache.ts';
 
 export function defaultCacheDir(): string {
