@@ -67,6 +67,20 @@ export const RUNTIME_SCHEME = 'hyperty-runtime:';
 /** Addresses of the runtime's own components (stubs, registry) never leave it. */
 const RUNTIME_PREFIX = `${RUNTIME_SCHEME}//`;
 
+/**
+ * Whether `address` is in `domain` (a lower-case name): the same answer as
+ * `domainOfAddress(address) === domain`, without parsing in the usual case.
+ */
+export function isInDomain(address: string, domain: string): boolean {
+  const sep = address.indexOf('://');
+  if (sep > 0 && address.startsWith(domain, sep + 3)) {
+    const next = address.charCodeAt(sep + 3 + domain.length);
+    // '/', '?', '#' or the end: the host is exactly `domain`.
+    if (Number.isNaN(next) || next === 47 || next === 63 || next === 35) return SCHEME.test(address.slice(0, sep));
+  }
+  return domainOfAddress(address) === domain;
+}
+
 export function isRuntimeAddress(address: string): boolean {
   return address.startsWith(RUNTIME_PREFIX);
 }

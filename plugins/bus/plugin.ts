@@ -1,11 +1,11 @@
 // The Message Bus: delivers by `to`, publications by `resource`, and carries
 // messages for remote domains to that domain's stub, deploying it first when
 // needed (seed steps 1–2 and 14–15).
-import { domainOfAddress, isRuntimeAddress, statusResourceOf } from '../../kernel/address.ts';
+import { domainOfAddress, isInDomain, isRuntimeAddress, statusResourceOf } from '../../kernel/address.ts';
 import { isProtoflyError, pfError, describe, ProtoflyError, type ErrorCode } from '../../kernel/errors.ts';
 import type { Plugin, Runtime } from '../../kernel/runtime.ts';
 import { firstError, messageCheck, type Message } from '../../kernel/schemas.ts';
-import type { Bus, Listener } from '../../kernel/services.ts';
+import type { Bus, Listener, Registry } from '../../kernel/services.ts';
 import type { StubRecord } from '../../kernel/types.ts';
 import { errorResponse } from './error-response.ts';
 
@@ -56,6 +56,7 @@ export class MessageBus implements Bus {
   readonly #subscribeWaiters = new Map<string, Set<() => void>>();
 
   readonly #maxQueued: number;
+  #registry: Registry | undefined;
 
   constructor(runtime: Runtime, maxQueued: number) {
     this.#runtime = runtime;
@@ -117,7 +118,8 @@ export class MessageBus implements Bus {
   }
 
   postFromStub(stubURL: string, raw: unknown): void {
-    const record = this.#runtime.registry.byStubURL(stubURL);
+    this.#registry ??= this.#runtime.registry;
+    const record = this.#registry.byStubURL(stubURL);
     if (!record) return;
     if (!messageCheck.Check(raw)) {
       this.#reject(record, pfError('PF_ERR_MESSAGE_INVALID', [firstError(messageCheck, raw)], { stubURL, domain: record.domain.name }));
@@ -126,7 +128,7 @@ export class MessageBus implements Bus {
     // A stub speaks for itself (its runtime URL and below) and for its
     // domain's remote addresses; anything else is spoofing.
     const own = raw.from === stubURL || (raw.from.startsWith(stubURL) && raw.from.charCodeAt(stubURL.length) === 47 /* / */);
-    const ofDomain = !own && !isRuntimeAddress(raw.from) && domainOfAddress(raw.from) === record.domain.name;
+    const ofDomain = !own && !isRuntimeAddress(raw.from) && isInDomain(raw.from, record.domain.name);
     if (!own && !ofDomain) {
       this.#reject(record, pfError('PF_ERR_SPOOFED', [raw.from, stubURL], { stubURL, domain: record.domain.name }));
       return;

@@ -39,7 +39,8 @@ export function createStubHost(runtime: Runtime, record: StubRecord, events: () 
           : pfError('PF_ERR_CBOR', [describe(error)], where));
         return;
       }
-      for (const message of messages) runtime.bus.postFromStub(record.stubURL, message);
+      const bus = runtime.bus;
+      for (const message of messages) bus.postFromStub(record.stubURL, message);
     },
     open(conn, url, protocols) {
       const guest = events();

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { domainOfAddress, parseDomain } from '../../kernel/address.ts';
+import { domainOfAddress, isInDomain, parseDomain } from '../../kernel/address.ts';
 
 test('a bare domain name is fetched over https', (t) => {
   t.deepEqual(parseDomain('example.com'), { name: 'example.com', origin: 'https://example.com' });
@@ -26,4 +26,16 @@ test('the domain of an address is its host, port included', (t) => {
   t.is(domainOfAddress('hyperty://example.com/alice'), 'example.com');
   t.is(domainOfAddress('hyperty://127.0.0.1:8080/bob/x'), '127.0.0.1:8080');
   t.is(domainOfAddress('not an address'), undefined);
+});
+
+test('an address is in a domain exactly when its host is that domain', (t) => {
+  t.true(isInDomain('hyperty://example.com/alice', 'example.com'));
+  t.true(isInDomain('hyperty://example.com', 'example.com'));
+  t.true(isInDomain('hyperty://EXAMPLE.com/x', 'example.com'), 'host names are case-insensitive');
+  t.false(isInDomain('hyperty://example.com.evil.net/x', 'example.com'));
+  t.false(isInDomain('hyperty://example.community/x', 'example.com'));
+  t.false(isInDomain('hyperty://other.org/example.com', 'example.com'));
+  t.false(isInDomain('not an address example.com', 'example.com'));
+  t.true(isInDomain('hyperty://127.0.0.1:8080/bob', '127.0.0.1:8080'));
+  t.false(isInDomain('hyperty://127.0.0.1:80800/bob', '127.0.0.1:8080'));
 });
