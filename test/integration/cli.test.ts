@@ -51,3 +51,10 @@ test('protofly deploy shows a failing deploy with its code and exits non-zero', 
   t.regex(text.stdout, /status FAILED \(the stub refused to start: init refused by configuration\)/);
   t.regex(text.stderr, /^PF_ERR_STUB_INIT: /m);
 });
+
+test('the Node embedding example runs as the README says and bob gets the message', async (t) => {
+  const example = fileURLToPath(new URL('../../examples/node/two-runtimes.mjs', import.meta.url));
+  const { stdout } = await run(process.execPath, [example], { timeout: 60_000 });
+  t.regex(stdout, /LIVE \(direct path\)/);
+  t.regex(stdout, /bob got: \{ text: 'hello, bob' \}/);
+});
