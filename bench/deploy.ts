@@ -72,6 +72,7 @@ async function deployRuns(context: BenchContext, stub: string, runs: number, ser
   const coldTotal: number[] = [];
   const diskTotal: number[] = [];
   const warmTotal: number[] = [];
+  const coldInThread: number[] = [];
   /** Sub-steps of the cold deploys (`instantiate/transpile`…), summed per run. */
   const coldSub = new Map<string, number[]>();
   const ceiling = { rtt: [] as number[], source: [] as number[], compile: [] as number[], connect: [] as number[] };
@@ -91,6 +92,11 @@ async function deployRuns(context: BenchContext, stub: string, runs: number, ser
       diskTotal.push(await deployOnce(stub, served.origin, cacheDir, []));
       await breathe();
       warmTotal.push(await deployOnce(stub, served.origin, cacheDir, warm));
+      await breathe();
+      // The same cold deploy without a worker to start: what the path costs.
+      forgetCompiled();
+      await rm(cacheDir, { recursive: true, force: true });
+      coldInThread.push(await deployOnce(stub, served.origin, false, [], undefined, 'in-thread'));
       await breathe();
     } finally {
       await rm(cacheDir, { recursive: true, force: true });
@@ -120,6 +126,8 @@ async function deployRuns(context: BenchContext, stub: string, runs: number, ser
   const figures = [
     ms('cold deploy, total', coldTotal, 'compile + HTTP round trip', base,
       `worker sandbox, empty caches; ${(bytes.byteLength / 1024).toFixed(0)} KiB component, jco transpile alone (outside any deploy, once) ${transpileMs.toFixed(0)} ms`),
+    ms('cold deploy in-thread, total', coldInThread, 'compile + HTTP round trip', base,
+      'the same, in the runtime\'s thread: no worker to start'),
     ms('cold fetchDescriptor', stepMs(cold, (h) => h === 'fetchDescriptor'), 'HTTP round trip', ceiling.rtt),
     ms('cold loadSource', stepMs(cold, (h) => h === 'loadSource'), 'raw HTTP GET of the source', ceiling.source),
     ms('cold instantiate', stepMs(cold, (h) => h === 'instantiate'), 'WebAssembly.compile of the cores', ceiling.compile,
@@ -151,9 +159,9 @@ function forgetCompiled(): void {
   clearDirectCache();
 }
 
-async function deployOnce(stub: string, origin: string, cacheDir: string, steps: StepTiming[][],
-  onStep?: (event: StepEvent) => void): Promise<number> {
-  const runtime = createRuntime({ cacheDir });
+async function deployOnce(stub: string, origin: string, cacheDir: string | false, steps: StepTiming[][],
+  onStep?: (event: StepEvent) => void, kind: 'worker' | 'in-thread' = 'worker'): Promise<number> {
+  const runtime = createRuntime({ cacheDir, sandbox: { kind } });
   const errors: unknown[] = [];
   runtime.hooks.error.tap('bench', (error) => { errors.push(error); });
   if (onStep) runtime.hooks.step.tap('bench', onStep);

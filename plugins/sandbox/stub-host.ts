@@ -43,15 +43,16 @@ export function createStubHost(runtime: Runtime, record: StubRecord, events: () 
       for (const message of messages) bus.postFromStub(record.stubURL, message);
     },
     open(conn, url, protocols) {
-      const guest = events();
+      // events() is asked when an event comes, not now: a stub opens its
+      // connection during init, before the in-thread guest exists.
       try {
         const id = transport.open(record, url, protocols, {
-          onOpen: () => guest.onOpen(conn),
-          onFrame: (_id, frame) => guest.onFrame(conn, frame),
+          onOpen: () => events().onOpen(conn),
+          onFrame: (_id, frame) => events().onFrame(conn, frame),
           onClose: (id, reason) => {
             toTransport.delete(conn);
             toGuest.delete(id);
-            guest.onClose(conn, reason);
+            events().onClose(conn, reason);
           },
         });
         toTransport.set(conn, id);
@@ -60,7 +61,7 @@ export function createStubHost(runtime: Runtime, record: StubRecord, events: () 
         // The guest checked the connect list already; this is the second
         // line of defence, reported the way any failed connection is.
         runtime.hooks.error.call(isProtoflyError(error) ? error : pfError('PF_ERR_CONNECT_REFUSED', [url], where));
-        setTimeout(() => guest.onClose(conn, describe(error)), 0);
+        setTimeout(() => events().onClose(conn, describe(error)), 0);
       }
     },
     send(conn, frame) {

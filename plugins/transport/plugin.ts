@@ -1,7 +1,7 @@
 // WebSocket connections for stubs: open/send/close from the stub, and
 // on-open/on-frame/on-close back into it, always from a later turn of the
 // event loop, never from inside the stub's own call.
-import { pfError } from '../../kernel/errors.ts';
+import { describe, pfError } from '../../kernel/errors.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
 import type { ConnectionEvents, Transport } from '../../kernel/services.ts';
 import type { StubRecord } from '../../kernel/types.ts';
@@ -32,7 +32,10 @@ export function transportPlugin(options: TransportOptions): Plugin {
   return {
     name: 'TransportPlugin',
     apply(runtime) {
-      const transport = new WebSocketTransport(options);
+      // A fault on the way from a socket to a stub is reported, never thrown
+      // into the socket library's event loop (where it would end the process).
+      const transport = new WebSocketTransport(options, (error, stub) => runtime.hooks.error.call(
+        pfError('PF_ERR_PLUGIN', ['transport', describe(error)], { stubURL: stub.stubURL, domain: stub.domain.name, cause: error })));
       runtime.provide('transport', transport);
       runtime.hooks.undeploy.tapPromise('TransportPlugin', async (record) => transport.closeAll(record));
     },
@@ -41,11 +44,13 @@ export function transportPlugin(options: TransportOptions): Plugin {
 
 class WebSocketTransport implements Transport {
   readonly #options: TransportOptions;
+  readonly #report: (error: unknown, stub: StubRecord) => void;
   readonly #byStub = new Map<string, Map<number, WebSocketLike>>();
   #nextConn = 1;
 
-  constructor(options: TransportOptions) {
+  constructor(options: TransportOptions, report: (error: unknown, stub: StubRecord) => void) {
     this.#options = options;
+    this.#report = report;
   }
 
   open(stub: StubRecord, url: string, protocols: string[], events: ConnectionEvents): number {
@@ -63,6 +68,13 @@ class WebSocketTransport implements Transport {
       return conn;
     }
     socket.binaryType = 'arraybuffer';
+    const guarded = <A extends unknown[]>(handler: (...args: A) => void) => (...args: A) => {
+      try {
+        handler(...args);
+      } catch (error) {
+        this.#report(error, stub);
+      }
+    };
     let closed = false;
     const finish = (reason: string) => {
       if (closed) return;
@@ -70,18 +82,18 @@ class WebSocketTransport implements Transport {
       conns.delete(conn);
       events.onClose(conn, reason);
     };
-    socket.onopen = () => events.onOpen(conn);
-    socket.onmessage = ({ data }) => {
+    socket.onopen = guarded(() => events.onOpen(conn));
+    socket.onmessage = guarded(({ data }: { data: unknown }) => {
       const frame = typeof data === 'string' ? new TextEncoder().encode(data)
         : data instanceof ArrayBuffer ? new Uint8Array(data)
           : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
       if (frame) events.onFrame(conn, frame);
-    };
-    socket.onerror = (event) => {
+    });
+    socket.onerror = guarded((event: unknown) => {
       const message = (event as { message?: string; error?: Error })?.message ?? (event as { error?: Error })?.error?.message;
       finish(message ? `connection error: ${message}` : 'connection error');
-    };
-    socket.onclose = ({ code, reason }) => finish(reason ? `closed (${code}): ${reason}` : `closed (${code})`);
+    });
+    socket.onclose = guarded(({ code, reason }: { code: number; reason: string }) => finish(reason ? `closed (${code}): ${reason}` : `closed (${code})`));
     conns.set(conn, socket);
     return conn;
   }

@@ -16,12 +16,12 @@ async function localDomain(t: ExecutionContext, brokerURL?: string) {
   return domain;
 }
 
-async function twoRuntimesTalk(t: ExecutionContext, brokerURL?: string) {
+async function twoRuntimesTalk(t: ExecutionContext, brokerURL?: string, kind: 'worker' | 'in-thread' = 'worker') {
   const domain = await localDomain(t, brokerURL);
   const name = domain.catalogue.domain;
   const identity = { credentials: { [name]: USER } };
-  const alpha = runtime(t, { identity });
-  const beta = runtime(t, { identity });
+  const alpha = runtime(t, { identity, sandbox: { kind } });
+  const beta = runtime(t, { identity, sandbox: { kind } });
   const alice = `hyperty://${name}/alice`;
   const bob = `hyperty://${name}/bob`;
   const atBob = inbox(beta, bob);
@@ -43,6 +43,10 @@ async function twoRuntimesTalk(t: ExecutionContext, brokerURL?: string) {
 
 test('a message crosses from one runtime to another through the embedded aedes broker', async (t) => {
   await twoRuntimesTalk(t);
+});
+
+test('the MQTT stub works the same in the in-thread sandbox (it opens its connection during init)', async (t) => {
+  await twoRuntimesTalk(t, undefined, 'in-thread');
 });
 
 const withMosquitto = existsSync(MOSQUITTO) ? test : test.skip;
