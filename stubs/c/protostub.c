@@ -1,6 +1,7 @@
 // Canonical-ABI glue for the protostub world: host imports, stub exports,
 // cabi_realloc and a small allocator, for stubs built without libc.
 #include "protostub.h"
+#include "cbor.h"
 
 // pf_str doubles as the canonical ABI's string (ptr, len), so lists of
 // strings can be handed to the host as they are.
@@ -319,3 +320,49 @@ EXPORT("on-close") void export_on_close(uint32_t conn, char *reason, size_t len)
 }
 
 EXPORT("on-timer") void export_on_timer(uint32_t id) { stub_on_timer(id); }
+
+// ---- Status ---------------------------------------------------------------------
+
+// Ids only need to be unique: the stub URL scopes them to this instance and
+// the counter orders them.
+static uint64_t status_counter;
+
+int pf_post_status(pf_str stub_url, const char *value, pf_str reason, const char *code) {
+  static const char suffix[] = "/status";
+  static const char marker[] = "/status#";
+  char digits[20];
+  size_t digits_len = pf_utoa(++status_counter, digits);
+  size_t fields = 1 + (reason.ptr ? 1 : 0) + (code ? 1 : 0);
+  pf_cbor_writer w = {0};
+  pf_cbor_put_array(&w, 1);
+  pf_cbor_put_map(&w, 5);
+  pf_cbor_put_textz(&w, "id");
+  pf_cbor_put_head(&w, PF_CBOR_TEXT, stub_url.len + sizeof marker - 1 + digits_len);
+  pf_cbor_put_raw(&w, (const uint8_t *)stub_url.ptr, stub_url.len);
+  pf_cbor_put_raw(&w, (const uint8_t *)marker, sizeof marker - 1);
+  pf_cbor_put_raw(&w, (const uint8_t *)digits, digits_len);
+  pf_cbor_put_textz(&w, "type");
+  pf_cbor_put_textz(&w, "UPDATE");
+  pf_cbor_put_textz(&w, "from");
+  pf_cbor_put_text(&w, stub_url);
+  pf_cbor_put_textz(&w, "resource");
+  pf_cbor_put_head(&w, PF_CBOR_TEXT, stub_url.len + sizeof suffix - 1);
+  pf_cbor_put_raw(&w, (const uint8_t *)stub_url.ptr, stub_url.len);
+  pf_cbor_put_raw(&w, (const uint8_t *)suffix, sizeof suffix - 1);
+  pf_cbor_put_textz(&w, "body");
+  pf_cbor_put_map(&w, fields);
+  pf_cbor_put_textz(&w, "value");
+  pf_cbor_put_textz(&w, value);
+  if (reason.ptr) {
+    pf_cbor_put_textz(&w, "reason");
+    pf_cbor_put_text(&w, reason);
+  }
+  if (code) {
+    pf_cbor_put_textz(&w, "code");
+    pf_cbor_put_textz(&w, code);
+  }
+  int ok = !w.oom;
+  if (ok) pf_post(w.data, w.len);
+  pf_cbor_writer_free(&w);
+  return ok;
+}

@@ -43,6 +43,12 @@ int pf_send(uint32_t conn, const uint8_t *frame, size_t len, pf_str *err);
 void pf_close(uint32_t conn);
 uint32_t pf_set_timer(uint32_t ms);
 void pf_clear_timer(uint32_t id);
+// Posts the stub's status (stubs/CONTRACT.md, "Status") as a batch of one:
+// { id, type: "UPDATE", from: stub_url, resource: stub_url + "/status",
+//   body: { value[, reason][, code] } }. reason.ptr NULL and code NULL leave
+// them out. Returns 0 if it ran out of memory (nothing posted).
+int pf_post_status(pf_str stub_url, const char *value, pf_str reason, const char *code);
+
 void pf_log(uint8_t level, const char *text, size_t len);
 void pf_logz(uint8_t level, const char *text);  // NUL-terminated text
 

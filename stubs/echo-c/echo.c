@@ -5,7 +5,6 @@
 #include "protostub.h"
 
 static pf_str stub_url;  // our own copy: the config is freed after init
-static uint64_t next_id = 1;
 
 // Logs "<head><n><tail>"; stubs have no printf.
 static void log_count(uint8_t level, const char *head, size_t n, const char *tail) {
@@ -37,33 +36,6 @@ static int read_configuration(pf_cbor_reader *r, int *fail_init) {
     if (!pf_cbor_skip(r)) return 0;
   }
   return more == 0;
-}
-
-static int post_status(const char *value) {
-  char id[20];
-  size_t id_len = pf_utoa(next_id++, id);
-  static const char suffix[] = "/status";
-  pf_cbor_writer w = {0};
-  pf_cbor_put_array(&w, 1);
-  pf_cbor_put_map(&w, 5);
-  pf_cbor_put_textz(&w, "id");
-  pf_cbor_put_text(&w, (pf_str){id, id_len});
-  pf_cbor_put_textz(&w, "type");
-  pf_cbor_put_textz(&w, "UPDATE");
-  pf_cbor_put_textz(&w, "from");
-  pf_cbor_put_text(&w, stub_url);
-  pf_cbor_put_textz(&w, "resource");
-  pf_cbor_put_head(&w, PF_CBOR_TEXT, stub_url.len + sizeof suffix - 1);
-  pf_cbor_put_raw(&w, (const uint8_t *)stub_url.ptr, stub_url.len);
-  pf_cbor_put_raw(&w, (const uint8_t *)suffix, sizeof suffix - 1);
-  pf_cbor_put_textz(&w, "body");
-  pf_cbor_put_map(&w, 1);
-  pf_cbor_put_textz(&w, "value");
-  pf_cbor_put_textz(&w, value);
-  int ok = !w.oom;
-  if (ok) pf_post(w.data, w.len);
-  pf_cbor_writer_free(&w);
-  return ok;
 }
 
 int stub_init(const uint8_t *config, size_t len, pf_str *err) {
@@ -102,7 +74,7 @@ int stub_init(const uint8_t *config, size_t len, pf_str *err) {
   }
   pf_str_free(&stub_url);  // init may run again
   stub_url = copy;
-  if (!post_status("LIVE")) {
+  if (!pf_post_status(stub_url, "LIVE", (pf_str){0}, NULL)) {
     *err = PF_STR("out of memory");
     return 1;
   }

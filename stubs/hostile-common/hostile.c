@@ -48,29 +48,6 @@ static int read_configuration(pf_cbor_reader *r, int *fail_init) {
   return more == 0;
 }
 
-static int post_status(const char *value) {
-  char id[20];
-  static const char suffix[] = "/status";
-  pf_cbor_writer w = {0};
-  pf_cbor_put_array(&w, 1);
-  pf_cbor_put_map(&w, 5);
-  pf_cbor_put_textz(&w, "id");
-  pf_cbor_put_text(&w, hostile_fresh_id(id));
-  pf_cbor_put_textz(&w, "type");
-  pf_cbor_put_textz(&w, "UPDATE");
-  pf_cbor_put_textz(&w, "from");
-  pf_cbor_put_text(&w, stub_url);
-  pf_cbor_put_textz(&w, "resource");
-  pf_cbor_put_head(&w, PF_CBOR_TEXT, stub_url.len + sizeof suffix - 1);
-  pf_cbor_put_raw(&w, (const uint8_t *)stub_url.ptr, stub_url.len);
-  pf_cbor_put_raw(&w, (const uint8_t *)suffix, sizeof suffix - 1);
-  pf_cbor_put_textz(&w, "body");
-  pf_cbor_put_map(&w, 1);
-  pf_cbor_put_textz(&w, "value");
-  pf_cbor_put_textz(&w, value);
-  return hostile_post(&w);
-}
-
 int stub_init(const uint8_t *config, size_t len, pf_str *err) {
   pf_cbor_reader r = pf_cbor_reader_of(config, len);
   pf_str url = {0};
@@ -107,7 +84,7 @@ int stub_init(const uint8_t *config, size_t len, pf_str *err) {
   }
   pf_str_free(&stub_url);  // init may run again
   stub_url = copy;
-  if (!post_status("LIVE")) {
+  if (!pf_post_status(stub_url, "LIVE", (pf_str){0}, NULL)) {
     *err = PF_STR("out of memory");
     return 1;
   }

@@ -436,7 +436,7 @@ static void connection_lost(pf_str reason) {
   say(PF_WARN, Z("connection lost: "), reason, Z("; retrying in "), num(digits, backoff_ms), Z(" ms"));
   if (!outage_reported) {
     outage_reported = 1;
-    if (!status_post(cfg->stub_url, "DISCONNECTED", reason, "PF_ERR_CONNECT")) {
+    if (!pf_post_status(cfg->stub_url, "DISCONNECTED", reason, "PF_ERR_CONNECT")) {
       say(PF_ERROR, Z("out of memory; DISCONNECTED not posted"));
     }
   }
@@ -453,7 +453,7 @@ static void login_refused(pf_str reason) {
   has_conn = 0;
   out_reset();
   if (had) pf_close(conn_id);
-  if (!status_post(cfg->stub_url, "DISCONNECTED", reason, "PF_ERR_LOGIN")) {
+  if (!pf_post_status(cfg->stub_url, "DISCONNECTED", reason, "PF_ERR_LOGIN")) {
     say(PF_ERROR, Z("out of memory; DISCONNECTED not posted"));
   }
 }
@@ -463,7 +463,7 @@ static void become_live(void) {
   backoff_ms = BACKOFF_FIRST_MS;
   outage_reported = 0;
   say(PF_INFO, Z("LIVE on "), cfg->url, Z(" as "), client_id_str());
-  if (!status_post(cfg->stub_url, "LIVE", (pf_str){0}, NULL)) say(PF_ERROR, Z("out of memory; LIVE not posted"));
+  if (!pf_post_status(cfg->stub_url, "LIVE", (pf_str){0}, NULL)) say(PF_ERROR, Z("out of memory; LIVE not posted"));
   if (wanted.count) send_topics(&wanted, 1);
   flush_queue();
   if (state == LIVE) ping_timer = pf_set_timer((uint32_t)cfg->keepalive_sec * 500);

@@ -139,8 +139,8 @@ async function brokenStub(name: string, edit: (source: string) => string): Promi
 
 test('conformance fails a stub whose status is not from its own stubURL, naming status-shape', async (t) => {
   const wasm = await brokenStub('wrong-from', (s) => s.replace(
-    'pf_cbor_put_textz(&w, "from");\n  pf_cbor_put_text(&w, stub_url);',
-    'pf_cbor_put_textz(&w, "from");\n  pf_cbor_put_textz(&w, "hyperty-runtime://elsewhere.example/protostub/1");',
+    'pf_post_status(stub_url, "LIVE"',
+    'pf_post_status(PF_STR("hyperty-runtime://elsewhere.example/protostub/1"), "LIVE"',
   ));
   const report = await runConformance(wasm);
   t.false(report.ok);

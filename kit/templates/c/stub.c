@@ -7,7 +7,6 @@
 #include "protostub.h"
 
 static pf_str stub_url;  // our own copy: the config is freed after init
-static uint64_t next_id = 1;
 
 // The whole config must be one well-formed CBOR map with a text stubURL;
 // anything else is refused with an err (never a trap).
@@ -29,33 +28,6 @@ static int read_config(const uint8_t *config, size_t len, pf_str *url) {
 }
 
 // The status message, in exactly the shape CONTRACT.md ("Status") fixes.
-static int post_status(const char *value) {
-  static const char suffix[] = "/status";
-  char id[20];
-  size_t id_len = pf_utoa(next_id++, id);
-  pf_cbor_writer w = {0};
-  pf_cbor_put_array(&w, 1);
-  pf_cbor_put_map(&w, 5);
-  pf_cbor_put_textz(&w, "id");
-  pf_cbor_put_text(&w, (pf_str){id, id_len});
-  pf_cbor_put_textz(&w, "type");
-  pf_cbor_put_textz(&w, "UPDATE");
-  pf_cbor_put_textz(&w, "from");
-  pf_cbor_put_text(&w, stub_url);
-  pf_cbor_put_textz(&w, "resource");
-  pf_cbor_put_head(&w, PF_CBOR_TEXT, stub_url.len + sizeof suffix - 1);
-  pf_cbor_put_raw(&w, (const uint8_t *)stub_url.ptr, stub_url.len);
-  pf_cbor_put_raw(&w, (const uint8_t *)suffix, sizeof suffix - 1);
-  pf_cbor_put_textz(&w, "body");
-  pf_cbor_put_map(&w, 1);
-  pf_cbor_put_textz(&w, "value");
-  pf_cbor_put_textz(&w, value);
-  int ok = !w.oom;
-  if (ok) pf_post(w.data, w.len);
-  pf_cbor_writer_free(&w);
-  return ok;
-}
-
 int stub_init(const uint8_t *config, size_t len, pf_str *err) {
   pf_str url = {0};
   if (!read_config(config, len, &url)) {
@@ -71,7 +43,7 @@ int stub_init(const uint8_t *config, size_t len, pf_str *err) {
   stub_url = copy;
   // No back-end to log in to, so LIVE at once. A real stub posts LIVE when
   // its back-end accepts the login (from stub_on_frame, say).
-  if (!post_status("LIVE")) {
+  if (!pf_post_status(stub_url, "LIVE", (pf_str){0}, NULL)) {
     *err = PF_STR("out of memory");
     return 1;
   }
