@@ -64,7 +64,10 @@ const ts = (options = {}) => typescript({
 export default [
   {
     // stub-worker: the worker sandbox's entry, found beside the code that spawns it.
-    input: { index: 'index.ts', cli: 'cli/main.ts', 'stub-worker': 'plugins/sandbox/worker/node-entry.ts' },
+    input: {
+      index: 'index.ts', cli: 'cli/main.ts', 'stub-worker': 'plugins/sandbox/worker/node-entry.ts',
+      'conformance-worker': 'kit/conformance/worker-entry.ts',
+    },
     external,
     output: { dir: 'dist', format: 'es', sourcemap: true, chunkFileNames: '[name]-[hash].js' },
     plugins: [ts({ declaration: true, declarationDir: 'dist' })],

@@ -1,6 +1,7 @@
 // `protofly stub new|build` and `protofly conformance`: the stub kit.
 import { buildStub } from '../kit/build-stub.ts';
-import { runConformance } from '../kit/conformance/run.ts';
+import { runConformanceGuarded } from '../kit/conformance/guarded.ts';
+import { resolve } from 'node:path';
 import { formatReport } from '../kit/conformance/print.ts';
 import { newStub } from '../kit/new-stub.ts';
 import { pfError } from '../kernel/errors.ts';
@@ -42,13 +43,15 @@ export async function conformanceCommand(args: Args, json: boolean): Promise<num
       throw pfError('PF_ERR_KIT_USAGE', ['--config must be a JSON object']);
     }
   }
-  const report = await runConformance(component, {
+  const timeoutSeconds = Number(flagString(args, 'timeout') ?? 120);
+  if (!(timeoutSeconds > 0)) throw pfError('PF_ERR_KIT_USAGE', ['--timeout is a number of seconds']);
+  const report = await runConformanceGuarded(resolve(component), {
     brokerURL: flagString(args, 'broker'),
     user: flagString(args, 'user'),
     password: flagString(args, 'password'),
     path: conformancePath(flagString(args, 'path')),
     configuration,
-  });
+  }, timeoutSeconds * 1000);
   console.log(json ? JSON.stringify(report, null, 2) : formatReport(report));
   return report.ok ? 0 : 1;
 }

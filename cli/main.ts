@@ -23,7 +23,7 @@ const USAGE = `protofly — deploy protocol stubs on the fly
       makes a skeleton stub folder that builds and passes conformance as it is
   protofly stub build <dir>
       builds <dir>/build/<name>.wasm and prints the descriptor to publish
-  protofly conformance <component.wasm> [--broker ws://…] [--user U --password P] [--config JSON] [--json]
+  protofly conformance <component.wasm> [--broker ws://…] [--user U --password P] [--config JSON] [--path direct|jco] [--timeout S] [--json]
       checks a component keeps the stub contract; exits 0 only if every check passes
 `;
 

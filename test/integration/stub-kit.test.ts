@@ -175,6 +175,21 @@ test('conformance fails a stub that traps on a malformed batch, naming survives-
   t.regex(report.checks.find((c) => c.name === 'survives-malformed-batches')!.detail, /^trapped on no bytes at all: PF_ERR_STUB_TRAP/);
 });
 
+test('conformance on a stub that loops forever ends at its deadline with a failing check, not a hang', async (t) => {
+  const wasm = await brokenStub('looping', (s) => s.replace(
+    '    pf_logz(PF_WARN, "looping: batch is not a CBOR array, skipped");\n',
+    '    { volatile int spin = 1; while (spin) {} }\n',
+  ));
+  const started = Date.now();
+  const cli = await protofly('conformance', wasm, '--timeout', '8', '--json');
+  t.is(cli.code, 1);
+  const report = JSON.parse(cli.stdout);
+  t.false(report.ok);
+  t.like(report.checks[0], { name: 'completes', ok: false });
+  t.regex(report.checks[0].detail, /never returned/);
+  t.true(Date.now() - started < 30_000);
+});
+
 test('protofly serve <dir> serves the built stub folder as a domain a runtime deploys from', async (t) => {
   const { dir, wasm } = await skeleton('c');
   const child = spawn(process.execPath, [CLI, 'serve', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
