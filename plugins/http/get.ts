@@ -32,7 +32,9 @@ export async function boundedGet(url: string, options: GetOptions): Promise<GetR
     return { ok: false, reason: 'too-large' };
   }
   try {
-    const bytes = await readLimited(response, options.maxBytes);
+    // A declared length within the limit is the body's length (HTTP framing
+    // holds the server to it): read it in one go. Otherwise count as it comes.
+    const bytes = declared > 0 ? new Uint8Array(await response.arrayBuffer()) : await readLimited(response, options.maxBytes);
     if (!bytes) return { ok: false, reason: 'too-large' };
     return { ok: true, bytes, contentType: response.headers.get('content-type') ?? '' };
   } catch (error) {
