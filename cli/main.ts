@@ -19,7 +19,7 @@ const USAGE = `protofly — deploy protocol stubs on the fly
       with a stub folder, its built stub is the domain's default
   protofly serve --demo [--port N]
       the browser demo on loopback: open the printed URL
-  protofly stub new <name> --lang ts|c [--dir <parent>]
+  protofly stub new <name> --lang ts|c|rust [--dir <parent>]
       makes a skeleton stub folder that builds and passes conformance as it is
   protofly stub build <dir>
       builds <dir>/build/<name>.wasm and prints the descriptor to publish

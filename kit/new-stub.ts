@@ -3,9 +3,9 @@
 import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pfError } from '../kernel/errors.ts';
-import { C_GLUE_DIR, C_GLUE_FILES, TEMPLATES_DIR } from './paths.ts';
+import { C_GLUE_DIR, C_GLUE_FILES, RUST_GLUE_DIR, RUST_GLUE_FILES, TEMPLATES_DIR } from './paths.ts';
 
-export const KIT_LANGS = ['ts', 'c'] as const;
+export const KIT_LANGS = ['ts', 'c', 'rust'] as const;
 export type KitLang = (typeof KIT_LANGS)[number];
 
 export interface NewStubOptions {
@@ -30,13 +30,14 @@ export async function newStub(options: NewStubOptions): Promise<string> {
   const template = join(TEMPLATES_DIR, lang);
   if (!(await stat(template).catch(() => null))) throw pfError('PF_ERR_KIT_USAGE', [`the ${lang} template is missing at ${template}`]);
   await copyTemplate(template, dir, name);
-  if (lang === 'c') {
-    for (const file of C_GLUE_FILES) {
-      const from = join(C_GLUE_DIR, file);
-      await copyFile(from, join(dir, file)).catch((error) => {
-        throw pfError('PF_ERR_KIT_USAGE', [`the C glue ${from} could not be copied (${(error as Error).message})`], { cause: error });
-      });
-    }
+  // The glue comes along, so the stub builds outside this repository.
+  const glue = lang === 'c' ? { dir: C_GLUE_DIR, files: C_GLUE_FILES, into: dir }
+    : lang === 'rust' ? { dir: RUST_GLUE_DIR, files: RUST_GLUE_FILES, into: join(dir, 'src') } : undefined;
+  for (const file of glue?.files ?? []) {
+    const from = join(glue!.dir, file);
+    await copyFile(from, join(glue!.into, file)).catch((error) => {
+      throw pfError('PF_ERR_KIT_USAGE', [`the ${lang} glue ${from} could not be copied (${(error as Error).message})`], { cause: error });
+    });
   }
   return dir;
 }

@@ -7,3 +7,5 @@ export const TEMPLATES_DIR = fileURLToPath(new URL('../kit/templates/', import.m
 /** The C glue a C skeleton carries a copy of. */
 export const C_GLUE_DIR = fileURLToPath(new URL('../stubs/c/', import.meta.url));
 export const C_GLUE_FILES = ['protostub.h', 'protostub.c', 'cbor.h', 'cbor.c'];
+export const RUST_GLUE_DIR = fileURLToPath(new URL('../stubs/rust/', import.meta.url));
+export const RUST_GLUE_FILES = ['abi.rs', 'cbor.rs'];

@@ -14,7 +14,7 @@ export { buildStubDir } from './toolchain/build-dir.ts';
 const SHARED_INPUTS: Record<StubManifest['lang'], string[]> = {
   js: ['wit', 'toolchain/js.ts'],
   c: ['wit', 'toolchain/c.ts', 'c'],
-  rust: ['wit', 'toolchain/rust.ts'],
+  rust: ['wit', 'toolchain/rust.ts', 'rust'],
 };
 
 async function filesUnder(path: string): Promise<string[]> {

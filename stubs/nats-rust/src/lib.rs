@@ -2,7 +2,11 @@
 //! WebSocket, behind the protostub world (stubs/wit/protostub.wit) and
 //! stubs/CONTRACT.md. Built without cargo or crates by stubs/toolchain/rust.ts.
 
+// The protostub glue every Rust stub shares (stubs/rust/); `protofly stub
+// new --lang rust` copies the same files into a new stub's src/.
+#[path = "../../rust/abi.rs"]
 mod abi;
+#[path = "../../rust/cbor.rs"]
 mod cbor;
 mod config;
 mod nats;

@@ -1,5 +1,7 @@
 // Canonical-ABI glue for the protostub world (stubs/wit/protostub.wit):
 // the host imports behind safe wrappers, the stub exports, and cabi_realloc.
+// A stub's crate root defines crate::init, on_messages, on_open, on_frame,
+// on_close and on_timer, which the exports below call.
 // Names and flat signatures match what `wasm-tools component new` expects
 // of a core module for this world; stubs/c/protostub.c is the C twin.
 
