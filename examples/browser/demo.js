@@ -95,9 +95,13 @@ alpha.hooks.status.tap('demo-hostile', (stub, value) => {
   if (stub.domain.name !== config.hostileDomain) return;
   state.hostile.status = value;
   state.hostile.history.push(value);
+  const reason = document.querySelector('#hostile-reason');
   if (value === 'FAILED') {
     state.hostile.code = stub.statusBody.code;
-    document.querySelector('#hostile-reason').textContent = `${stub.statusBody.code}: ${stub.statusBody.reason}`;
+    reason.textContent = `${stub.statusBody.code}: ${stub.statusBody.reason}`;
+  } else if (value === 'LIVE' && state.hostile.code) {
+    // The runtime restarted it under the same URL; say what happened before.
+    reason.textContent = `restarted after ${state.hostile.code}: ${reason.textContent.replace(/^[A-Z_]+: /, '')}`;
   }
   setBadge(hostileBadge, value);
 });
