@@ -8,6 +8,7 @@ export const ERRORS = {
   PF_ERR_INSECURE_ORIGIN: (origin: string) => `plain http is allowed for loopback only, not ${origin}`,
   PF_ERR_DESCRIPTOR_NOT_FOUND: (url: string) => `no protocol stub descriptor at ${url}`,
   PF_ERR_DESCRIPTOR_UNREACHABLE: (url: string) => `the descriptor server at ${url} did not answer`,
+  PF_ERR_DESCRIPTOR_TIMEOUT: (url: string, ms: number) => `the descriptor server at ${url} did not answer within ${ms} ms`,
   PF_ERR_DESCRIPTOR_INVALID: (detail: string) => `the protocol stub descriptor is invalid: ${detail}`,
   PF_ERR_TOO_LARGE: (what: string, limit: number) => `${what} is larger than the ${limit}-byte limit`,
   PF_ERR_SOURCE_UNREACHABLE: (url: string) => `the stub source at ${url} could not be downloaded`,

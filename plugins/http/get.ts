@@ -12,6 +12,7 @@ export type GetResult =
   | { ok: true; bytes: Uint8Array; contentType: string }
   | { ok: false; reason: 'status'; status: number }
   | { ok: false; reason: 'unreachable'; detail: string }
+  | { ok: false; reason: 'timeout'; detail: string }
   | { ok: false; reason: 'too-large' };
 
 export async function boundedGet(url: string, options: GetOptions): Promise<GetResult> {
@@ -20,7 +21,9 @@ export async function boundedGet(url: string, options: GetOptions): Promise<GetR
   try {
     response = await fetch(url, { signal, redirect: 'follow', headers: options.accept ? { accept: options.accept } : {} });
   } catch (error) {
-    return { ok: false, reason: 'unreachable', detail: signal.aborted ? `no answer within ${options.timeoutMs} ms` : causeOf(error) };
+    return signal.aborted
+      ? { ok: false, reason: 'timeout', detail: `no answer within ${options.timeoutMs} ms` }
+      : { ok: false, reason: 'unreachable', detail: causeOf(error) };
   }
   if (!response.ok) {
     await response.body?.cancel().catch(() => {});
@@ -38,7 +41,9 @@ export async function boundedGet(url: string, options: GetOptions): Promise<GetR
     if (!bytes) return { ok: false, reason: 'too-large' };
     return { ok: true, bytes, contentType: response.headers.get('content-type') ?? '' };
   } catch (error) {
-    return { ok: false, reason: 'unreachable', detail: signal.aborted ? `no answer within ${options.timeoutMs} ms` : causeOf(error) };
+    return signal.aborted
+      ? { ok: false, reason: 'timeout', detail: `no complete answer within ${options.timeoutMs} ms` }
+      : { ok: false, reason: 'unreachable', detail: causeOf(error) };
   }
 }
 
