@@ -107,8 +107,9 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
       } catch (error) {
         // The old version comes back through the usual restart path.
         stub.descriptor = previous;
-        hooks.stubFailed.call(stub, asProtoflyError(error, context), []);
-        throw asProtoflyError(error, context);
+        const failure = asProtoflyError(error, context);
+        hooks.stubFailed.call(stub, failure, []);
+        throw failure;
       }
     },
 

@@ -44,34 +44,37 @@ export function directPathPlugin(options: DirectPathOptions = {}): Plugin {
   return {
     name: 'DirectPathPlugin',
     apply(runtime) {
-      // Kept recognised: no download. Declined: the jco path decides. Never
-      // seen: the bytes are needed to decide, even if jco kept its own form.
-      runtime.hooks.componentPrepared.tapPromise({ name: 'DirectPathPlugin', stage: -10 }, async (hash) => {
-        if (recognised.has(hash)) return true;
-        if (declined.has(hash)) return undefined;
-        const stored = await cache?.get(key(hash));
-        if (stored?.direct) return true;
-        if (stored?.declined) {
-          declined.set(hash, stored.reason ?? 'declined before');
-          return undefined;
-        }
-        return false;
-      });
-
-      const shapeOf = async (hash: string, source: Uint8Array, context: Parameters<typeof substep>[1]): Promise<Shape | undefined> => {
-        const known = recognised.get(hash);
-        if (known) return known;
-        if (declined.has(hash)) {
-          context.stub!.path = { kind: 'jco', declined: declined.get(hash) };
-          return undefined;
-        }
+      // What is known of a source hash, in this process or the cache: its
+      // recognised shape, the reason it was declined, or nothing yet.
+      const known = async (hash: string): Promise<Shape | { declined: string } | undefined> => {
+        const shape = recognised.get(hash);
+        if (shape) return shape;
+        const reason = declined.get(hash);
+        if (reason !== undefined) return { declined: reason };
         const stored = await cache?.get(key(hash));
         if (stored?.direct) return remember(hash, { core: Object.values(stored.cores)[0], postReturn: stored.direct.postReturn });
         if (stored?.declined) {
           declined.set(hash, stored.reason ?? 'declined before');
-          context.stub!.path = { kind: 'jco', declined: declined.get(hash) };
+          return { declined: declined.get(hash)! };
+        }
+        return undefined;
+      };
+
+      // Kept recognised: no download. Declined: the jco path decides. Never
+      // seen: the bytes are needed to decide, even if jco kept its own form.
+      runtime.hooks.componentPrepared.tapPromise({ name: 'DirectPathPlugin', stage: -10 }, async (hash) => {
+        const found = await known(hash);
+        if (!found) return false;
+        return 'declined' in found ? undefined : true;
+      });
+
+      const shapeOf = async (hash: string, source: Uint8Array, context: Parameters<typeof substep>[1]): Promise<Shape | undefined> => {
+        const found = await known(hash);
+        if (found && 'declined' in found) {
+          context.stub!.path = { kind: 'jco', declined: found.declined };
           return undefined;
         }
+        if (found) return found;
         // Prepared by the jco path before: it will find its own entry.
         if (source.length === 0) return undefined;
         const verdict = await substep(runtime, context, 'instantiate', 'recognise', async () => recognise(source));

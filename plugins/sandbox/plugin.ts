@@ -177,8 +177,7 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
       // Undeployed: what it had not finished goes back to the bus, which
       // answers the senders (the route is going away).
       runtime.hooks.undeploy.tapPromise('SandboxPlugin', async (record, reason) => {
-        const unfinished = await stop(record, reason);
-        for (const message of unfinished) runtime.bus.requeue(record, [message]);
+        runtime.bus.requeue(record, await stop(record, reason));
       });
       // Swapped (restart, update): the next instance gets it, first in line.
       runtime.hooks.stopInstance.tapPromise('SandboxPlugin', async (record, reason) => {
