@@ -76,9 +76,22 @@ export function isInDomain(address: string, domain: string): boolean {
   if (sep > 0 && address.startsWith(domain, sep + 3)) {
     const next = address.charCodeAt(sep + 3 + domain.length);
     // '/', '?', '#' or the end: the host is exactly `domain`.
-    if (Number.isNaN(next) || next === 47 || next === 63 || next === 35) return SCHEME.test(address.slice(0, sep));
+    if (Number.isNaN(next) || next === 47 || next === 63 || next === 35) return isSchemeBefore(address, sep);
   }
   return domainOfAddress(address) === domain;
+}
+
+// SCHEME's test on address[0, end), without cutting the string out: this
+// runs for every message a stub sends.
+function isSchemeBefore(address: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const c = address.charCodeAt(i) | 0x20; // ASCII letters to lower case
+    const letter = c >= 97 && c <= 122;
+    if (letter) continue;
+    const other = address.charCodeAt(i);
+    if (i === 0 || !((other >= 48 && other <= 57) || other === 43 || other === 46 || other === 45)) return false;
+  }
+  return end > 0;
 }
 
 export function isRuntimeAddress(address: string): boolean {

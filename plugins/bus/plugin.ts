@@ -46,7 +46,8 @@ export function busPlugin(options: BusOptions = {}): Plugin {
 
 export class MessageBus implements Bus {
   readonly #runtime: Runtime;
-  readonly #listeners = new Map<string, Set<Listener>>();
+  /** Replaced, never changed in place: a delivery in progress keeps the list it started with. */
+  readonly #listeners = new Map<string, readonly Listener[]>();
   readonly #routes = new Map<string, StubRoute>();
   /** Messages for a domain whose stub is being deployed, in arrival order. */
   readonly #waiting = new Map<string, Message[]>();
@@ -95,15 +96,22 @@ export class MessageBus implements Bus {
   }
 
   addListener(address: string, listener: Listener): () => void {
-    let set = this.#listeners.get(address);
-    if (!set) {
-      set = new Set();
-      this.#listeners.set(address, set);
+    const current = this.#listeners.get(address);
+    if (!current) {
+      this.#listeners.set(address, [listener]);
       this.#controlStub(address, 'SUBSCRIBE');
+    } else if (!current.includes(listener)) {
+      this.#listeners.set(address, [...current, listener]);
     }
-    set.add(listener);
+    let removed = false;
     return () => {
-      if (!set.delete(listener) || set.size > 0 || this.#listeners.get(address) !== set) return;
+      const now = this.#listeners.get(address);
+      if (removed || !now?.includes(listener)) return;
+      removed = true;
+      if (now.length > 1) {
+        this.#listeners.set(address, now.filter((l) => l !== listener));
+        return;
+      }
       this.#listeners.delete(address);
       this.#confirmed.delete(address);
       this.#controlStub(address, 'UNSUBSCRIBE');
@@ -220,12 +228,11 @@ export class MessageBus implements Bus {
 
   #deliverLocal(address: string | undefined, message: Message): boolean {
     if (!address) return false;
-    const set = this.#listeners.get(address);
-    if (!set || set.size === 0) return false;
-    // A listener may add or remove listeners; with more than one, iterate a copy.
-    for (const listener of set.size === 1 ? set : [...set]) {
+    const listeners = this.#listeners.get(address);
+    if (!listeners) return false;
+    for (let i = 0; i < listeners.length; i++) {
       try {
-        listener(message);
+        listeners[i](message);
       } catch (error) {
         this.#runtime.hooks.error.call(pfError('PF_ERR_LISTENER', [address, describe(error)], { cause: error }));
       }
@@ -280,7 +287,9 @@ export class MessageBus implements Bus {
     if (route.flushScheduled) return;
     route.flushScheduled = true;
     // Batching: everything posted in one turn reaches the stub in one call.
-    queueMicrotask(() => {
+    // A promise reaction rather than queueMicrotask, which in Node makes an
+    // async resource per call: this runs once per batch on the hot path.
+    settled.then(() => {
       route.flushScheduled = false;
       if (route.paused) return;
       const batch = route.outbox;
@@ -290,7 +299,13 @@ export class MessageBus implements Bus {
         return;
       }
       route.record.counters.messagesIn += batch.length;
-      route.deliver(batch);
+      try {
+        route.deliver(batch);
+      } catch (error) {
+        // The sandbox's own fault, not the stub's: its senders hear of it.
+        const failure = pfError('PF_ERR_PLUGIN', ['attach (deliver)', describe(error)], { stubURL: route.record.stubURL, cause: error });
+        for (const m of batch) this.#undeliverable(m, failure);
+      }
     });
   }
 
@@ -321,3 +336,4 @@ export class MessageBus implements Bus {
 }
 
 let controlSequence = 0;
+const settled = Promise.resolve();

@@ -148,6 +148,20 @@ int pf_cbor_next(pf_cbor_reader *r, size_t *remaining) {
 
 int pf_cbor_skip(pf_cbor_reader *r) {
   const uint8_t *p = r->p, *end = r->end;
+  // Most items a stub skips are small integers or short strings: one byte of
+  // head and no nesting, so they need none of the machinery below.
+  if (p < end && (*p & 31) < 24) {
+    int major = *p >> 5;
+    size_t n = *p & 31;
+    if (major <= PF_CBOR_NEGINT || major == PF_CBOR_SIMPLE) {
+      r->p = p + 1;
+      return 1;
+    }
+    if ((major == PF_CBOR_TEXT || major == PF_CBOR_BYTES) && n <= left(p + 1, end)) {
+      r->p = p + 1 + n;
+      return 1;
+    }
+  }
   uint64_t due[SKIP_LEVELS];
   int level = 0;
   due[0] = 1;
@@ -252,12 +266,23 @@ static size_t encode_head(uint8_t out[9], int major, uint64_t arg) {
   return n + 1;
 }
 
+int pf_cbor_writer_reserve(pf_cbor_writer *w, size_t n) {
+  if (!grow(w, n)) return 0;
+  w->len -= n;
+  return 1;
+}
+
 void pf_cbor_put_raw(pf_cbor_writer *w, const uint8_t *data, size_t len) {
   uint8_t *at = grow(w, len);
   if (at) memcpy(at, data, len);
 }
 
 void pf_cbor_put_head(pf_cbor_writer *w, int major, uint64_t arg) {
+  if (arg < 24) {  // most heads: one byte, written in place
+    uint8_t *at = grow(w, 1);
+    if (at) *at = (uint8_t)(major << 5 | (int)arg);
+    return;
+  }
   uint8_t h[9];
   pf_cbor_put_raw(w, h, encode_head(h, major, arg));
 }
@@ -268,6 +293,7 @@ void pf_cbor_put_text(pf_cbor_writer *w, pf_str s) {
   pf_cbor_put_head(w, PF_CBOR_TEXT, s.len);
   pf_cbor_put_raw(w, (const uint8_t *)s.ptr, s.len);
 }
+
 
 void pf_cbor_put_textz(pf_cbor_writer *w, const char *s) { pf_cbor_put_text(w, (pf_str){s, pf_strlen(s)}); }
 

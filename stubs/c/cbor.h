@@ -66,6 +66,9 @@ typedef struct {
 } pf_cbor_writer;
 
 void pf_cbor_writer_free(pf_cbor_writer *w);
+// Makes room for n more bytes up front (one allocation instead of several
+// as the writer grows); 0 when memory runs out.
+int pf_cbor_writer_reserve(pf_cbor_writer *w, size_t n);
 void pf_cbor_put_head(pf_cbor_writer *w, int major, uint64_t arg);
 void pf_cbor_put_uint(pf_cbor_writer *w, uint64_t v);
 void pf_cbor_put_text(pf_cbor_writer *w, pf_str s);

@@ -86,42 +86,48 @@ enum reply_outcome { REPLIED, CONTROL, MALFORMED };
 
 // A message must be a map with text from and to, and an id of any type; the
 // id and body are copied byte for byte, so their content is never parsed.
-static enum reply_outcome reply_to(pf_cbor_writer *w, const uint8_t *item, size_t len) {
-  pf_cbor_reader m = pf_cbor_reader_of(item, len);
+// Reads the message where the batch reader stands and moves past it.
+static enum reply_outcome reply_to(pf_cbor_writer *w, pf_cbor_reader *r) {
+  pf_cbor_reader m = *r;
   const uint8_t *id = NULL, *body = NULL;
   size_t id_len = 0, body_len = 0, n;
-  pf_str from = {0}, to = {0};
+  pf_str from = {0}, to = {0}, key;
   int has_from = 0, has_to = 0, more;
   if (!pf_cbor_read_map(&m, &n)) return MALFORMED;
   while ((more = pf_cbor_next(&m, &n)) > 0) {
     int ok;
-    if (pf_cbor_read_text_eq(&m, PF_STR("id"))) {
+    // Each key is read once and told apart by its text, not tried against
+    // every name in turn.
+    if (!pf_cbor_read_text(&m, &key)) {
+      ok = pf_cbor_skip(&m) && pf_cbor_skip(&m);
+    } else if (pf_str_eq(key, PF_STR("id"))) {
       ok = pf_cbor_take(&m, &id, &id_len);
-    } else if (pf_cbor_read_text_eq(&m, PF_STR("from"))) {
+    } else if (pf_str_eq(key, PF_STR("from"))) {
       ok = has_from = pf_cbor_read_text(&m, &from);
-    } else if (pf_cbor_read_text_eq(&m, PF_STR("to"))) {
+    } else if (pf_str_eq(key, PF_STR("to"))) {
       ok = has_to = pf_cbor_read_text(&m, &to);
-    } else if (pf_cbor_read_text_eq(&m, PF_STR("body"))) {
+    } else if (pf_str_eq(key, PF_STR("body"))) {
       ok = pf_cbor_take(&m, &body, &body_len);
     } else {
-      ok = pf_cbor_skip(&m) && pf_cbor_skip(&m);
+      ok = pf_cbor_skip(&m);
     }
     if (!ok) return MALFORMED;
   }
   if (more < 0 || !id || !has_from || !has_to) return MALFORMED;
+  r->p = m.p;
   if (pf_str_eq(to, stub_url)) return CONTROL;
 
   pf_cbor_put_map(w, body ? 5 : 4);
-  pf_cbor_put_textz(w, "id");
+  pf_cbor_put_text(w, PF_STR("id"));
   pf_cbor_put_raw(w, id, id_len);
-  pf_cbor_put_textz(w, "type");
-  pf_cbor_put_textz(w, "RESPONSE");
-  pf_cbor_put_textz(w, "from");
+  pf_cbor_put_text(w, PF_STR("type"));
+  pf_cbor_put_text(w, PF_STR("RESPONSE"));
+  pf_cbor_put_text(w, PF_STR("from"));
   pf_cbor_put_text(w, to);
-  pf_cbor_put_textz(w, "to");
+  pf_cbor_put_text(w, PF_STR("to"));
   pf_cbor_put_text(w, from);
   if (body) {
-    pf_cbor_put_textz(w, "body");
+    pf_cbor_put_text(w, PF_STR("body"));
     pf_cbor_put_raw(w, body, body_len);
   }
   return REPLIED;
@@ -136,20 +142,21 @@ void stub_on_messages(const uint8_t *batch, size_t len) {
   }
   // Replies go out as one batch whose length is known only at the end.
   pf_cbor_writer w = {0};
+  // Replies are about as long as what they answer: room for them up front.
+  pf_cbor_writer_reserve(&w, len + 64);
   pf_cbor_reserve_head(&w);
   size_t replies = 0, malformed = 0;
   int more;
   while ((more = pf_cbor_next(&r, &n)) > 0) {
-    const uint8_t *item;
-    size_t item_len;
-    if (!pf_cbor_take(&r, &item, &item_len)) {
+    // Each message is read once, in place; only one that is not a message
+    // is walked again, to find where the next one starts.
+    enum reply_outcome outcome = reply_to(&w, &r);
+    if (outcome == REPLIED) replies++;
+    if (outcome != MALFORMED) continue;
+    malformed++;
+    if (!pf_cbor_skip(&r)) {
       more = -1;  // no way to find where the next message starts
       break;
-    }
-    switch (reply_to(&w, item, item_len)) {
-      case REPLIED: replies++; break;
-      case CONTROL: break;
-      case MALFORMED: malformed++; break;
     }
   }
   if (more < 0) pf_logz(PF_WARN, "echo-c: batch is truncated or malformed, rest skipped");

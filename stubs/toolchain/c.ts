@@ -25,6 +25,10 @@ const COMPILE_FLAGS = [
   '-Wextra',
   // memcpy and memset become single memory.copy/fill instructions.
   '-mbulk-memory',
+  // Link-time optimisation: the glue's small CBOR and string helpers are
+  // inlined into the stub's own code across files (the C echo runs ≈2×
+  // faster per message with it).
+  '-flto',
   `-I${GLUE_DIR}`,
 ];
 
@@ -33,6 +37,10 @@ const COMPILE_FLAGS = [
 const LINK_FLAGS = [
   '--target=wasm32',
   '-nostdlib',
+  // The LTO code generator's level, given to the linker rather than as -O:
+  // see buildComponent on why the link step gets no -O.
+  '-flto',
+  '-Wl,--lto-O2',
   // A reactor: the host calls the exports, there is no _start.
   '-Wl,--no-entry',
   // Stack below the data: an overflow traps instead of overwriting globals.

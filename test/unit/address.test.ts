@@ -39,3 +39,12 @@ test('an address is in a domain exactly when its host is that domain', (t) => {
   t.true(isInDomain('hyperty://127.0.0.1:8080/bob', '127.0.0.1:8080'));
   t.false(isInDomain('hyperty://127.0.0.1:80800/bob', '127.0.0.1:8080'));
 });
+
+test('an address in a domain needs a well-formed scheme before its host', (t) => {
+  t.true(isInDomain('a+b.c-9://example.com/x', 'example.com'));
+  t.true(isInDomain('HYPERTY://example.com/x', 'example.com'));
+  for (const address of ['://example.com/x', '9hyperty://example.com/x', 'hy perty://example.com/x', 'hy_perty://example.com/x', 'hyp\u00e9rty://example.com/x', '+x://example.com/x']) {
+    t.false(isInDomain(address, 'example.com'), address);
+    t.is(isInDomain(address, 'example.com'), domainOfAddress(address) === 'example.com', `${address}: the same answer as domainOfAddress`);
+  }
+});
