@@ -47,6 +47,13 @@ export interface SandboxOptions {
   maxPostBytes?: number;
   /** JS heap of a worker (the glue, not the stub's linear memory). */
   workerHeapMiB?: number;
+  /**
+   * Most messages a worker stub gets in one call (default 64): a longer
+   * batch crosses in parts, so both threads work at once. In-thread stubs
+   * get everything posted in one turn in one call, as there is nothing to
+   * overlap.
+   */
+  workerBatchMessages?: number;
   /** Turns component bytes into glue + core modules (jco; the browser entry passes its own). */
   transpile?: (component: Uint8Array) => Promise<TranspiledComponent>;
   /** Keeps transpiled components between visits or processes; none by default. */
@@ -164,7 +171,9 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
         };
         const instance = context.sandbox?.kind === 'in-thread'
           ? await startInThread(start)
-          : await startInWorker(start, { spawn: options.spawnWorker!, maxHeapMiB: options.workerHeapMiB ?? 256 });
+          : await startInWorker(start, {
+            spawn: options.spawnWorker!, maxHeapMiB: options.workerHeapMiB ?? 256, maxBatch: Math.max(1, options.workerBatchMessages ?? 64),
+          });
         instances.set(record.stubURL, instance);
         return instance;
       });

@@ -13,6 +13,8 @@ import { takeWorker } from './worker/spare-workers.ts';
 export interface WorkerSandboxOptions {
   spawn: SpawnWorker;
   maxHeapMiB: number;
+  /** Messages per call into the stub; a longer batch is handed over in parts. */
+  maxBatch: number;
 }
 
 export async function startInWorker(start: SandboxStart, options: WorkerSandboxOptions): Promise<StubInstance> {
@@ -111,11 +113,17 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
 
   return {
     deliver(messages) {
-      // A copy of its own to transfer: cbor-x hands out views of a buffer it
-      // reuses (and Buffer#slice would be another view of it).
-      const batch = new Uint8Array(encodeBatch(messages));
-      unacknowledged.push(messages);
-      send({ t: 'messages', batch }, [batch.buffer as ArrayBuffer]);
+      // A long batch goes in parts: the stub works on one while this thread
+      // encodes the next and decodes what came back, instead of each thread
+      // waiting for the other's whole share.
+      for (let from = 0; from < messages.length; from += options.maxBatch) {
+        const part = messages.length <= options.maxBatch ? messages : messages.slice(from, from + options.maxBatch);
+        // A copy of its own to transfer: cbor-x hands out views of a buffer
+        // it reuses (and Buffer#slice would be another view of it).
+        const batch = new Uint8Array(encodeBatch(part));
+        unacknowledged.push(part);
+        send({ t: 'messages', batch }, [batch.buffer as ArrayBuffer]);
+      }
     },
     async dispose() {
       if (dead) return [];

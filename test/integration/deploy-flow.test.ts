@@ -71,6 +71,21 @@ test('a message for a remote domain deploys its stub on the way and gets through
   t.is(rt.registry.list().length, 1);
 });
 
+test('a worker stub sent more in one turn than it takes per call gets every message, in order', async (t) => {
+  const domain = await catalogue(t, echo());
+  // 100 messages in one turn cross in parts of at most 7.
+  const rt = runtime(t, { sandbox: { kind: 'worker', workerBatchMessages: 7 } });
+  await rt.deployStub(domain.origin);
+  const me = `hyperty://${domain.domain}/me`;
+  const replies = inbox(rt, me);
+  const ids = Array.from({ length: 100 }, (_, i) => `m${i}`);
+  for (const id of ids) rt.bus.postMessage({ id, type: 'UPDATE', from: me, to: `hyperty://${domain.domain}/echo`, body: { id } });
+  await replies.waitFor(100);
+  t.deepEqual(replies.messages.map((m) => m.id), ids);
+  t.deepEqual(replies.messages.map((m) => (m.body as { id: string }).id), ids);
+  t.deepEqual(rt.errors, []);
+});
+
 test('undeploying a stub publishes UNDEPLOYED and a later deploy starts a fresh one', async (t) => {
   const domain = await catalogue(t, echo());
   const rt = runtime(t);
