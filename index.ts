@@ -3,6 +3,7 @@
 import WebSocket from 'ws';
 import { platformRuntime } from './create-runtime.ts';
 import { fileCache } from './plugins/sandbox/cache/file-cache.ts';
+import { sha256IntegrityNode } from './plugins/sandbox/integrity-node.ts';
 import { spawnNodeWorker } from './plugins/sandbox/worker/node-spawn.ts';
 import type { WebSocketConstructor } from './plugins/transport/plugin.ts';
 
@@ -10,6 +11,7 @@ export const { createRuntime, defaultPlugins } = platformRuntime({
   WebSocket: WebSocket as unknown as WebSocketConstructor,
   spawnWorker: spawnNodeWorker,
   cache: (options) => (options.cacheDir === false ? undefined : fileCache(options.cacheDir)),
+  integrity: sha256IntegrityNode,
 });
 
 export * from './api.ts';

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
+import { INLINE_SOURCE } from '../kernel/schemas.ts';
 
 export interface CatalogueEntry {
   /** Path of the built component (`build/stubs/mqtt.wasm`). */
@@ -42,6 +43,12 @@ export interface CatalogueOptions {
   entries: Record<string, CatalogueEntry>;
   /** Receives POST/DELETE of the optional domain registry (seed step 7). */
   registry?: boolean;
+  /**
+   * Components up to this size travel inside their descriptor (reTHINK's
+   * `"sourcePackageURL": "/sourcePackage"`), so they deploy in one round
+   * trip instead of two. Default 64 KiB; 0 serves every one by URL.
+   */
+  inlineMaxBytes?: number;
   /** Extra requests (a demo page, its scripts) answered before the catalogue's own. */
   extra?: (path: string, req: IncomingMessage, res: ServerResponse) => Promise<boolean> | boolean;
 }
@@ -54,21 +61,26 @@ export const WELL_KNOWN = '/.well-known/protocolstub/';
 
 export async function startCatalogue(options: CatalogueOptions): Promise<Catalogue> {
   const descriptors = new Map<string, Record<string, unknown>>();
+  const inlineMaxBytes = options.inlineMaxBytes ?? 64 * 1024;
   const sources = new Map<string, Uint8Array>();
   for (const [name, entry] of Object.entries(options.entries)) {
     const { component, version, configuration, connect, ...rest } = entry;
     const bytes = await readFile(component);
     const file = `/stubs/${basename(component)}`;
     sources.set(file, bytes);
+    const inline = bytes.byteLength <= inlineMaxBytes;
     descriptors.set(name, {
       name, version: version ?? '0.1.0',
-      sourcePackageURL: file,
+      sourcePackageURL: inline ? INLINE_SOURCE : file,
+      ...(inline ? { sourcePackage: { encoding: 'base64', sourceCode: bytes.toString('base64') } } : {}),
       sourceHash: `sha256-${createHash('sha256').update(bytes).digest('base64')}`,
       configuration: configuration ?? {},
       connect: connect ?? [],
       ...rest,
     });
   }
+  // Written once: a descriptor with its component inline is tens of KiB.
+  const served = new Map([...descriptors].map(([name, d]) => [name, JSON.stringify(d, null, 2)]));
   const hits = new Map<string, number>();
   const overrides = new Map<string, Override>();
   const registrations = new Map<string, unknown>();
@@ -90,10 +102,10 @@ export async function startCatalogue(options: CatalogueOptions): Promise<Catalog
     if (options.extra && await options.extra(path, req, res)) return;
     if (req.method !== 'GET') return void res.writeHead(405).end();
     if (path.startsWith(WELL_KNOWN)) {
-      const descriptor = descriptors.get(decodeURIComponent(path.slice(WELL_KNOWN.length)));
+      const descriptor = served.get(decodeURIComponent(path.slice(WELL_KNOWN.length)));
       if (!descriptor) return void res.writeHead(404, { 'content-type': 'text/plain', ...PUBLIC }).end('no such protocol stub');
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache', ...PUBLIC });
-      return void res.end(JSON.stringify(descriptor, null, 2));
+      return void res.end(descriptor);
     }
     const source = sources.get(path);
     if (source) {

@@ -25,11 +25,27 @@ export const LimitsSchema = Type.Object({
   callTimeoutMs: Type.Optional(Type.Number({ minimum: 1, maximum: 600_000 })),
 }, { additionalProperties: true });
 
+/**
+ * reTHINK's marker for a source package carried inside the descriptor
+ * (`sourcePackageURL: "/sourcePackage"`): one round trip deploys the stub.
+ */
+export const INLINE_SOURCE = '/sourcePackage';
+
+/** An inline source package: the component, base64-encoded. */
+export const SourcePackageSchema = Type.Object({
+  encoding: Type.Literal('base64'),
+  // Not matched against the base64 alphabet here (a regular expression over
+  // the whole component): decoding checks it, and the hash checks the rest.
+  sourceCode: Type.String(),
+}, { additionalProperties: true });
+
 /** The protocol stub descriptor served at the domain's well-known URI. */
 export const DescriptorSchema = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 256 }),
   version: Type.String({ minLength: 1, maxLength: 64 }),
+  /** Where the component is, relative to the descriptor, or INLINE_SOURCE. */
   sourcePackageURL: Type.String({ minLength: 1, maxLength: 2048 }),
+  sourcePackage: Type.Optional(SourcePackageSchema),
   sourceHash: Type.String({ pattern: '^sha256-[A-Za-z0-9+/]{43}=$' }),
   configuration: Type.Record(Type.String(), Type.Unknown()),
   connect: Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { maxItems: 64 }),

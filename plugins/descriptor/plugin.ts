@@ -2,7 +2,7 @@
 // descriptor itself, fetched and checked against its schema.
 import type { Plugin } from '../../kernel/runtime.ts';
 import { pfError } from '../../kernel/errors.ts';
-import { descriptorCheck, firstError, type Descriptor } from '../../kernel/schemas.ts';
+import { descriptorCheck, firstError, INLINE_SOURCE, type Descriptor } from '../../kernel/schemas.ts';
 import { boundedGet } from '../http/get.ts';
 
 export interface DescriptorOptions {
@@ -15,7 +15,8 @@ export interface DescriptorOptions {
 export const WELL_KNOWN_PATH = '/.well-known/protocolstub/';
 
 export function descriptorPlugin(options: DescriptorOptions = {}): Plugin {
-  const maxBytes = options.maxBytes ?? 64 * 1024;
+  // Room for a small stub's component inline (base64 in the JSON).
+  const maxBytes = options.maxBytes ?? 256 * 1024;
   const timeoutMs = options.timeoutMs ?? 5_000;
   return {
     name: 'DescriptorPlugin',
@@ -48,6 +49,9 @@ export function parseDescriptor(bytes: Uint8Array, where: { domain?: string } = 
     throw pfError('PF_ERR_DESCRIPTOR_INVALID', [`not JSON (${error instanceof Error ? error.message : error})`], where);
   }
   if (!descriptorCheck.Check(value)) throw pfError('PF_ERR_DESCRIPTOR_INVALID', [firstError(descriptorCheck, value)], where);
+  if (value.sourcePackageURL === INLINE_SOURCE && !value.sourcePackage) {
+    throw pfError('PF_ERR_DESCRIPTOR_INVALID', [`/sourcePackageURL is ${INLINE_SOURCE} but there is no /sourcePackage`], where);
+  }
   return value;
 }
 

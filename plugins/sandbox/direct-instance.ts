@@ -126,7 +126,7 @@ export async function instantiateDirect(module: WebAssembly.Module, postReturn: 
     },
   };
 
-  const instance = await WebAssembly.instantiate(module, imports);
+  const instance = new WebAssembly.Instance(module, imports);
   const core = instance.exports as Record<string, unknown>;
   memory = core.memory as WebAssembly.Memory;
   realloc = core[REALLOC] as Realloc;

@@ -1,17 +1,18 @@
-// The Sandbox Manager (seed steps 9–13): downloads the stub's source, checks
-// its hash, turns the component into running code and starts it in a
-// sandbox — a worker of its own by default, the runtime's thread for stubs
-// trusted with it.
+// The Sandbox Manager (seed steps 9–13): downloads the stub's source (or
+// takes it from the descriptor), checks its hash, turns the component into
+// running code and starts it in a sandbox — a worker of its own by
+// default, the runtime's thread for stubs trusted with it.
 import { encodeCbor } from '../../kernel/cbor.ts';
 import { pfError, type ProtoflyError } from '../../kernel/errors.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
-import type { Message } from '../../kernel/schemas.ts';
+import { INLINE_SOURCE, type Descriptor, type Message } from '../../kernel/schemas.ts';
 import type { DeployContext, Sandbox, StubInstance, StubRecord } from '../../kernel/types.ts';
 import { boundedGet } from '../http/get.ts';
 import type { PreparedComponent, TranspiledComponent } from './component-instance.ts';
 import { compileComponent, transpileComponent } from './component-loader.ts';
 import type { GuestLimits } from './guest.ts';
 import { startInThread, type SandboxStart } from './in-thread.ts';
+import { decodeInlineSource, inlineSourceSize } from './inline-source.ts';
 import { sameIntegrity, sha256Integrity } from './integrity.ts';
 import { LruPromises } from './lru-promises.ts';
 import { substep } from './substep.ts';
@@ -21,6 +22,8 @@ import { startInWorker } from './worker-sandbox.ts';
 import type { SpawnWorker } from './worker/protocol.ts';
 
 export type SandboxKind = 'worker' | 'in-thread';
+
+type Where = { domain: string; stubURL?: string };
 
 export interface StubLimits {
   /** The stub's linear memory may not grow past this. */
@@ -56,6 +59,8 @@ export interface SandboxOptions {
   workerBatchMessages?: number;
   /** Turns component bytes into glue + core modules (jco; the browser entry passes its own). */
   transpile?: (component: Uint8Array) => Promise<TranspiledComponent>;
+  /** SHA-256 of a source as `sha256-<base64>`; Web Crypto's by default. */
+  integrity?: (bytes: Uint8Array) => string | Promise<string>;
   /** Keeps transpiled components between visits or processes; none by default. */
   cache?: ComponentCache;
 }
@@ -94,6 +99,7 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
       });
 
       const transpile = options.transpile ?? transpileComponent;
+      const integrity = options.integrity ?? sha256Integrity;
       const cache = options.cache;
 
       // The jco path: the default way to prepare any component.
@@ -113,6 +119,24 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
           return substep(runtime, context, 'instantiate', 'compile', () => compileComponent(component, maxPages));
         }));
 
+      const download = async (url: string, context: DeployContext, where: Where) => {
+        const result = await substep(runtime, context, 'loadSource', 'download', () => boundedGet(url, { maxBytes: maxSourceBytes, timeoutMs }));
+        if (!result.ok) {
+          if (result.reason === 'too-large') throw pfError('PF_ERR_TOO_LARGE', [`the stub source at ${url}`, maxSourceBytes], where);
+          const detail = result.reason === 'status' ? `HTTP ${result.status}` : result.detail;
+          throw pfError('PF_ERR_SOURCE_UNREACHABLE', [`${url} (${detail})`], where);
+        }
+        return result.bytes;
+      };
+      // Came with the descriptor: nothing to fetch, the same limit and check.
+      const inlineSource = async (descriptor: Descriptor, where: Where) => {
+        const text = descriptor.sourcePackage!.sourceCode;
+        if (inlineSourceSize(text) > maxSourceBytes) throw pfError('PF_ERR_TOO_LARGE', ['the stub source inside the descriptor', maxSourceBytes], where);
+        const bytes = decodeInlineSource(text);
+        if (!bytes) throw pfError('PF_ERR_DESCRIPTOR_INVALID', ['/sourcePackage/sourceCode is not base64'], where);
+        return bytes;
+      };
+
       runtime.hooks.loadSource.tapPromise('SandboxPlugin', async (context) => {
         const descriptor = context.descriptor!;
         const where = { domain: context.domain.name, stubURL: context.stub?.stubURL };
@@ -121,16 +145,12 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
           runtime.hooks.step.call({ domain: context.domain.name, hook: 'cached', parent: 'loadSource', ms: 0, phase: 'end' });
           return CACHED;
         }
-        const url = new URL(descriptor.sourcePackageURL, context.descriptorURL).href;
-        const result = await substep(runtime, context, 'loadSource', 'download', () => boundedGet(url, { maxBytes: maxSourceBytes, timeoutMs }));
-        if (!result.ok) {
-          if (result.reason === 'too-large') throw pfError('PF_ERR_TOO_LARGE', [`the stub source at ${url}`, maxSourceBytes], where);
-          const detail = result.reason === 'status' ? `HTTP ${result.status}` : result.detail;
-          throw pfError('PF_ERR_SOURCE_UNREACHABLE', [`${url} (${detail})`], where);
-        }
-        const actual = await substep(runtime, context, 'loadSource', 'integrity', () => sha256Integrity(result.bytes));
+        const bytes = descriptor.sourcePackageURL === INLINE_SOURCE
+          ? await substep(runtime, context, 'loadSource', 'inline', () => inlineSource(descriptor, where))
+          : await download(new URL(descriptor.sourcePackageURL, context.descriptorURL).href, context, where);
+        const actual = await substep(runtime, context, 'loadSource', 'integrity', async () => integrity(bytes));
         if (!sameIntegrity(descriptor.sourceHash, actual)) throw pfError('PF_ERR_INTEGRITY', [descriptor.sourceHash, actual], where);
-        return result.bytes;
+        return bytes;
       });
 
       runtime.hooks.instantiate.tapPromise('SandboxPlugin', async (context) => {

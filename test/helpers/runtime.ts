@@ -1,13 +1,13 @@
 // Runtimes and domains that clean up after the test, pass or fail.
 import type { ExecutionContext } from 'ava';
 import { createRuntime, type CreateRuntimeOptions } from '../../index.ts';
-import { startCatalogue, type CatalogueEntry } from '../../domain/catalogue.ts';
+import { startCatalogue, type CatalogueEntry, type CatalogueOptions } from '../../domain/catalogue.ts';
 import { pfError, type ProtoflyError } from '../../kernel/errors.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
 import type { Message } from '../../kernel/schemas.ts';
 
-export async function catalogue(t: ExecutionContext, entries: Record<string, CatalogueEntry>) {
-  const served = await startCatalogue({ entries, registry: true });
+export async function catalogue(t: ExecutionContext, entries: Record<string, CatalogueEntry>, options: Partial<CatalogueOptions> = {}) {
+  const served = await startCatalogue({ entries, registry: true, ...options });
   t.teardown(() => served.close());
   return served;
 }

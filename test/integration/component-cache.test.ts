@@ -18,7 +18,7 @@ function substeps(rt: ReturnType<typeof runtime>): string[] {
 for (const [path, prepare] of [['jco', 'instantiate:transpile'], ['direct', 'instantiate:recognise']] as const) {
   test(`a deploy in a new process finds the component in the cache directory: no download, no ${prepare.split(':')[1]} (${path} path)`, async (t) => {
     const component = await freshCopy('echo-c');
-    const domain = await catalogue(t, { default: { component } });
+    const domain = await catalogue(t, { default: { component } }, { inlineMaxBytes: 0 });
     const cacheDir = await mkdtemp(join(tmpdir(), 'protofly-cache-'));
     const source = `/stubs/${basename(component)}`;
     const directPath = path === 'jco' ? false as const : undefined;
@@ -30,7 +30,7 @@ for (const [path, prepare] of [['jco', 'instantiate:transpile'], ['direct', 'ins
 
     clearComponentCache(); // what a new process would start with
     const warm = runtime(t, { cacheDir, directPath });
-  const warmSteps = substeps(warm);
+    const warmSteps = substeps(warm);
     const stub = await warm.deployStub(domain.origin);
     t.is(stub.status, 'LIVE');
     t.deepEqual(warmSteps, ['loadSource:cached', 'instantiate:compile']);
@@ -40,11 +40,11 @@ for (const [path, prepare] of [['jco', 'instantiate:transpile'], ['direct', 'ins
 
 test('a changed source hash never uses a stale cache entry', async (t) => {
   const first = await freshCopy('echo-c');
-  const domain = await catalogue(t, { default: { component: first } });
+  const domain = await catalogue(t, { default: { component: first } }, { inlineMaxBytes: 0 });
   const cacheDir = await mkdtemp(join(tmpdir(), 'protofly-cache-'));
   await runtime(t, { cacheDir }).deployStub(domain.origin);
 
-  const second = await catalogue(t, { default: { component: await freshCopy('echo-c') } });
+  const second = await catalogue(t, { default: { component: await freshCopy('echo-c') } }, { inlineMaxBytes: 0 });
   const rt = runtime(t, { cacheDir });
   const steps = substeps(rt);
   await rt.deployStub(second.origin);

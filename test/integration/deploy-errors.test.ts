@@ -9,8 +9,8 @@ import { catalogue, runtime } from '../helpers/runtime.ts';
 const WELL_KNOWN = '/.well-known/protocolstub/default';
 
 async function failsThenRecovers(t: import('ava').ExecutionContext, code: ErrorCode, breakIt: (d: Awaited<ReturnType<typeof catalogue>>) => void) {
-  // A component no cache has seen: the download really happens.
-  const domain = await catalogue(t, { default: { component: await freshCopy('echo-c') } });
+  // A component no cache has seen, served by URL: the download really happens.
+  const domain = await catalogue(t, { default: { component: await freshCopy('echo-c') } }, { inlineMaxBytes: 0 });
   const rt = runtime(t);
   const statuses: string[] = [];
   rt.hooks.status.tap('test', (_s, value) => { statuses.push(value); });
@@ -56,6 +56,48 @@ test('a source whose hash does not match is refused with PF_ERR_INTEGRITY before
     d.override(WELL_KNOWN, { body: tampered });
   });
   t.deepEqual(statuses.slice(0, 2), ['DEPLOYING', 'FAILED']);
+});
+
+// Inline sources (reTHINK's "sourcePackageURL": "/sourcePackage"): the same
+// checks as a download, each with its code.
+async function inlineFails(t: import('ava').ExecutionContext, code: ErrorCode, change: (d: Record<string, unknown>) => void, sandbox = {}) {
+  const domain = await catalogue(t, { default: { component: await freshCopy('echo-c') } });
+  const descriptor = domain.descriptor('default');
+  t.is(descriptor.sourcePackageURL, '/sourcePackage');
+  change(descriptor);
+  domain.override(WELL_KNOWN, { body: descriptor });
+  const rt = runtime(t, { sandbox });
+  const error = await t.throwsAsync(rt.deployStub(domain.origin));
+  t.is((error as { code?: string }).code, code, error?.message);
+  t.is(rt.registry.list().length, 0, 'nothing is left registered');
+  return error!;
+}
+
+const sourceCode = (d: Record<string, unknown>) => d.sourcePackage as { sourceCode: string };
+
+test('an inline source whose bytes do not match the hash is refused with PF_ERR_INTEGRITY', async (t) => {
+  await inlineFails(t, 'PF_ERR_INTEGRITY', (d) => {
+    const code = sourceCode(d);
+    // One byte changed in the middle: still base64, other bytes.
+    const at = code.sourceCode.length >> 1;
+    code.sourceCode = code.sourceCode.slice(0, at) + (code.sourceCode[at] === 'A' ? 'B' : 'A') + code.sourceCode.slice(at + 1);
+  });
+});
+
+test('an inline source that is not base64 is refused with PF_ERR_DESCRIPTOR_INVALID', async (t) => {
+  for (const broken of ['not base64!', 'AAA', 'AA-_', 'AA!!AAAA']) {
+    const error = await inlineFails(t, 'PF_ERR_DESCRIPTOR_INVALID', (d) => { sourceCode(d).sourceCode = broken; });
+    t.regex(error.message, /base64/);
+  }
+});
+
+test('a descriptor that says its source is inline but carries none is refused with PF_ERR_DESCRIPTOR_INVALID', async (t) => {
+  const error = await inlineFails(t, 'PF_ERR_DESCRIPTOR_INVALID', (d) => { delete d.sourcePackage; });
+  t.regex(error.message, /sourcePackage/);
+});
+
+test('an inline source over the size limit is refused with PF_ERR_TOO_LARGE before it is decoded', async (t) => {
+  await inlineFails(t, 'PF_ERR_TOO_LARGE', () => {}, { maxSourceBytes: 1024 });
 });
 
 test('a source that cannot be downloaded fails with PF_ERR_SOURCE_UNREACHABLE, not "deploying" forever', async (t) => {

@@ -25,13 +25,27 @@ test('the deploy steps run in the seed order and each is observable through the 
 
 test('a second deploy of the same domain reuses the stub and fetches the descriptor once', async (t) => {
   const component = await freshCopy('echo-c');
-  const domain = await catalogue(t, { default: { component } });
+  const domain = await catalogue(t, { default: { component } }, { inlineMaxBytes: 0 });
   const rt = runtime(t);
   const first = await rt.deployStub(domain.origin);
   const second = await rt.deployStub(domain.origin);
   t.is(second, first);
   t.is(domain.hits(WELL_KNOWN), 1);
   t.is(domain.hits(`/stubs/${basename(component)}`), 1);
+});
+
+test('a small component inside its descriptor deploys in one request, checked against its hash', async (t) => {
+  const component = await freshCopy('echo-c');
+  const domain = await catalogue(t, { default: { component } });
+  t.is(domain.descriptor('default').sourcePackageURL, '/sourcePackage', 'the catalogue inlines a component this small');
+  const rt = runtime(t);
+  const steps: string[] = [];
+  rt.hooks.step.tap('test', (e) => { if (e.parent === 'loadSource' && e.phase === 'end') steps.push(e.hook); });
+  const stub = await rt.deployStub(domain.origin);
+  t.is(stub.status, 'LIVE');
+  t.deepEqual(steps, ['inline', 'integrity']);
+  t.is(domain.hits(WELL_KNOWN), 1);
+  t.is(domain.hits(`/stubs/${basename(component)}`), 0, 'nothing else was fetched');
 });
 
 test('ten concurrent deploys of one domain share one deploy', async (t) => {
