@@ -126,7 +126,15 @@ export async function instantiateDirect(module: WebAssembly.Module, postReturn: 
     },
   };
 
-  const instance = new WebAssembly.Instance(module, imports);
+  // Synchronous: no trip through the event loop on the way to init. A
+  // browser's main thread may refuse that for a large module; then async.
+  let instance: WebAssembly.Instance;
+  try {
+    instance = new WebAssembly.Instance(module, imports);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    instance = await WebAssembly.instantiate(module, imports);
+  }
   const core = instance.exports as Record<string, unknown>;
   memory = core.memory as WebAssembly.Memory;
   realloc = core[REALLOC] as Realloc;
