@@ -4,6 +4,8 @@
 
 export class Malformed extends Error {}
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 export class BinaryReader {
   at: number;
   constructor(readonly bytes: Uint8Array, start = 0, readonly end = bytes.length) {
@@ -56,7 +58,7 @@ export class BinaryReader {
 
   name(): string {
     const bytes = this.take(this.u32());
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return strictUtf8.decode(bytes);
   }
 
   vec<T>(item: () => T): T[] {

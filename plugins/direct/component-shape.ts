@@ -35,6 +35,27 @@ export function recognise(component: Uint8Array): Recognised {
   }
 }
 
+/**
+ * The largest core module of a component, found from its sections alone
+ * (nothing else is checked), or undefined. In the stub world that is the
+ * stub's own module — the shim and fixup modules wit-component adds are a
+ * few hundred bytes — so compiling it can start before the check ends.
+ */
+export function largestCoreModule(component: Uint8Array): Uint8Array | undefined {
+  try {
+    const reader = new BinaryReader(component);
+    reader.take(8);
+    let largest: Uint8Array | undefined;
+    for (const { id, body } of reader.sections()) {
+      if (id === 1 && body.end - body.at > (largest?.length ?? -1)) largest = body.take(body.end - body.at);
+    }
+    return largest;
+  } catch (error) {
+    if (error instanceof Malformed) return undefined;
+    throw error;
+  }
+}
+
 function read(component: Uint8Array): { core: Uint8Array; postReturn: string[] } {
   const reader = new BinaryReader(component);
   const preamble = reader.take(8);

@@ -10,7 +10,7 @@ import type { PreparedComponent } from '../sandbox/component-instance.ts';
 import { LruPromises } from '../sandbox/lru-promises.ts';
 import { capMemory } from '../sandbox/memory-limit.ts';
 import { substep } from '../sandbox/substep.ts';
-import { recognise } from './component-shape.ts';
+import { largestCoreModule, recognise } from './component-shape.ts';
 
 export interface DirectPathOptions {
   /** Where the recognised core modules are kept between runs (the sandbox's cache). */
@@ -30,6 +30,10 @@ export function clearDirectCache(): void {
   recognised.clear();
   declined.clear();
   compiled.clear();
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length;
 }
 
 function remember(hash: string, shape: Shape): Shape {
@@ -68,7 +72,7 @@ export function directPathPlugin(options: DirectPathOptions = {}): Plugin {
         return 'declined' in found ? undefined : true;
       });
 
-      const shapeOf = async (hash: string, source: Uint8Array, context: Parameters<typeof substep>[1]): Promise<Shape | undefined> => {
+      const shapeOf = async (hash: string, source: Uint8Array, context: Parameters<typeof substep>[1], beforeRecognising: () => void): Promise<Shape | undefined> => {
         const found = await known(hash);
         if (found && 'declined' in found) {
           context.stub!.path = { kind: 'jco', declined: found.declined };
@@ -77,6 +81,7 @@ export function directPathPlugin(options: DirectPathOptions = {}): Plugin {
         if (found) return found;
         // Prepared by the jco path before: it will find its own entry.
         if (source.length === 0) return undefined;
+        beforeRecognising();
         const verdict = await substep(runtime, context, 'instantiate', 'recognise', async () => recognise(source));
         if (!verdict.ok) {
           declined.set(hash, verdict.reason);
@@ -90,11 +95,28 @@ export function directPathPlugin(options: DirectPathOptions = {}): Plugin {
       };
 
       runtime.hooks.prepareComponent.tapPromise({ name: 'DirectPathPlugin', stage: -10 }, async ({ sourceHash, source, maxPages }, context) => {
-        const shape = await shapeOf(sourceHash, source, context);
+        // A component never seen: its likely core module starts compiling
+        // (on the engine's background threads) while this thread checks
+        // the component. Compiling runs nothing; the module is used only if
+        // the check passes and finds exactly these bytes, else dropped.
+        let early: { core: Uint8Array; module: Promise<WebAssembly.Module> } | undefined;
+        const shape = await shapeOf(sourceHash, source, context, () => {
+          const core = largestCoreModule(source);
+          if (!core) return;
+          try {
+            early = { core, module: WebAssembly.compile(capMemory(core, maxPages) as Uint8Array<ArrayBuffer>) };
+            early.module.catch(() => {}); // awaited below if used; dropped otherwise
+          } catch {
+            // capMemory refused it: the check will say why.
+          }
+        });
         if (!shape) return undefined;
+        const compile = () => (early && sameBytes(early.core, shape.core)
+          ? early.module
+          : WebAssembly.compile(capMemory(shape.core, maxPages) as Uint8Array<ArrayBuffer>));
         return compiled.get(`${sourceHash}/${maxPages}`, () => substep(runtime, context, 'instantiate', 'compile', async () => ({
           kind: 'direct' as const,
-          module: await WebAssembly.compile(capMemory(shape.core, maxPages) as Uint8Array<ArrayBuffer>),
+          module: await compile(),
           postReturn: shape.postReturn,
         })));
       });
