@@ -113,12 +113,13 @@ async function deployRuns(context: BenchContext, stub: string, runs: number, ser
   }
 
   // The same cold deploy without a worker to start: what the path itself
-  // costs. Each run clears the caches; a few untimed ones first, so the
-  // runtime's own code is compiled by the JIT as in any process that has
-  // deployed before. Each run has its ceiling measured right after it.
+  // costs. Each run clears the caches; untimed ones first, so the runtime's
+  // own code is compiled by the JIT as in a runtime that has deployed
+  // stubs before. Each run has its ceiling measured right after it.
   const inThreadCeiling: number[] = [];
-  const inThreadRuns = context.smoke ? 1 : runs * 3;
-  for (let r = -3; r < inThreadRuns; r++) {
+  const inThreadRuns = context.smoke ? 1 : runs * 6;
+  const untimed = context.smoke ? 0 : 20;
+  for (let r = -untimed; r < inThreadRuns; r++) {
     if (r === 0) context.progress(`deploy: ${stub} in-thread, ${inThreadRuns} runs`);
     forgetCompiled();
     const ms = await deployOnce(stub, served.origin, false, [], undefined, 'in-thread');
@@ -144,7 +145,7 @@ async function deployRuns(context: BenchContext, stub: string, runs: number, ser
     ms('cold deploy, total', coldTotal, 'compile + HTTP round trip', base,
       `worker sandbox, empty caches; ${(bytes.byteLength / 1024).toFixed(0)} KiB component${inline ? ' inside its descriptor (one request)' : ''}, jco transpile alone (outside any deploy, once) ${transpileMs.toFixed(0)} ms`),
     ms('cold deploy in-thread, total', coldInThread, 'compile + HTTP round trip', inThreadCeiling,
-      `the same, in the runtime's thread: no worker to start (${coldInThread.length} runs, after 3 untimed)`),
+      `the same, in the runtime's thread: no worker to start (${coldInThread.length} runs, after ${untimed} untimed)`),
     ms('cold fetchDescriptor', stepMs(cold, (h) => h === 'fetchDescriptor'), 'HTTP round trip', ceiling.rtt),
     ms('cold loadSource', stepMs(cold, (h) => h === 'loadSource'), 'raw HTTP GET of the source', ceiling.source,
       inline ? 'the source came inside the descriptor: decoded and hashed, not fetched' : undefined),
@@ -162,7 +163,7 @@ async function deployRuns(context: BenchContext, stub: string, runs: number, ser
   const compile = coldSub.get('instantiate/compile');
   if (compile?.length === runs) {
     figures.splice(4, 0, ms('cold instantiate: compile', compile, 'WebAssembly.compile of the cores', ceiling.compile,
-      'the sandbox also caps every memory first'));
+      'the sandbox also caps every memory first; on the direct path, what is left to wait for once the component is checked (compiling starts alongside the check)'));
   }
   if (liveHasCeiling) {
     figures.splice(figures.findIndex((f) => f.name.endsWith('disk-cached deploy, total')), 0, ms('cold live', stepMs(cold, (h) => h === 'live'), 'raw mqtt connect + CONNACK', ceiling.connect,
