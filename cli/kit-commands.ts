@@ -19,7 +19,7 @@ export async function stubCommand(args: Args): Promise<number> {
   }
   if (sub === 'build') {
     if (!target) throw pfError('PF_ERR_KIT_USAGE', ['stub build needs the stub folder: protofly stub build <dir>']);
-    const built = await buildStub(target);
+    const built = await buildStub(target, { inline: args.flags.has('inline') });
     // stdout carries only the descriptor, so it can be piped to a file.
     console.error(`built ${built.path} (${(built.bytes / 1024).toFixed(0)} KiB, ${built.ms} ms); the descriptor to publish:`);
     console.log(JSON.stringify(built.descriptor, null, 2));

@@ -21,15 +21,16 @@ const USAGE = `protofly — deploy protocol stubs on the fly
       the browser demo on loopback: open the printed URL
   protofly stub new <name> --lang ts|c|rust [--dir <parent>]
       makes a skeleton stub folder that builds and passes conformance as it is
-  protofly stub build <dir>
-      builds <dir>/build/<name>.wasm and prints the descriptor to publish
+  protofly stub build <dir> [--inline]
+      builds <dir>/build/<name>.wasm and prints the descriptor to publish;
+      --inline puts the component inside it (one request deploys it)
   protofly conformance <component.wasm> [--broker ws://…] [--user U --password P] [--config JSON] [--path direct|jco] [--timeout S] [--json]
       checks a component keeps the stub contract; exits 0 only if every check passes
 `;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const args = parseArgs(rest, ['json', 'demo']);
+  const args = parseArgs(rest, ['json', 'demo', 'inline']);
   const json = args.flags.has('json');
   const say = (line: string) => { if (!json) console.log(line); };
   try {

@@ -13,7 +13,7 @@ export interface BuiltStub {
   descriptor: PublishedDescriptor;
 }
 
-export async function buildStub(dir: string): Promise<BuiltStub> {
+export async function buildStub(dir: string, options: { inline?: boolean } = {}): Promise<BuiltStub> {
   const folder = await readStubFolder(dir);
   const started = performance.now();
   let component: Uint8Array;
@@ -28,6 +28,6 @@ export async function buildStub(dir: string): Promise<BuiltStub> {
     path: folder.componentPath,
     bytes: component.byteLength,
     ms: Math.round(performance.now() - started),
-    descriptor: descriptorOf(folder.manifest, component),
+    descriptor: descriptorOf(folder.manifest, component, options),
   };
 }

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pfError } from '../kernel/errors.ts';
+import { INLINE_SOURCE } from '../kernel/schemas.ts';
 import type { StubManifest } from '../stubs/toolchain/manifest.ts';
 
 export interface StubFolder {
@@ -17,6 +18,7 @@ export interface PublishedDescriptor {
   name: string;
   version: string;
   sourcePackageURL: string;
+  sourcePackage?: { encoding: 'base64'; sourceCode: string };
   sourceHash: string;
   configuration: Record<string, unknown>;
   connect: string[];
@@ -56,12 +58,17 @@ export function sha256Of(bytes: Uint8Array): string {
   return `sha256-${createHash('sha256').update(bytes).digest('base64')}`;
 }
 
-/** What a domain publishes at its well-known URI; the path is where `protofly serve` puts the component. */
-export function descriptorOf(manifest: StubManifest, component: Uint8Array): PublishedDescriptor {
+/**
+ * What a domain publishes at its well-known URI: the component at the path
+ * where `protofly serve` puts it, or inside the descriptor (`inline`).
+ */
+export function descriptorOf(manifest: StubManifest, component: Uint8Array, options: { inline?: boolean } = {}): PublishedDescriptor {
   return {
     name: manifest.name,
     version: manifest.version ?? '0.1.0',
-    sourcePackageURL: `/stubs/${manifest.name}.wasm`,
+    ...(options.inline
+      ? { sourcePackageURL: INLINE_SOURCE, sourcePackage: { encoding: 'base64' as const, sourceCode: Buffer.from(component).toString('base64') } }
+      : { sourcePackageURL: `/stubs/${manifest.name}.wasm` }),
     sourceHash: sha256Of(component),
     configuration: manifest.configuration ?? {},
     connect: manifest.connect ?? [],

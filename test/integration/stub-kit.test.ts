@@ -17,7 +17,7 @@ import { newStub } from '../../kit/new-stub.ts';
 import { sha256Of } from '../../kit/stub-folder.ts';
 import { builtStub } from '../helpers/built.ts';
 import { MOSQUITTO, startMosquitto } from '../helpers/mosquitto.ts';
-import { runtime } from '../helpers/runtime.ts';
+import { catalogue, runtime } from '../helpers/runtime.ts';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../bin/protofly.js', import.meta.url));
@@ -80,6 +80,25 @@ for (const lang of ['c', 'ts', 'rust'] as const) {
     t.true(report.checks.some((c) => c.name === 'goes-live' && c.ok && !c.skipped));
   });
 }
+
+test('stub build --inline prints a descriptor with the component inside, which a runtime deploys from that one request', async (t) => {
+  const { dir, wasm } = await skeleton('c');
+  const built = await protofly('stub', 'build', dir, '--inline');
+  t.is(built.code, 0, built.stderr);
+  const descriptor = JSON.parse(built.stdout) as Record<string, unknown> & { sourcePackage: { encoding: string; sourceCode: string } };
+  const component = new Uint8Array(await readFile(wasm));
+  t.is(descriptor.sourcePackageURL, '/sourcePackage');
+  t.is(descriptor.sourcePackage.encoding, 'base64');
+  t.deepEqual(new Uint8Array(Buffer.from(descriptor.sourcePackage.sourceCode, 'base64')), component);
+  t.is(descriptor.sourceHash, sha256Of(component));
+
+  // Served as it was printed, from a domain that has no component file at all.
+  const domain = await catalogue(t, {});
+  domain.override('/.well-known/protocolstub/default', { body: descriptor });
+  const stub = await runtime(t).deployStub(domain.origin);
+  t.is(stub.status, 'LIVE');
+  t.is(domain.hits('/.well-known/protocolstub/default'), 1);
+});
 
 test('stub new refuses a folder that exists and a language it has no template for', async (t) => {
   const { dir } = await skeleton('c');
