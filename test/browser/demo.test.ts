@@ -85,7 +85,8 @@ withChromium('the browser demo deploys in two panes, carries typed messages, sur
   t.true(warm.panes.alpha.steps.length < cold.panes.alpha.steps.length || warm.panes.beta.steps.length < cold.panes.beta.steps.length, 'fewer steps');
   const coldMs = Math.max(cold.panes.alpha.deployMs, cold.panes.beta.deployMs);
   const warmMs = Math.max(warm.panes.alpha.deployMs, warm.panes.beta.deployMs);
-  t.true(warmMs < coldMs, `cached ${warmMs.toFixed(0)} ms vs cold ${coldMs.toFixed(0)} ms`);
+  // Reported, not asserted: what the cache saves is pinned down by the steps
+  // above; how long they take depends on the machine's load.
   t.log(`Chromium deploy: cold ${coldMs.toFixed(0)} ms, cached ${warmMs.toFixed(0)} ms`);
 
   // All of it under the documented CSP, with nothing refused.
