@@ -137,30 +137,53 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
         return bytes;
       };
 
+      const limitsOf = (descriptor: Descriptor) => {
+        const asked = descriptor.limits ?? {};
+        const memoryMiB = Math.min(asked.memoryMiB ?? defaults.memoryMiB, caps.memoryMiB);
+        return {
+          callTimeoutMs: Math.min(asked.callTimeoutMs ?? defaults.callTimeoutMs, caps.callTimeoutMs),
+          maxPages: pagesFor(memoryMiB),
+        };
+      };
+      const prepare = (context: DeployContext, source: Uint8Array) => runtime.hooks.prepareComponent.promise(
+        { sourceHash: context.descriptor!.sourceHash, source, maxPages: limitsOf(context.descriptor!).maxPages }, context,
+      ) as Promise<PreparedComponent | undefined>;
+      // Preparing (compiling, or transpiling) starts as soon as the source is
+      // verified, so it runs while the Identity Module answers the login;
+      // instantiate takes the result. A deploy that fails before leaves only
+      // a prepared component in the cache.
+      const preparing = new WeakMap<DeployContext, { source: Uint8Array; prepared: Promise<PreparedComponent | undefined> }>();
+      const verified = (context: DeployContext, source: Uint8Array): Uint8Array => {
+        const prepared = prepare(context, source);
+        prepared.catch(() => {}); // awaited by instantiate, which reports it
+        preparing.set(context, { source, prepared });
+        return source;
+      };
+
       runtime.hooks.loadSource.tapPromise('SandboxPlugin', async (context) => {
         const descriptor = context.descriptor!;
         const where = { domain: context.domain.name, stubURL: context.stub?.stubURL };
         // Already prepared from bytes with this very hash: nothing to download.
         if (await runtime.hooks.componentPrepared.promise(descriptor.sourceHash)) {
           runtime.hooks.step.call({ domain: context.domain.name, hook: 'cached', parent: 'loadSource', ms: 0, phase: 'end' });
-          return CACHED;
+          return verified(context, CACHED);
         }
         const bytes = descriptor.sourcePackageURL === INLINE_SOURCE
           ? await substep(runtime, context, 'loadSource', 'inline', () => inlineSource(descriptor, where))
           : await download(new URL(descriptor.sourcePackageURL, context.descriptorURL).href, context, where);
         const actual = await substep(runtime, context, 'loadSource', 'integrity', async () => integrity(bytes));
         if (!sameIntegrity(descriptor.sourceHash, actual)) throw pfError('PF_ERR_INTEGRITY', [descriptor.sourceHash, actual], where);
-        return bytes;
+        return verified(context, bytes);
       });
 
       runtime.hooks.instantiate.tapPromise('SandboxPlugin', async (context) => {
         const record = context.stub!;
         const descriptor = context.descriptor!;
-        const asked = descriptor.limits ?? {};
-        const memoryMiB = Math.min(asked.memoryMiB ?? defaults.memoryMiB, caps.memoryMiB);
-        const callTimeoutMs = Math.min(asked.callTimeoutMs ?? defaults.callTimeoutMs, caps.callTimeoutMs);
-        const maxPages = pagesFor(memoryMiB);
-        const prepared = await runtime.hooks.prepareComponent.promise({ sourceHash: descriptor.sourceHash, source: context.source!, maxPages }, context) as PreparedComponent | undefined;
+        const { callTimeoutMs, maxPages } = limitsOf(descriptor);
+        // Started by loadSource, unless another plugin supplied the source.
+        const early = preparing.get(context);
+        preparing.delete(context);
+        const prepared = await (early?.source === context.source ? early!.prepared : prepare(context, context.source!));
         if (!prepared) throw pfError('PF_ERR_NO_HANDLER', ['prepareComponent'], { hook: 'prepareComponent', domain: record.domain.name });
         record.path = { kind: prepared.kind, declined: prepared.kind === 'direct' ? undefined : record.path?.declined };
         const limits: GuestLimits & { callTimeoutMs: number } = {

@@ -48,6 +48,35 @@ test('a small component inside its descriptor deploys in one request, checked ag
   t.is(domain.hits(`/stubs/${basename(component)}`), 0, 'nothing else was fetched');
 });
 
+test('the component is compiled while the Identity Module is still answering the login', async (t) => {
+  const domain = await catalogue(t, { default: { component: await freshCopy('echo-c') } });
+  // A login that answers only once the component is compiled: if compiling
+  // waited for the login instead, the deploy would stall until the timeout.
+  let compiled: () => void = () => {};
+  const compiledNow = new Promise<void>((resolve) => { compiled = resolve; });
+  const rt = runtime(t, {
+    identity: {
+      lookup: async () => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('the component was not compiled while the login was pending')), 10_000);
+        });
+        await Promise.race([compiledNow, timeout]).finally(() => clearTimeout(timer));
+        return { username: 'alice', password: 'secret' };
+      },
+    },
+  });
+  const ended: string[] = [];
+  rt.hooks.step.tap('test', (e) => {
+    if (e.phase !== 'end') return;
+    ended.push(e.parent ? `${e.parent}/${e.hook}` : e.hook);
+    if (e.parent === 'instantiate' && e.hook === 'compile') compiled();
+  });
+  const stub = await rt.deployStub(domain.origin);
+  t.is(stub.status, 'LIVE');
+  t.true(ended.indexOf('instantiate/compile') < ended.indexOf('credentials'), ended.join(', '));
+});
+
 test('ten concurrent deploys of one domain share one deploy', async (t) => {
   const domain = await catalogue(t, echo());
   const rt = runtime(t);
