@@ -5,15 +5,14 @@
 import { encodeCbor } from '../../kernel/cbor.ts';
 import { pfError, type ProtoflyError } from '../../kernel/errors.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
-import { INLINE_SOURCE, type Descriptor, type Message } from '../../kernel/schemas.ts';
+import type { Descriptor, Message } from '../../kernel/schemas.ts';
 import type { DeployContext, Sandbox, StubInstance, StubRecord } from '../../kernel/types.ts';
-import { boundedGet } from '../http/get.ts';
 import type { PreparedComponent, TranspiledComponent } from './component-instance.ts';
 import { compileComponent, transpileComponent } from './component-loader.ts';
 import type { GuestLimits } from './guest.ts';
 import { startInThread, type SandboxStart } from './in-thread.ts';
-import { decodeInlineSource, inlineSourceSize } from './inline-source.ts';
-import { sameIntegrity, sha256Integrity } from './integrity.ts';
+import { sha256Integrity } from './integrity.ts';
+import { fetchVerifiedSource } from './load-source.ts';
 import { LruPromises } from './lru-promises.ts';
 import { substep } from './substep.ts';
 import type { ComponentCache } from './cache/component-cache.ts';
@@ -22,8 +21,6 @@ import { startInWorker } from './worker-sandbox.ts';
 import type { SpawnWorker } from './worker/protocol.ts';
 
 export type SandboxKind = 'worker' | 'in-thread';
-
-type Where = { domain: string; stubURL?: string };
 
 export interface StubLimits {
   /** The stub's linear memory may not grow past this. */
@@ -119,24 +116,6 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
           return substep(runtime, context, 'instantiate', 'compile', () => compileComponent(component, maxPages));
         }));
 
-      const download = async (url: string, context: DeployContext, where: Where) => {
-        const result = await substep(runtime, context, 'loadSource', 'download', () => boundedGet(url, { maxBytes: maxSourceBytes, timeoutMs }));
-        if (!result.ok) {
-          if (result.reason === 'too-large') throw pfError('PF_ERR_TOO_LARGE', [`the stub source at ${url}`, maxSourceBytes], where);
-          const detail = result.reason === 'status' ? `HTTP ${result.status}` : result.detail;
-          throw pfError('PF_ERR_SOURCE_UNREACHABLE', [`${url} (${detail})`], where);
-        }
-        return result.bytes;
-      };
-      // Came with the descriptor: nothing to fetch, the same limit and check.
-      const inlineSource = async (descriptor: Descriptor, where: Where) => {
-        const text = descriptor.sourcePackage!.sourceCode;
-        if (inlineSourceSize(text) > maxSourceBytes) throw pfError('PF_ERR_TOO_LARGE', ['the stub source inside the descriptor', maxSourceBytes], where);
-        const bytes = decodeInlineSource(text);
-        if (!bytes) throw pfError('PF_ERR_DESCRIPTOR_INVALID', ['/sourcePackage/sourceCode is not base64'], where);
-        return bytes;
-      };
-
       const limitsOf = (descriptor: Descriptor) => {
         const asked = descriptor.limits ?? {};
         const memoryMiB = Math.min(asked.memoryMiB ?? defaults.memoryMiB, caps.memoryMiB);
@@ -162,18 +141,12 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
 
       runtime.hooks.loadSource.tapPromise('SandboxPlugin', async (context) => {
         const descriptor = context.descriptor!;
-        const where = { domain: context.domain.name, stubURL: context.stub?.stubURL };
         // Already prepared from bytes with this very hash: nothing to download.
         if (await runtime.hooks.componentPrepared.promise(descriptor.sourceHash)) {
           runtime.hooks.step.call({ domain: context.domain.name, hook: 'cached', parent: 'loadSource', ms: 0, phase: 'end' });
           return verified(context, CACHED);
         }
-        const bytes = descriptor.sourcePackageURL === INLINE_SOURCE
-          ? await substep(runtime, context, 'loadSource', 'inline', () => inlineSource(descriptor, where))
-          : await download(new URL(descriptor.sourcePackageURL, context.descriptorURL).href, context, where);
-        const actual = await substep(runtime, context, 'loadSource', 'integrity', async () => integrity(bytes));
-        if (!sameIntegrity(descriptor.sourceHash, actual)) throw pfError('PF_ERR_INTEGRITY', [descriptor.sourceHash, actual], where);
-        return verified(context, bytes);
+        return verified(context, await fetchVerifiedSource(runtime, context, { maxSourceBytes, timeoutMs, integrity }));
       });
 
       runtime.hooks.instantiate.tapPromise('SandboxPlugin', async (context) => {
