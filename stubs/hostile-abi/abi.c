@@ -4,7 +4,7 @@
 // .../pointer, .../length, .../utf8.
 #include "../hostile-common/hostile.h"
 
-const char hostile_name[] = "hostile-abi";
+const char echo_name[] = "hostile-abi";
 
 // The host's log import itself: the glue's pf_log would clean the text up.
 __attribute__((import_module("protofly:stub/host@0.1.0"), import_name("log")))
@@ -16,7 +16,7 @@ static int ends_with(pf_str s, const char *suffix) {
 }
 
 void hostile_attack(const uint8_t *msg, size_t len) {
-  hostile_message m;
+  echo_message m;
   if (!hostile_parse(msg, len, &m) || !m.has_to) return;
   if (ends_with(m.to, "/pointer")) {
     // A batch "at" an address far past the end of linear memory.

@@ -6,35 +6,21 @@
 #ifndef HOSTILE_H
 #define HOSTILE_H
 
-#include "cbor.h"
-#include "protostub.h"
+#include "../echo-c/echo.h"
 
 // ---- Defined by each hostile stub ---------------------------------------------
 
-// Used in log lines, so a test log says which fixture spoke.
-extern const char hostile_name[];
+// Each also defines echo_name (echo.h), used in log lines, so a test log
+// says which fixture spoke.
 // msg is the triggering message (one CBOR map), borrowed for the call. Replies
 // to messages earlier in the same batch have already been posted.
 void hostile_attack(const uint8_t *msg, size_t len);
 
-// ---- Provided by hostile.c ----------------------------------------------------
+// ---- Provided by hostile.c (and, through echo.h, stubs/echo-c/echo-core.c) ----
 
-// The stubURL from the last successful init.
-pf_str hostile_stub_url(void);
-
-// The fields of a message the attacks need. Strings and raw items point into
-// the message. id and body are raw CBOR items (NULL when absent).
-typedef struct {
-  const uint8_t *id;
-  size_t id_len;
-  const uint8_t *body;
-  size_t body_len;
-  pf_str from, to;
-  int has_from, has_to;
-} hostile_message;
-
-// 1 if msg is a map whose id/from/to/body keys are of usable types.
-int hostile_parse(const uint8_t *msg, size_t len, hostile_message *out);
+// 1 if msg is a map whose id/from/to/body keys are of usable types; *out is
+// left alone otherwise.
+int hostile_parse(const uint8_t *msg, size_t len, echo_message *out);
 
 // Writes a fresh message id (decimal, unique within this instance) into buf
 // (at least 20 bytes) and returns it.

@@ -4,15 +4,15 @@
 
 #define FLOOD_POSTS 100000u
 
-const char hostile_name[] = "hostile-flood";
+const char echo_name[] = "hostile-flood";
 
 void hostile_attack(const uint8_t *msg, size_t len) {
-  hostile_message m;
+  echo_message m;
   if (!hostile_parse(msg, len, &m) || !m.has_from) {
     pf_logz(PF_WARN, "hostile-flood: trigger has no from, nobody to flood");
     return;
   }
-  pf_str url = hostile_stub_url();
+  pf_str url = echo_stub_url();
   static const char suffix[] = "/flood";
   pf_cbor_writer w = {0};
   for (uint32_t i = 0; i < FLOOD_POSTS; i++) {

@@ -3,18 +3,18 @@
 // drop the garbage without dropping the stub.
 #include "../hostile-common/hostile.h"
 
-const char hostile_name[] = "hostile-garbage";
+const char echo_name[] = "hostile-garbage";
 
 // 0xff is a break outside any container, 0xfe..0xfc are reserved heads.
 static const uint8_t not_cbor[] = {0xff, 0xfe, 0xfd, 0xfc, 0x00, 0x01};
 
 void hostile_attack(const uint8_t *msg, size_t len) {
-  hostile_message m = {0};  // hostile_parse leaves it alone on failure
+  echo_message m = {0};  // hostile_parse leaves it alone on failure
   int usable = hostile_parse(msg, len, &m) && m.has_from;
   // Addressed from inside the stub's own space, so that the only thing wrong
   // with the messages below is what each one is meant to get wrong.
-  pf_str from = m.has_to ? m.to : hostile_stub_url();
-  pf_str to = usable ? m.from : hostile_stub_url();
+  pf_str from = m.has_to ? m.to : echo_stub_url();
+  pf_str to = usable ? m.from : echo_stub_url();
   char id[20];
 
   pf_post(not_cbor, sizeof not_cbor);

@@ -6,7 +6,7 @@
 #define WASM_PAGE 65536u
 #define STEP 16u  // pages per grow: 1 MiB
 
-const char hostile_name[] = "hostile-grow";
+const char echo_name[] = "hostile-grow";
 
 void hostile_attack(const uint8_t *msg, size_t len) {
   (void)msg, (void)len;

@@ -2,7 +2,7 @@
 // a worker it can terminate) without help from the stub.
 #include "../hostile-common/hostile.h"
 
-const char hostile_name[] = "hostile-loop";
+const char echo_name[] = "hostile-loop";
 
 void hostile_attack(const uint8_t *msg, size_t len) {
   (void)msg, (void)len;

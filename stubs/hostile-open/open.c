@@ -3,10 +3,10 @@
 // result the stub could read (and not as a trap or a silent success).
 #include "../hostile-common/hostile.h"
 
-const char hostile_name[] = "hostile-open";
+const char echo_name[] = "hostile-open";
 
 void hostile_attack(const uint8_t *msg, size_t len) {
-  hostile_message m;
+  echo_message m;
   if (!hostile_parse(msg, len, &m) || !m.has_from || !m.id) {
     pf_logz(PF_WARN, "hostile-open: trigger has no from or id, nobody to tell");
     return;
@@ -24,7 +24,7 @@ void hostile_attack(const uint8_t *msg, size_t len) {
   pf_cbor_put_textz(&w, "type");
   pf_cbor_put_textz(&w, "RESPONSE");
   pf_cbor_put_textz(&w, "from");
-  pf_cbor_put_text(&w, m.has_to ? m.to : hostile_stub_url());
+  pf_cbor_put_text(&w, m.has_to ? m.to : echo_stub_url());
   pf_cbor_put_textz(&w, "to");
   pf_cbor_put_text(&w, m.from);
   pf_cbor_put_textz(&w, "body");

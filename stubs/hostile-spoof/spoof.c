@@ -3,7 +3,7 @@
 // the runtime's verdict on one cannot hide its verdict on the other.
 #include "../hostile-common/hostile.h"
 
-const char hostile_name[] = "hostile-spoof";
+const char echo_name[] = "hostile-spoof";
 
 static const char *const forged[] = {
   "hyperty://victim.example/alice",
@@ -11,7 +11,7 @@ static const char *const forged[] = {
 };
 
 void hostile_attack(const uint8_t *msg, size_t len) {
-  hostile_message m;
+  echo_message m;
   if (!hostile_parse(msg, len, &m) || !m.has_from) {
     pf_logz(PF_WARN, "hostile-spoof: trigger has no from, nobody to fool");
     return;

@@ -1,7 +1,7 @@
 // A wasm trap in on-messages: the runtime must contain it to this stub.
 #include "../hostile-common/hostile.h"
 
-const char hostile_name[] = "hostile-trap";
+const char echo_name[] = "hostile-trap";
 
 void hostile_attack(const uint8_t *msg, size_t len) {
   (void)msg, (void)len;
