@@ -1,23 +1,15 @@
 // A real mosquitto (Debian package), started on loopback with a generated
 // config and password file, stopped after the test.
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, serverProcess } from './server-process.ts';
+import { freePort, startWebSocketServer, type WebSocketServer } from './server-process.ts';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 
-export interface Mosquitto {
-  /** WebSocket URL: `ws://127.0.0.1:PORT` */
-  url: string;
-  stop(): Promise<void>;
-  /** Starts it again on the same ports (after `stop`). */
-  start(): Promise<void>;
-  /** Stops it and removes its files. */
-  dispose(): Promise<void>;
-}
+export type Mosquitto = WebSocketServer;
 
 export async function startMosquitto(users: Record<string, string>): Promise<Mosquitto> {
   const dir = await mkdtemp(join(tmpdir(), 'protofly-mosquitto-'));
@@ -48,16 +40,5 @@ export async function startMosquitto(users: Record<string, string>): Promise<Mos
     'protocol websockets',
     '',
   ].join('\n'));
-  const server = serverProcess('mosquitto', MOSQUITTO, ['-c', config], wsPort);
-  const handle: Mosquitto = {
-    url: `ws://127.0.0.1:${wsPort}`,
-    start: server.start,
-    stop: server.stop,
-    async dispose() {
-      await server.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-  await handle.start();
-  return handle;
+  return startWebSocketServer('mosquitto', MOSQUITTO, ['-c', config], wsPort, dir);
 }

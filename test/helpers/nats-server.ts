@@ -1,25 +1,18 @@
 // A real nats-server (Debian package), started on loopback with a generated
 // config (client port, plain WebSocket listener, user/password or token
 // authorization), stopped after the test.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, serverProcess } from './server-process.ts';
+import { freePort, startWebSocketServer, type WebSocketServer } from './server-process.ts';
 
 export const NATS_SERVER = '/usr/sbin/nats-server';
 
 export type NatsAuth = { users: Record<string, string> } | { token: string };
 
-export interface NatsServer {
-  /** WebSocket URL: `ws://127.0.0.1:PORT` */
-  url: string;
+export interface NatsServer extends WebSocketServer {
   /** The plain NATS client port, for test clients that want one. */
   clientPort: number;
-  stop(): Promise<void>;
-  /** Starts it again on the same ports (after `stop`). */
-  start(): Promise<void>;
-  /** Stops it and removes its files. */
-  dispose(): Promise<void>;
 }
 
 // nats-server's config syntax takes JSON strings as they are.
@@ -41,17 +34,6 @@ export async function startNatsServer(auth: NatsAuth): Promise<NatsServer> {
     `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true }`,
     '',
   ].join('\n'));
-  const server = serverProcess('nats-server', NATS_SERVER, ['-c', config], wsPort);
-  const handle: NatsServer = {
-    url: `ws://127.0.0.1:${wsPort}`,
-    clientPort,
-    start: server.start,
-    stop: server.stop,
-    async dispose() {
-      await server.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-  await handle.start();
-  return handle;
+  const server = await startWebSocketServer('nats-server', NATS_SERVER, ['-c', config], wsPort, dir);
+  return { ...server, clientPort };
 }

@@ -2,6 +2,7 @@
 // config, ready once its port accepts connections, stopped with SIGTERM (so
 // it saves what it persists), startable again on the same ports.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 
 export function freePort(): Promise<number> {
@@ -52,4 +53,31 @@ export function serverProcess(name: string, command: string, args: string[], rea
       await gone;
     },
   };
+}
+
+/** A test's server as the stubs reach it: over WebSocket on loopback. */
+export interface WebSocketServer {
+  /** WebSocket URL: `ws://127.0.0.1:PORT` */
+  url: string;
+  stop(): Promise<void>;
+  /** Starts it again on the same ports (after `stop`). */
+  start(): Promise<void>;
+  /** Stops it and removes its files. */
+  dispose(): Promise<void>;
+}
+
+/** Starts a server whose config and files are in `dir`; ready once `wsPort` listens. */
+export async function startWebSocketServer(name: string, command: string, args: string[], wsPort: number, dir: string): Promise<WebSocketServer> {
+  const server = serverProcess(name, command, args, wsPort);
+  const handle: WebSocketServer = {
+    url: `ws://127.0.0.1:${wsPort}`,
+    start: server.start,
+    stop: server.stop,
+    async dispose() {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  await handle.start();
+  return handle;
 }
