@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { componentFromCore } from './core-to-component.ts';
 import type { BuildComponent } from './manifest.ts';
 import { STUBS_DIR } from './paths.ts';
+import { requireTool } from './require-tool.ts';
 
 const run = promisify(execFile);
 
@@ -49,16 +50,6 @@ const LINK_FLAGS = [
   '-Wl,--strip-all',
 ];
 
-async function checkClang(): Promise<void> {
-  try {
-    await run(CLANG, ['--version']);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EACCES') throw new Error(`C stubs need clang at ${CLANG}: ${INSTALL_HINT}`);
-    throw error;
-  }
-}
-
 async function glueSources(): Promise<string[]> {
   const names = await readdir(GLUE_DIR);
   return names.filter((n) => n.endsWith('.c')).sort().map((n) => join(GLUE_DIR, n));
@@ -79,7 +70,7 @@ async function clang(stub: string, args: string[]): Promise<void> {
 
 export const buildComponent: BuildComponent = async (stubDir, manifest) => {
   if (!manifest.sources?.length) throw new Error(`${manifest.name}: stub.json needs "sources" for lang c`);
-  await checkClang();
+  await requireTool(CLANG, 'C stubs need clang', INSTALL_HINT);
   const work = await mkdtemp(join(tmpdir(), `protofly-${manifest.name}-`));
   try {
     const core = join(work, 'core.wasm');

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { componentFromCore } from './core-to-component.ts';
 import type { BuildComponent } from './manifest.ts';
+import { requireTool } from './require-tool.ts';
 
 const run = promisify(execFile);
 
@@ -32,16 +33,6 @@ function rustcArgs(entry: string, crateName: string, out: string): string[] {
   ];
 }
 
-async function checkRustc(): Promise<void> {
-  try {
-    await run(RUSTC, ['--version']);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EACCES') throw new Error(`Rust stubs need rustc at ${RUSTC}: ${INSTALL_HINT}`);
-    throw error;
-  }
-}
-
 async function rustc(stub: string, args: string[]): Promise<void> {
   try {
     const { stderr } = await run(RUSTC, args, { maxBuffer: 16 << 20 });
@@ -57,7 +48,7 @@ async function rustc(stub: string, args: string[]): Promise<void> {
 
 export const buildComponent: BuildComponent = async (stubDir, manifest) => {
   if (!manifest.entry) throw new Error(`${manifest.name}: stub.json needs "entry" (the crate root) for lang rust`);
-  await checkRustc();
+  await requireTool(RUSTC, 'Rust stubs need rustc', INSTALL_HINT);
   const work = await mkdtemp(join(tmpdir(), `protofly-${manifest.name}-`));
   try {
     const core = join(work, 'core.wasm');
