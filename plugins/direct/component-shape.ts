@@ -4,8 +4,13 @@
 // core module that imports nothing but host functions. Anything else — more
 // imports, another version, another encoding, an unknown section or
 // construct — is "not recognised", and the jco path takes it unchanged.
+// Names are followed, not trusted: each of the stub module's imports must be
+// bound to the host function of that name (directly, or through
+// wit-component's shim and fixup modules), each exported name to the lift of
+// the stub function of that name, and no other code may run.
 import { BinaryReader, Malformed } from './binary-reader.ts';
 import { readCoreModule } from './core-module.ts';
+import { fixupSlotCount, shimFunctionCount } from './wit-component-glue.ts';
 import {
   HOST_FUNCTIONS, HOST_MODULE, postReturnOf, REALLOC, REALLOC_CORE, STUB_FUNCTIONS, STUB_INSTANCE,
 } from './stub-world.ts';
@@ -25,6 +30,14 @@ const KNOWN_SECTIONS = new Set([0, 1, 2, 4, 5, 6, 7, 8, 10, 11]);
 
 type Sort = 'core-func' | 'core-memory' | 'core-other' | 'func' | 'type' | 'instance' | 'other';
 interface Aliased { from: 'core-instance' | 'instance'; instance: number; name: string }
+/** A core instance: a module instantiated with named instances, or a bag of existing items. */
+interface CoreInstance { module?: number; args?: Map<string, number>; bag?: Map<string, { sort: number; index: number }> }
+/** A component instance: imported, a component instantiated with named items, or a bag of items. */
+interface Instance { imported?: string; component?: number; args?: Map<string, Item>; bag?: Map<string, Item> }
+interface Item { sort: Sort; index: number }
+/** An inner component that only re-exports what it imports: export name → the import and its type. */
+type Reexports = Map<string, { from: string; type: string | undefined }>;
+const CORE_FUNC = 0x00;
 
 export function recognise(component: Uint8Array): Recognised {
   try {
@@ -64,23 +77,24 @@ function read(component: Uint8Array): { core: Uint8Array; postReturn: string[] }
 
   const types: string[] = [];
   const modules: Uint8Array[] = [];
-  const coreInstances: Array<{ module?: number }> = [];
+  const components: Reexports[] = [];
+  const coreInstances: CoreInstance[] = [];
   const coreFuncs: Array<Aliased | { lowered: number }> = [];
   const coreMemories: Aliased[] = [];
-  const funcs: Array<Aliased | { lifted: true }> = [];
-  const instances: Array<{ imported?: string }> = [];
-  const lifts: Array<{ core: number; type: number; options: Options }> = [];
-  const lowers: Array<{ func: number; options: Options }> = [];
+  const funcs: Array<Aliased | { lift: number }> = [];
+  const instances: Instance[] = [];
+  const lifts: Array<{ core: number; type: number; options: Options; fn?: string }> = [];
+  const lowers: Array<{ func: number; options: Options; host?: string }> = [];
   const imports: string[] = [];
-  const exports: string[] = [];
+  const exports: number[] = [];
 
   for (const { id, body } of reader.sections()) {
     if (!KNOWN_SECTIONS.has(id)) throw new NotOurs(`section ${id}`);
     switch (id) {
       case 1: modules.push(body.take(body.end - body.at)); break;
       case 2: body.vec(() => coreInstances.push(readCoreInstance(body))); break;
-      case 4: break; // the re-exporting inner component wit-component writes
-      case 5: body.vec(() => { skipInstance(body); instances.push({}); }); break;
+      case 4: components.push(readReexportComponent(body.take(body.end - body.at))); break;
+      case 5: body.vec(() => instances.push(readInstance(body))); break;
       case 6: body.vec(() => {
         const { sort, aliased } = readAlias(body);
         if (sort === 'core-func') coreFuncs.push(aliased);
@@ -88,6 +102,9 @@ function read(component: Uint8Array): { core: Uint8Array; postReturn: string[] }
         else if (sort === 'func') funcs.push(aliased);
         else if (sort === 'type') types.push('<aliased>');
         else if (sort === 'instance') instances.push({});
+        // Tables, globals, modules, components, values: none in the stub
+        // world, and some would shift index spaces read here.
+        else throw new NotOurs(`an alias of a ${sort === 'core-other' ? 'core item' : 'component item'} other than a function, memory, type or instance`);
       }); break;
       case 7: body.vec(() => types.push(readDefType(body, types))); break;
       case 8: body.vec(() => {
@@ -97,7 +114,7 @@ function read(component: Uint8Array): { core: Uint8Array; postReturn: string[] }
           const core = body.u32();
           const options = readOptions(body);
           lifts.push({ core, type: body.u32(), options });
-          funcs.push({ lifted: true });
+          funcs.push({ lift: lifts.length - 1 });
         } else if (kind === 0x01) {
           const func = body.u32();
           lowers.push({ func, options: readOptions(body) });
@@ -119,11 +136,12 @@ function read(component: Uint8Array): { core: Uint8Array; postReturn: string[] }
       case 11: body.vec(() => {
         const name = readExternName(body);
         const sort = readSort(body);
-        body.u32();
+        const index = body.u32();
         const typed = body.byte();
         if (typed !== 0x00) throw new NotOurs('an export with an ascribed type');
         if (sort !== 'instance' || name !== STUB_INSTANCE) throw new NotOurs(`export ${name}`);
-        exports.push(name);
+        exports.push(index);
+        instances.push(instances[index] ?? {});
       }); break;
     }
   }
@@ -131,9 +149,15 @@ function read(component: Uint8Array): { core: Uint8Array; postReturn: string[] }
   if (exports.length !== 1) throw new NotOurs(`${exports.length} exports`);
 
   // The stub's own core module: the one exporting the stub's functions.
-  const mainIndex = modules.findIndex((m) => readCoreModule(m).exports.has(`${STUB_INSTANCE}#init`));
-  if (mainIndex < 0) throw new NotOurs(`no core module exports ${STUB_INSTANCE}#init`);
-  const shape = readCoreModule(modules[mainIndex]);
+  let mainIndex = -1;
+  let shape: ReturnType<typeof readCoreModule> | undefined;
+  for (const [index, module] of modules.entries()) {
+    const read = readCoreModule(module);
+    if (read.exports.has(`${STUB_INSTANCE}#init`)) [mainIndex, shape] = [index, read];
+    if (shape) break;
+  }
+  if (!shape) throw new NotOurs(`no core module exports ${STUB_INSTANCE}#init`);
+  if (shape.start) throw new NotOurs('the core module has a start function');
   for (const entry of shape.imports) {
     const expected = HOST_FUNCTIONS[entry.name];
     if (entry.module !== HOST_MODULE || entry.kind !== 'func' || !expected) throw new NotOurs(`core import ${entry.module}.${entry.name}`);
@@ -175,6 +199,7 @@ function read(component: Uint8Array): { core: Uint8Array; postReturn: string[] }
     optionsAreOurs(lift.options, fn, postReturnOf(fn));
     if (lift.options.postReturn === undefined && postReturn.includes(fn)) postReturn.splice(postReturn.indexOf(fn), 1);
     lifted.add(fn);
+    lift.fn = fn;
   }
   if (lifted.size !== Object.keys(STUB_FUNCTIONS).length) throw new NotOurs('not every stub function is exported');
   for (const lower of lowers) {
@@ -182,8 +207,92 @@ function read(component: Uint8Array): { core: Uint8Array; postReturn: string[] }
     const name = func && 'from' in func && func.from === 'instance' && instances[func.instance]?.imported === HOST_MODULE ? func.name : undefined;
     if (!name || !HOST_FUNCTIONS[name]) throw new NotOurs('a lower of something other than a host function');
     optionsAreOurs(lower.options, name);
+    lower.host = name;
   }
+  checkExportedNames(instances[exports[0]], components, funcs, lifts);
+  checkHostBindings({ modules, coreInstances, coreFuncs, lowers }, mainIndex, shape.imports.map((i) => i.name));
   return { core: modules[mainIndex], postReturn };
+}
+
+/**
+ * The exported instance names each stub function: every name must be the
+ * lift of the stub's function of that name (jco would call what the name is
+ * bound to; the direct path calls the core export of that name).
+ */
+function checkExportedNames(exported: Instance | undefined, components: Reexports[], funcs: Array<Aliased | { lift: number }>, lifts: Array<{ fn?: string }>): void {
+  const named = new Map<string, number>();
+  if (exported?.bag) {
+    for (const [name, { sort, index }] of exported.bag) {
+      if (sort !== 'func') throw new NotOurs(`the exported ${name} is not a function`);
+      named.set(name, index);
+    }
+  } else if (exported?.component !== undefined && components[exported.component]) {
+    for (const [name, { from, type }] of components[exported.component]) {
+      const arg = exported.args!.get(from);
+      if (arg?.sort !== 'func') throw new NotOurs(`the exported ${name} is given no function`);
+      if (type !== STUB_FUNCTIONS[name]?.wit) throw new NotOurs(`the exported ${name} is typed ${type}`);
+      named.set(name, arg.index);
+    }
+  } else {
+    throw new NotOurs('the exported instance is not made of the stub functions');
+  }
+  if (named.size !== Object.keys(STUB_FUNCTIONS).length) throw new NotOurs(`the exported instance has ${named.size} functions`);
+  for (const [name, index] of named) {
+    const func = funcs[index];
+    if (!(func && 'lift' in func && lifts[func.lift].fn === name)) throw new NotOurs(`the exported ${name} is not the stub's ${name}`);
+  }
+}
+
+/**
+ * No code runs but the stub's module (instantiated once) and wit-component's
+ * glue, and each function the stub's module imports is bound to the host
+ * function of that name: a lowered host function, or a shim function whose
+ * table slot the fixup fills with one.
+ */
+function checkHostBindings(
+  parts: { modules: Uint8Array[]; coreInstances: CoreInstance[]; coreFuncs: Array<Aliased | { lowered: number }>; lowers: Array<{ host?: string }> },
+  mainIndex: number,
+  mainImports: string[],
+): void {
+  const { modules, coreInstances, coreFuncs, lowers } = parts;
+  const shimSizes = new Map<number, number | undefined>(); // module index → its shim function count
+  const shimSize = (module: number) => {
+    if (!shimSizes.has(module)) shimSizes.set(module, shimFunctionCount(modules[module]));
+    return shimSizes.get(module);
+  };
+  const isShim = (c: CoreInstance | undefined) => c?.module !== undefined && c.module !== mainIndex && c.args!.size === 0 && shimSize(c.module) !== undefined;
+  const fixupOf = new Map<number, CoreInstance>(); // shim instance → the fixup filling its table
+  for (const c of coreInstances) {
+    if (c.module === undefined || c.module === mainIndex || isShim(c)) continue;
+    const shim = c.args!.get('shim');
+    const isFixup = c.args!.size === 2 && c.args!.has('actual') && shim !== undefined && isShim(coreInstances[shim])
+      && !fixupOf.has(shim) && fixupSlotCount(modules[c.module]) === shimSize(coreInstances[shim].module!);
+    if (!isFixup) throw new NotOurs(`core module ${c.module} is neither the stub's nor wit-component's glue`);
+    fixupOf.set(shim, c);
+  }
+  const mains = coreInstances.filter((c) => c.module === mainIndex);
+  if (mains.length !== 1) throw new NotOurs(`the stub's core module is instantiated ${mains.length} times`);
+  const args = [...mains[0].args!.keys()];
+  if (args.length !== (mainImports.length ? 1 : 0) || (args.length && args[0] !== HOST_MODULE)) {
+    throw new NotOurs(`the stub's core module is instantiated with ${args.join(', ') || 'nothing'}`);
+  }
+  if (!mainImports.length) return;
+  const given = coreInstances[mains[0].args!.get(HOST_MODULE)!]?.bag;
+  const lowered = (index: number | undefined) => {
+    const func = index === undefined ? undefined : coreFuncs[index];
+    return func && 'lowered' in func ? lowers[func.lowered].host : undefined;
+  };
+  const hostBehind = (index: number): string | undefined => {
+    const func = coreFuncs[index];
+    if (!func || 'lowered' in func) return lowered(index);
+    const fixup = func.from === 'core-instance' ? fixupOf.get(func.instance) : undefined;
+    const actual = fixup && coreInstances[fixup.args!.get('actual')!]?.bag?.get(func.name);
+    return actual?.sort === CORE_FUNC ? lowered(actual.index) : undefined;
+  };
+  for (const name of mainImports) {
+    const item = given?.get(name);
+    if (item?.sort !== CORE_FUNC || hostBehind(item.index) !== name) throw new NotOurs(`the stub's import ${name} is bound to something other than the host's ${name}`);
+  }
 }
 
 interface Options { encoding: string; memory?: number; realloc?: number; postReturn?: number; async: boolean }
@@ -223,30 +332,93 @@ function readAlias(body: BinaryReader): { sort: Sort; aliased: Aliased } {
   throw new NotOurs('an outer alias');
 }
 
-function readCoreInstance(body: BinaryReader): { module?: number } {
+function addOnce<T>(map: Map<string, T>, name: string, value: T): void {
+  if (map.has(name)) throw new NotOurs(`${name} given twice`);
+  map.set(name, value);
+}
+
+function readCoreInstance(body: BinaryReader): CoreInstance {
   const kind = body.byte();
   if (kind === 0x00) {
     const module = body.u32();
-    body.vec(() => { body.name(); body.byte(); body.u32(); });
-    return { module };
+    const args = new Map<string, number>();
+    body.vec(() => {
+      const name = body.name();
+      if (body.byte() !== 0x12) throw new NotOurs(`core instantiation argument ${name} is not an instance`);
+      addOnce(args, name, body.u32());
+    });
+    return { module, args };
   }
   if (kind === 0x01) {
-    body.vec(() => { body.name(); body.byte(); body.u32(); });
-    return {};
+    const bag = new Map<string, { sort: number; index: number }>();
+    body.vec(() => {
+      const name = body.name();
+      const sort = body.byte();
+      addOnce(bag, name, { sort, index: body.u32() });
+    });
+    return { bag };
   }
   throw new NotOurs(`core instance form ${kind}`);
 }
 
-function skipInstance(body: BinaryReader): void {
+function readInstance(body: BinaryReader): Instance {
   const kind = body.byte();
+  const items = (name: () => string) => {
+    const map = new Map<string, Item>();
+    body.vec(() => {
+      const key = name();
+      const sort = readSort(body);
+      addOnce(map, key, { sort, index: body.u32() });
+    });
+    return map;
+  };
   if (kind === 0x00) {
-    body.u32();
-    body.vec(() => { body.name(); readSort(body); body.u32(); });
-  } else if (kind === 0x01) {
-    body.vec(() => { readExternName(body); readSort(body); body.u32(); });
-  } else {
-    throw new NotOurs(`instance form ${kind}`);
+    const component = body.u32();
+    return { component, args: items(() => body.name()) };
   }
+  if (kind === 0x01) return { bag: items(() => readExternName(body)) };
+  throw new NotOurs(`instance form ${kind}`);
+}
+
+/**
+ * The inner component wit-component writes to give the stub's functions
+ * their names: it imports functions and exports them again, nothing else.
+ */
+function readReexportComponent(bytes: Uint8Array): Reexports {
+  const reader = new BinaryReader(bytes);
+  const preamble = reader.take(8);
+  if (preamble[0] !== 0 || preamble[1] !== 0x61 || preamble[4] !== 0x0d || preamble[6] !== 1) throw new NotOurs('an inner component that is not a component');
+  const types: string[] = [];
+  const funcs: Array<{ from: string; type: string | undefined }> = [];
+  const reexports: Reexports = new Map();
+  const funcType = (body: BinaryReader) => {
+    if (body.byte() !== 0x01) throw new NotOurs('an inner component item that is not a function');
+    return types[body.u32()];
+  };
+  for (const { id, body } of reader.sections()) {
+    if (id === 0) continue;
+    if (id === 7) {
+      body.vec(() => types.push(readDefType(body, types)));
+    } else if (id === 10) {
+      body.vec(() => {
+        const name = readExternName(body);
+        funcs.push({ from: name, type: funcType(body) });
+      });
+    } else if (id === 11) {
+      body.vec(() => {
+        const name = readExternName(body);
+        if (readSort(body) !== 'func') throw new NotOurs(`the inner component exports ${name}, not a function`);
+        const func = funcs[body.u32()];
+        if (!func) throw new NotOurs(`the inner component exports ${name}, an unknown function`);
+        const type = body.byte() === 0x01 ? funcType(body) : func.type;
+        addOnce(reexports, name, { from: func.from, type });
+        funcs.push({ from: func.from, type });
+      });
+    } else {
+      throw new NotOurs(`inner component section ${id}`);
+    }
+  }
+  return reexports;
 }
 
 function readExternName(body: BinaryReader): string {

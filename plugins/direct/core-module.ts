@@ -1,5 +1,6 @@
 // Reads what the direct path needs from a core module: function signatures
-// of its imports and exports, and whether it imports anything but functions.
+// of its imports and exports, whether it imports anything but functions, and
+// whether it runs a start function when instantiated.
 import { BinaryReader, Malformed } from './binary-reader.ts';
 
 export type Signature = string; // e.g. "i32,i32->i32"
@@ -7,6 +8,7 @@ export type Signature = string; // e.g. "i32,i32->i32"
 export interface CoreModuleShape {
   imports: Array<{ module: string; name: string; kind: 'func' | 'other'; signature?: Signature }>;
   exports: Map<string, { kind: 'func' | 'memory' | 'other'; signature?: Signature }>;
+  start: boolean;
 }
 
 const VALTYPES: Record<number, string> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' };
@@ -19,7 +21,7 @@ export function readCoreModule(bytes: Uint8Array): CoreModuleShape {
   }
   const types: Signature[] = [];
   const functions: Signature[] = []; // imported first, then defined
-  const shape: CoreModuleShape = { imports: [], exports: new Map() };
+  const shape: CoreModuleShape = { imports: [], exports: new Map(), start: false };
   for (const { id, body } of reader.sections()) {
     if (id === 1) {
       for (const entry of body.vec(() => readType(body))) types.push(entry);
@@ -44,6 +46,8 @@ export function readCoreModule(bytes: Uint8Array): CoreModuleShape {
         if (signature === undefined) throw new Malformed('a function of an unknown type');
         functions.push(signature);
       }
+    } else if (id === 8) {
+      shape.start = true;
     } else if (id === 7) {
       body.vec(() => {
         const name = body.name();

@@ -180,7 +180,8 @@ pf_str pf_str_dup(pf_str s) {
 
 // The host allocates every list and string it passes in through this. The
 // canonical ABI has no way to report failure, so running out of memory traps.
-__attribute__((export_name("cabi_realloc")))
+// Weak, so a stub with an allocator of its own can replace it.
+__attribute__((export_name("cabi_realloc"), weak))
 void *cabi_realloc(void *old_ptr, size_t old_size, size_t align, size_t new_size) {
   (void)old_size;
   if (align > 8) __builtin_trap();  // nothing in this world needs more
