@@ -72,12 +72,12 @@ export async function run(context: BenchContext): Promise<Figure[]> {
         figure({
           bench: name, name: `${label}: RSS per stub`, unit: 'KiB', better: 'lower',
           samples: samples.map((s) => s.rssKiB), ceilingName: 'the stub\'s linear memory', ceilingSamples: [linearKiB],
-          note: count === 1 ? 'process RSS after − before deploying, after a gc, ÷ N (includes worker isolates)' : undefined,
+          note: count === 1 ? 'process RSS with the stubs deployed and after echoing − before, after a gc, ÷ N (includes worker isolates)' : undefined,
         }),
         figure({
           bench: name, name: `${label}: heap per stub`, unit: 'KiB', better: 'lower',
           samples: samples.map((s) => s.heapKiB), ceilingName: 'the stub\'s linear memory', ceilingSamples: [linearKiB],
-          note: count === 1 ? 'main thread heapUsed after − before, after a gc, ÷ N (worker heaps are not in it)' : undefined,
+          note: count === 1 ? 'main thread heapUsed, measured the same way (worker heaps are not in it)' : undefined,
         }),
         figure({
           bench: name, name: `${label}: echo, all busy`, unit: 'msg/s', better: 'higher',
@@ -100,12 +100,14 @@ async function once(kind: (typeof SANDBOXES)[number], count: number, durationMs:
     const runtime = echoRuntime(kind);
     try {
       const deployMs = await timeMs(() => Promise.all(catalogues.map((c) => runtime.deployStub(c.origin))));
-      await settle(gc);
-      const after = process.memoryUsage();
       const driver = echoDriver(runtime, catalogues.map((c) => c.domain), PER_STUB);
       await ratePerSecond(durationMs / 3, driver.round); // warm-up
       const rate = await ratePerSecond(durationMs, driver.round);
       driver.close();
+      // Measured once the stubs have worked: a linear memory's pages count
+      // in the RSS only once touched, and a working stub touches them.
+      await settle(gc);
+      const after = process.memoryUsage();
       if (runtime.errors.length) throw new Error(`${count} × ${kind}: the runtime reported ${String(runtime.errors[0])}`);
       return {
         deployMs,
