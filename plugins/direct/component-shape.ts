@@ -148,15 +148,7 @@ function read(component: Uint8Array): { core: Uint8Array; postReturn: string[] }
   if (imports.length !== 1) throw new NotOurs(`${imports.length} imports`);
   if (exports.length !== 1) throw new NotOurs(`${exports.length} exports`);
 
-  // The stub's own core module: the one exporting the stub's functions.
-  let mainIndex = -1;
-  let shape: ReturnType<typeof readCoreModule> | undefined;
-  for (const [index, module] of modules.entries()) {
-    const read = readCoreModule(module);
-    if (read.exports.has(`${STUB_INSTANCE}#init`)) [mainIndex, shape] = [index, read];
-    if (shape) break;
-  }
-  if (!shape) throw new NotOurs(`no core module exports ${STUB_INSTANCE}#init`);
+  const { index: mainIndex, shape } = findMain(modules);
   if (shape.start) throw new NotOurs('the core module has a start function');
   for (const entry of shape.imports) {
     const expected = HOST_FUNCTIONS[entry.name];
@@ -212,6 +204,15 @@ function read(component: Uint8Array): { core: Uint8Array; postReturn: string[] }
   checkExportedNames(instances[exports[0]], components, funcs, lifts);
   checkHostBindings({ modules, coreInstances, coreFuncs, lowers }, mainIndex, shape.imports.map((i) => i.name));
   return { core: modules[mainIndex], postReturn };
+}
+
+/** The stub's own core module (read once): the one exporting the stub's functions. */
+function findMain(modules: Uint8Array[]): { index: number; shape: ReturnType<typeof readCoreModule> } {
+  for (const [index, module] of modules.entries()) {
+    const shape = readCoreModule(module);
+    if (shape.exports.has(`${STUB_INSTANCE}#init`)) return { index, shape };
+  }
+  throw new NotOurs(`no core module exports ${STUB_INSTANCE}#init`);
 }
 
 /**
