@@ -58,7 +58,11 @@ export class BinaryReader {
 
   name(): string {
     const bytes = this.take(this.u32());
-    return strictUtf8.decode(bytes);
+    try {
+      return strictUtf8.decode(bytes);
+    } catch {
+      throw new Malformed('a name that is not UTF-8');
+    }
   }
 
   vec<T>(item: () => T): T[] {

@@ -4,6 +4,7 @@
 // per-call glue (plugins/sandbox/direct-instance.ts). It taps the sandbox's
 // prepare step before the jco path and declines anything it does not
 // recognise, which then goes to jco unchanged.
+import { describe, pfError } from '../../kernel/errors.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
 import type { ComponentCache } from '../sandbox/cache/component-cache.ts';
 import type { PreparedComponent } from '../sandbox/component-instance.ts';
@@ -37,6 +38,13 @@ function compileCore(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Module
     }
   }
   return WebAssembly.compile(bytes);
+}
+
+// The shape was right but the code is not WebAssembly: the component is
+// invalid, as jco's validation would have said on its path.
+function asInvalid(error: unknown): never {
+  if (error instanceof WebAssembly.CompileError) throw pfError('PF_ERR_COMPONENT_INVALID', [describe(error)], { cause: error });
+  throw error;
 }
 
 // Per process, like the jco path's: what was recognised (or declined) by
@@ -136,7 +144,7 @@ export function directPathPlugin(options: DirectPathOptions = {}): Plugin {
           : compileCore(capMemory(shape.core, maxPages) as Uint8Array<ArrayBuffer>));
         return compiled.get(`${sourceHash}/${maxPages}`, () => substep(runtime, context, 'instantiate', 'compile', async () => ({
           kind: 'direct' as const,
-          module: await compile(),
+          module: await compile().catch(asInvalid),
           postReturn: shape.postReturn,
         })));
       });

@@ -3,7 +3,10 @@
 // through the canonical ABI fails with PF_ERR_ABI, never a host exception.
 import test from 'ava';
 import { parse, print } from '@bytecodealliance/jco';
-import { readFile } from 'node:fs/promises';
+import fc from 'fast-check';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { recognise } from '../../plugins/direct/component-shape.ts';
 import type { StepEvent } from '../../kernel/types.ts';
 import { builtStub } from '../helpers/built.ts';
@@ -37,6 +40,21 @@ test('anything else is declined, with the reason: another version, another impor
   }
 });
 
+test('whatever bytes it is given, the recogniser answers with a verdict and never throws', async (t) => {
+  const source = new Uint8Array(await readFile(builtStub('mqtt-c')));
+  fc.assert(fc.property(
+    fc.array(fc.tuple(fc.nat(source.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+    fc.option(fc.nat(source.length), { freq: 5 }),
+    (changes, cut) => {
+      const bytes = source.slice(0, cut ?? source.length);
+      for (const [at, byte] of changes) if (at < bytes.length) bytes[at] = byte;
+      const verdict = recognise(bytes);
+      return verdict.ok || verdict.reason.length > 0;
+    },
+  ), { numRuns: 3000 });
+  t.pass();
+});
+
 test('names are followed, not trusted: a component binding a name to another function is declined', async (t) => {
   // Edited in the text format and encoded again: each edit keeps the
   // component valid (jco would run it), but one of its names now leads
@@ -53,6 +71,23 @@ test('names are followed, not trusted: a component binding a name to another fun
     const verdict = recognise(await parse(edited));
     t.false(verdict.ok, what);
     if (!verdict.ok) t.regex(verdict.reason, reason, what);
+  }
+});
+
+test('a component of the right shape whose code is not valid fails its deploy with PF_ERR_COMPONENT_INVALID on either path', async (t) => {
+  // One instruction of the stub's code changed for one of the wrong type:
+  // the shape is untouched, so only compiling can tell.
+  const wat = await print(await readFile(builtStub('echo-c')));
+  const broken = await parse(wat.replace('i32.add', 'i64.add'));
+  t.true(recognise(broken).ok, 'the direct path recognises its shape');
+  const dir = await mkdtemp(join(tmpdir(), 'protofly-invalid-'));
+  const component = join(dir, 'broken.wasm');
+  await writeFile(component, broken);
+  const domain = await catalogue(t, { default: { component } });
+  for (const directPath of [undefined, false] as const) {
+    const rt = runtime(t, { directPath, cacheDir: false, sandbox: { kind: 'in-thread' } });
+    const error = await t.throwsAsync(rt.deployStub(domain.origin));
+    t.is((error as { code?: string }).code, 'PF_ERR_COMPONENT_INVALID', `direct path ${directPath}`);
   }
 });
 
