@@ -163,7 +163,7 @@ async function deployRuns(context: BenchContext, stub: string, runs: number, ser
   const compile = coldSub.get('instantiate/compile');
   if (compile?.length === runs) {
     figures.splice(4, 0, ms('cold instantiate: compile', compile, 'WebAssembly.compile of the cores', ceiling.compile,
-      'the sandbox also caps every memory first; on the direct path, what is left to wait for once the component is checked (compiling starts alongside the check)'));
+      'the sandbox also caps every memory first; on the direct path, what is left to wait for once the component is checked (a small core compiles then, in this thread; a large one starts compiling alongside the check)'));
   }
   if (liveHasCeiling) {
     figures.splice(figures.findIndex((f) => f.name.endsWith('disk-cached deploy, total')), 0, ms('cold live', stepMs(cold, (h) => h === 'live'), 'raw mqtt connect + CONNACK', ceiling.connect,
