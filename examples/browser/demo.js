@@ -75,10 +75,13 @@ async function startPane(section) {
   setBadge(badge, 'DEPLOYING');
   const started = performance.now();
   try {
-    await runtime.deployStub(config.origin);
+    const stub = await runtime.deployStub(config.origin);
     await runtime.bus.whenSubscribed(me);
     pane.deployMs = performance.now() - started;
-    section.querySelector('.total').textContent = `deployed in ${pane.deployMs.toFixed(0)} ms`;
+    // Which way into the stub: the direct path, or jco's glue (and why).
+    pane.path = stub.path;
+    const declined = stub.path?.declined ? `: ${stub.path.declined}` : '';
+    section.querySelector('.total').textContent = `deployed in ${pane.deployMs.toFixed(0)} ms, ${stub.path?.kind ?? '?'} path${declined}`;
     pane.ready = true;
   } catch (error) {
     pane.error = `${error.code}: ${error.message}`;

@@ -13,7 +13,7 @@ const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url).pathname;
 
 interface DemoState {
   ready?: boolean;
-  panes: Record<string, { status: string; ready?: boolean; error?: string; steps: Array<{ hook: string; ms: number }>; received: string[]; deployMs: number }>;
+  panes: Record<string, { status: string; ready?: boolean; error?: string; steps: Array<{ hook: string; ms: number }>; received: string[]; deployMs: number; path?: { kind: string; declined?: string } }>;
   cspViolations: string[];
   hostile: { status: string; code?: string; history: string[] };
   frames?: number;
@@ -50,7 +50,13 @@ withChromium('the browser demo deploys in two panes, carries typed messages, sur
   t.is(cold.panes.beta.status, 'LIVE');
   const coldSteps = [...cold.panes.alpha.steps, ...cold.panes.beta.steps].map((s) => s.hook);
   t.true(coldSteps.includes('loadSource:download'), 'a first visit downloads the component');
-  t.true(coldSteps.includes('instantiate:recognise') || coldSteps.includes('instantiate:transpile'), 'and prepares it');
+  // The TypeScript stub is exactly the stub world: the direct path takes it,
+  // in the browser's Web Workers too, without jco's transpiler.
+  t.true(coldSteps.includes('instantiate:recognise'), 'and recognises it');
+  t.false(coldSteps.includes('instantiate:transpile'), 'with no transpile');
+  t.like(cold.panes.alpha.path, { kind: 'direct' });
+  t.like(cold.panes.beta.path, { kind: 'direct' });
+  t.regex(await page.textContent('#alpha .total') ?? '', /direct path/);
 
   // A person types in one pane and reads it in the other.
   await page.fill('#alpha input[name=text]', 'hello from alpha');
