@@ -63,17 +63,17 @@ export function shimFunctionCount(bytes: Uint8Array): number | undefined {
     if (flags & 1) table.u32(); // the maximum
     const exports = s.get(EXPORT);
     if (!exports) return undefined;
-    let exported = 0;
+    const exported = new Set<number>();
     let tableExported = false;
     exports.vec(() => {
       const name = exports.name();
       const kind = exports.byte();
       const index = exports.u32();
-      if (name === '$imports' && kind === 0x01 && index === 0) tableExported = true;
-      else if (kind === 0x00 && name === String(index) && index < functionTypes.length) exported++;
+      if (name === '$imports' && kind === 0x01 && index === 0 && !tableExported) tableExported = true;
+      else if (kind === 0x00 && name === String(index) && index < functionTypes.length && !exported.has(index)) exported.add(index);
       else throw new Malformed(`shim export ${name}`);
     });
-    if (!tableExported || exported !== functionTypes.length) return undefined;
+    if (!tableExported || exported.size !== functionTypes.length) return undefined;
     const code = s.get(CODE);
     const bodies = code ? code.vec(() => code.take(code.u32())) : [];
     if (bodies.length !== functionTypes.length) return undefined;
