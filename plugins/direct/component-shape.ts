@@ -172,8 +172,11 @@ function read(component: Uint8Array): { core: Uint8Array; postReturn: string[] }
 
   const fromMain = (a: Aliased | { lowered: number } | undefined, name: string) =>
     a !== undefined && 'from' in a && a.from === 'core-instance' && coreInstances[a.instance]?.module === mainIndex && a.name === name;
-  const optionsAreOurs = (options: Options, what: string, post?: string) => {
+  const optionsAreOurs = (options: Options, what: string, needs: { memory: boolean; realloc: boolean }, post?: string) => {
     if (options.encoding !== 'utf8') throw new NotOurs(`${what} uses ${options.encoding} strings`);
+    // What validation demands and jco would refuse without.
+    if (needs.memory && options.memory === undefined) throw new NotOurs(`${what} has no memory option`);
+    if (needs.realloc && options.realloc === undefined) throw new NotOurs(`${what} has no realloc option`);
     if (options.async) throw new NotOurs(`${what} is async`);
     if (options.memory !== undefined && !(coreMemories[options.memory]?.name === 'memory' && coreInstances[coreMemories[options.memory].instance]?.module === mainIndex)) {
       throw new NotOurs(`${what} uses another memory`);
@@ -188,7 +191,7 @@ function read(component: Uint8Array): { core: Uint8Array; postReturn: string[] }
     const fn = Object.keys(STUB_FUNCTIONS).find((f) => fromMain(core, `${STUB_INSTANCE}#${f}`));
     if (!fn || lifted.has(fn)) throw new NotOurs('a lift of something other than a stub function');
     if (types[lift.type] !== STUB_FUNCTIONS[fn].wit) throw new NotOurs(`${fn} is ${types[lift.type]}`);
-    optionsAreOurs(lift.options, fn, postReturnOf(fn));
+    optionsAreOurs(lift.options, fn, needsOf(STUB_FUNCTIONS[fn].wit, 'params'), postReturnOf(fn));
     if (lift.options.postReturn === undefined && postReturn.includes(fn)) postReturn.splice(postReturn.indexOf(fn), 1);
     lifted.add(fn);
     lift.fn = fn;
@@ -198,12 +201,23 @@ function read(component: Uint8Array): { core: Uint8Array; postReturn: string[] }
     const func = funcs[lower.func];
     const name = func && 'from' in func && func.from === 'instance' && instances[func.instance]?.imported === HOST_MODULE ? func.name : undefined;
     if (!name || !HOST_FUNCTIONS[name]) throw new NotOurs('a lower of something other than a host function');
-    optionsAreOurs(lower.options, name);
+    optionsAreOurs(lower.options, name, needsOf(HOST_FUNCTIONS[name].wit, 'results'));
     lower.host = name;
   }
   checkExportedNames(instances[exports[0]], components, funcs, lifts);
   checkHostBindings({ modules, coreInstances, coreFuncs, lowers }, mainIndex, shape.imports.map((i) => i.name));
   return { core: modules[mainIndex], postReturn };
+}
+
+/**
+ * The canonical options a function's type requires: the memory if lists or
+ * strings cross at all, the realloc if they cross into the core module — a
+ * lift's parameters, a lower's results.
+ */
+function needsOf(wit: string, into: 'params' | 'results'): { memory: boolean; realloc: boolean } {
+  const [params, results = ''] = wit.split(' -> ');
+  const inMemory = (text: string) => text.includes('list<') || text.includes('string');
+  return { memory: inMemory(wit), realloc: inMemory(into === 'params' ? params : results) };
 }
 
 /** The stub's own core module (read once): the one exporting the stub's functions. */

@@ -74,6 +74,20 @@ test('names are followed, not trusted: a component binding a name to another fun
   }
 });
 
+test('a lift or lower without the memory or realloc its types need is declined, as validation would refuse it', async (t) => {
+  const wat = await print(await readFile(builtStub('mqtt-c')));
+  const cases: Array<[string, string, RegExp]> = [
+    ['on-messages without realloc', wat.replace(/(canon lift \(core func \$protofly:stub\/stub@0\.1\.0#on-messages\) \(memory \$memory\)) \(realloc \$cabi_realloc\)/, '$1'), /on-messages has no realloc option/],
+    ['post without memory', wat.replace(/\(canon lower \(func \$post\) \(memory \$memory\)\)/, '(canon lower (func $post))'), /post has no memory option/],
+  ];
+  for (const [what, edited, reason] of cases) {
+    t.not(edited, wat, `${what}: the edit applies`);
+    const verdict = recognise(await parse(edited));
+    t.false(verdict.ok, what);
+    if (!verdict.ok) t.regex(verdict.reason, reason, what);
+  }
+});
+
 test('a component of the right shape whose code is not valid fails its deploy with PF_ERR_COMPONENT_INVALID on either path', async (t) => {
   // One instruction of the stub's code changed for one of the wrong type:
   // the shape is untouched, so only compiling can tell.
