@@ -3,6 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { describe, pfError } from '../kernel/errors.ts';
+import { recognise } from '../plugins/direct/component-shape.ts';
 import { buildStubDir } from '../stubs/toolchain/build-dir.ts';
 import { descriptorOf, readStubFolder, type PublishedDescriptor } from './stub-folder.ts';
 
@@ -11,6 +12,8 @@ export interface BuiltStub {
   bytes: number;
   ms: number;
   descriptor: PublishedDescriptor;
+  /** How a runtime will call into it: the direct path, or jco's glue and why. */
+  runsOn: { kind: 'direct' } | { kind: 'jco'; declined: string };
 }
 
 export async function buildStub(dir: string, options: { inline?: boolean } = {}): Promise<BuiltStub> {
@@ -29,5 +32,11 @@ export async function buildStub(dir: string, options: { inline?: boolean } = {})
     bytes: component.byteLength,
     ms: Math.round(performance.now() - started),
     descriptor: descriptorOf(folder.manifest, component, options),
+    runsOn: pathOf(component),
   };
+}
+
+function pathOf(component: Uint8Array): BuiltStub['runsOn'] {
+  const verdict = recognise(component);
+  return verdict.ok ? { kind: 'direct' } : { kind: 'jco', declined: verdict.reason };
 }

@@ -67,6 +67,7 @@ for (const lang of ['c', 'ts', 'rust'] as const) {
     t.like(descriptor, { name: `hello-${lang}`, version: '0.1.0', sourcePackageURL: `/stubs/hello-${lang}.wasm`, configuration: {}, connect: [] });
     t.is(descriptor.sourceHash, sha256Of(new Uint8Array(await readFile(wasm))));
     t.regex(String(descriptor.sourceHash), /^sha256-[A-Za-z0-9+/]{43}=$/);
+    t.regex((await skeleton(lang)).stderr, /runs on the direct path/, 'the author is told which way a runtime calls the stub');
   });
 
   kitTest(`conformance passes for the ${lang} skeleton as generated`, async (t) => {
