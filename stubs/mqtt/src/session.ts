@@ -45,8 +45,14 @@ export class Session {
   // back at the head of the queue (at-least-once, as QoS 1 promises).
   private inflight = new Map<number, Outgoing>();
   private readonly controlIds = new Set<number>();
-  // SUBSCRIBE packet id → its topics, until the SUBACK.
-  private readonly subscribing = new Map<number, string[]>();
+  // The SUBSCRIBE or UNSUBSCRIBE in flight, by packet id, until its ack. One
+  // at a time: a broker may handle packets that arrive together concurrently
+  // (aedes does), and an UNSUBSCRIBE racing a SUBSCRIBE of the same topic can
+  // leave it unsubscribed, every later message lost.
+  private readonly changing = new Map<number, { subscribe: boolean; topics: string[] }>();
+  // Topics the broker has been asked for on this connection (subscribed
+  // minus unsubscribed, acked or not).
+  private readonly requested = new Set<string>();
   // Topics the broker has confirmed on this connection.
   private readonly confirmed = new Set<string>();
   // SUBSCRIBE control messages waiting for their topics to be confirmed; the
@@ -127,7 +133,8 @@ export class Session {
     this.out = [];
     this.reader.reset();
     this.controlIds.clear();
-    this.subscribing.clear();
+    this.changing.clear();
+    this.requested.clear();
     this.confirmed.clear();
     if (this.inflight.size) {
       this.queue = [...this.inflight.values(), ...this.queue];
@@ -161,7 +168,7 @@ export class Session {
     this.outageReported = false;
     this.log(2, `LIVE on ${this.config.url} as ${this.clientId}`);
     this.post(statusBatch(this.config.stubURL, 'LIVE'));
-    if (this.wanted.size) this.subscribe([...this.wanted.keys()]);
+    this.reconcile();
     this.flushQueue();
     this.pingTimer = host.setTimer(this.config.keepAliveSec * 500);
   }
@@ -247,17 +254,20 @@ export class Session {
         return;
       case 'suback': {
         this.controlIds.delete(p.packetId);
-        const topics = this.subscribing.get(p.packetId) ?? [];
-        this.subscribing.delete(p.packetId);
+        const topics = this.changing.get(p.packetId)?.topics ?? [];
+        this.changing.delete(p.packetId);
         const refused = topics.filter((_, i) => p.granted[i] === 0x80 || p.granted[i] === undefined);
         if (refused.length) this.log(3, `broker refused subscriptions to ${refused.join(', ')}`);
         else this.log(1, `subscriptions confirmed (packet ${p.packetId})`);
         for (const topic of topics) if (!refused.includes(topic)) this.confirmed.add(topic);
         this.answerControls(refused);
+        this.reconcile();
         return;
       }
       case 'unsuback':
         this.controlIds.delete(p.packetId);
+        this.changing.delete(p.packetId);
+        this.reconcile();
         return;
       default:
         return;
@@ -293,13 +303,24 @@ export class Session {
       this.log(3, 'skipping a batch that is not a CBOR array');
       return;
     }
+    let controls = false;
     for (const m of messages) {
       if (!isMap(m) || typeof m.to !== 'string') {
         this.log(3, `skipping a message without a string "to" (id ${isMap(m) ? String(m.id) : '?'})`);
         continue;
       }
-      if (m.to === this.config.stubURL) this.control(m);
-      else this.carry(m, m.to);
+      if (m.to === this.config.stubURL) {
+        this.control(m);
+        controls = true;
+      } else {
+        this.carry(m, m.to);
+      }
+    }
+    // Once per batch: a listener removed and added again in one batch
+    // changes nothing at the broker.
+    if (controls) {
+      this.reconcile();
+      this.answerControls([]);
     }
   }
 
@@ -355,19 +376,15 @@ export class Session {
       this.log(3, `skipping ${m.type} ${String(m.id)}: body.resources must be a list of addresses`);
       return;
     }
-    const changed: string[] = [];
+    // Only what is wanted changes here; reconcile() tells the broker.
     for (const address of resources) {
       const topic = typeof address === 'string' ? addressToTopic(this.config.topicPrefix, address) : null;
       if (topic === null) {
         this.log(3, `skipping resource ${JSON.stringify(address)} in ${m.type}: not a scheme://host/path address`);
         continue;
       }
-      if (m.type === 'SUBSCRIBE' && !this.wanted.has(topic)) {
-        this.wanted.set(topic, address as string);
-        changed.push(topic);
-      } else if (m.type === 'UNSUBSCRIBE' && this.wanted.delete(topic)) {
-        changed.push(topic);
-      }
+      if (m.type === 'SUBSCRIBE') this.wanted.set(topic, address as string);
+      else this.wanted.delete(topic);
     }
     if (m.type === 'SUBSCRIBE' && typeof m.from === 'string') {
       const topics = resources.flatMap((a) => {
@@ -376,12 +393,6 @@ export class Session {
       });
       this.awaitingAck.push({ id: m.id, to: m.from, topics });
     }
-    if (m.type === 'UNSUBSCRIBE') for (const topic of changed) this.confirmed.delete(topic);
-    if (this.state === 'live' && changed.length) {
-      if (m.type === 'SUBSCRIBE') this.subscribe(changed);
-      else this.unsubscribe(changed);
-    }
-    this.answerControls([]);
   }
 
   // Answers each waiting SUBSCRIBE whose topics are all confirmed (200), or
@@ -401,21 +412,33 @@ export class Session {
     if (answers.length) this.post(encodeCbor(answers));
   }
 
-  private subscribe(topics: string[]): void {
-    const id = this.nextPacketId();
-    if (id === 0) return this.drop('out of packet ids');
-    this.controlIds.add(id);
-    this.subscribing.set(id, topics);
-    this.log(2, `subscribing to ${topics.join(', ')}`);
-    this.write(encodeSubscribe(id, topics));
+  // Brings the broker's subscriptions to what the listeners want, one
+  // packet at a time: what is no longer wanted first, then what is new.
+  private reconcile(): void {
+    if (this.state !== 'live' || this.changing.size) return;
+    const gone = [...this.requested].filter((topic) => !this.wanted.has(topic));
+    if (gone.length) {
+      for (const topic of gone) {
+        this.requested.delete(topic);
+        this.confirmed.delete(topic);
+      }
+      this.change(false, gone);
+      return;
+    }
+    const added = [...this.wanted.keys()].filter((topic) => !this.requested.has(topic));
+    if (added.length) {
+      for (const topic of added) this.requested.add(topic);
+      this.change(true, added);
+    }
   }
 
-  private unsubscribe(topics: string[]): void {
+  private change(subscribe: boolean, topics: string[]): void {
     const id = this.nextPacketId();
     if (id === 0) return this.drop('out of packet ids');
     this.controlIds.add(id);
-    this.log(2, `unsubscribing from ${topics.join(', ')}`);
-    this.write(encodeUnsubscribe(id, topics));
+    this.changing.set(id, { subscribe, topics });
+    this.log(2, `${subscribe ? 'subscribing to' : 'unsubscribing from'} ${topics.join(', ')}`);
+    this.write(subscribe ? encodeSubscribe(id, topics) : encodeUnsubscribe(id, topics));
   }
 
   // 1..65535, wrapping, skipping ids still awaiting their ack; 0 when none is free.
