@@ -24,9 +24,10 @@ static mqtt_reader reader;
 static char client_id[19];
 static char log_prefix_fallback[] = "mqtt-c: ";
 
-// Topics local listeners want from the broker, and those the broker has
-// confirmed on this connection.
-static strlist wanted, confirmed;
+// Topics local listeners want from the broker, those the broker has been
+// asked for on this connection (subscribed minus unsubscribed, acked or not),
+// and those it has confirmed.
+static strlist wanted, requested, confirmed;
 static outqueue queue;
 static inflight flying;
 
@@ -227,26 +228,57 @@ static int control_add(uint16_t id, const strlist *topics) {
   return 1;
 }
 
-// SUBSCRIBE and UNSUBSCRIBE share everything but the packet.
-static void send_topics(const strlist *topics, int subscribe) {
+// SUBSCRIBE and UNSUBSCRIBE share everything but the packet. 1 if sent.
+static int send_topics(const strlist *topics, int subscribe) {
   uint16_t id = next_packet_id();
   if (!id) {
     drop(Z("out of packet ids"));
-    return;
+    return 0;
   }
   if (!control_add(id, subscribe ? topics : NULL)) {
     say(PF_ERROR, Z("out of memory; not "), subscribe ? Z("subscribing") : Z("unsubscribing"));
-    return;
+    return 0;
   }
   say_topics(PF_INFO, subscribe ? "subscribing to " : "unsubscribing from ", topics);
   int ok = subscribe ? mqtt_put_subscribe(&out, id, topics->items, topics->count, 1)
                      : mqtt_put_unsubscribe(&out, id, topics->items, topics->count);
   if (ok) {
     packet_done();
-  } else {
-    control_take(id, NULL);
-    say(PF_ERROR, Z("too many topics for one MQTT packet"));
+    return 1;
   }
+  control_take(id, NULL);
+  say(PF_ERROR, Z("too many topics for one MQTT packet"));
+  return 0;
+}
+
+// Brings the broker's subscriptions to what the listeners want, one packet
+// at a time: what is no longer wanted first, then what is new. A broker may
+// handle packets that arrive together concurrently (aedes does), and an
+// UNSUBSCRIBE racing a SUBSCRIBE of the same topic can leave it
+// unsubscribed, every later message lost.
+static void reconcile(void) {
+  if (state != LIVE || n_controls) return;
+  strlist change = {0};
+  int oom = 0;
+  for (size_t i = 0; i < requested.count; i++) {
+    if (!strlist_has(&wanted, requested.items[i]) && !strlist_add(&change, requested.items[i])) oom = 1;
+  }
+  int subscribe = change.count == 0 && !oom;
+  for (size_t i = 0; subscribe && i < wanted.count; i++) {
+    if (!strlist_has(&requested, wanted.items[i]) && !strlist_add(&change, wanted.items[i])) oom = 1;
+  }
+  if (oom) say(PF_ERROR, Z("out of memory; some subscription changes wait"));
+  if (change.count && send_topics(&change, subscribe)) {
+    for (size_t i = 0; i < change.count; i++) {
+      if (!subscribe) {
+        strlist_drop(&requested, change.items[i]);
+        strlist_drop(&confirmed, change.items[i]);
+      } else if (!strlist_add(&requested, change.items[i])) {
+        say(PF_ERROR, Z("out of memory; a subscription may be asked for twice"));
+      }
+    }
+  }
+  strlist_free(&change);
 }
 
 static void awaiting_remove(size_t i) {
@@ -354,6 +386,7 @@ static void on_suback(const mqtt_packet *p) {
   answer_controls(&refused);
   strlist_free(&topics);
   strlist_free(&refused);
+  reconcile();
 }
 
 // ---- Publications ----------------------------------------------------------------------
@@ -427,6 +460,7 @@ static void connection_lost(pf_str reason) {
   out_reset();
   mqtt_reader_reset(&reader);
   controls_clear();
+  strlist_clear(&requested);
   strlist_clear(&confirmed);
   size_t lost = inflight_requeue(&flying, &queue);
   memset(busy_ids, 0, sizeof busy_ids);
@@ -464,7 +498,7 @@ static void become_live(void) {
   outage_reported = 0;
   say(PF_INFO, Z("LIVE on "), cfg->url, Z(" as "), client_id_str());
   if (!pf_post_status(cfg->stub_url, "LIVE", (pf_str){0}, NULL)) say(PF_ERROR, Z("out of memory; LIVE not posted"));
-  if (wanted.count) send_topics(&wanted, 1);
+  reconcile();
   flush_queue();
   if (state == LIVE) ping_timer = pf_set_timer((uint32_t)cfg->keepalive_sec * 500);
 }
@@ -620,6 +654,7 @@ static void handle(const mqtt_packet *p, pf_cbor_writer *delivered, size_t *coun
       return;
     case MQTT_UNSUBACK:
       control_take(p->packet_id, NULL);
+      reconcile();
       return;
     default:
       return;
@@ -781,7 +816,8 @@ static void control(const message_view *m) {
     say(PF_WARN, Z("skipping "), m->type, Z(" "), id_for_log(m, digits), Z(": body.resources must be a list of addresses"));
     return;
   }
-  strlist changed = {0}, all = {0};
+  // Only what is wanted changes here; reconcile() tells the broker.
+  strlist all = {0};
   int oom = 0;
   while (pf_cbor_next(&r, &n) > 0) {
     pf_str address, topic;
@@ -802,15 +838,9 @@ static void control(const message_view *m) {
     }
     if (subscribe) {
       if (!strlist_add(&all, topic)) oom = 1;
-      if (!strlist_has(&wanted, topic)) {
-        if (!strlist_add(&wanted, topic) || !strlist_add(&changed, topic)) oom = 1;
-      }
+      if (!strlist_has(&wanted, topic) && !strlist_add(&wanted, topic)) oom = 1;
     } else {
-      size_t at = strlist_find(&wanted, topic);
-      if (at != STRLIST_NONE) {
-        strlist_remove(&wanted, at);
-        if (!strlist_add(&changed, topic)) oom = 1;
-      }
+      strlist_drop(&wanted, topic);
     }
     pf_str_free(&topic);
   }
@@ -818,15 +848,6 @@ static void control(const message_view *m) {
   if (subscribe && m->has_from && !awaiting_add(m->id, m->id_len, m->from, &all)) {
     say(PF_ERROR, Z("out of memory; SUBSCRIBE "), id_for_log(m, digits), Z(" will not be answered"));
   }
-  if (!subscribe) {
-    for (size_t i = 0; i < changed.count; i++) {
-      size_t at = strlist_find(&confirmed, changed.items[i]);
-      if (at != STRLIST_NONE) strlist_remove(&confirmed, at);
-    }
-  }
-  if (state == LIVE && changed.count) send_topics(&changed, subscribe);
-  answer_controls(NULL);
-  strlist_free(&changed);
   strlist_free(&all);
 }
 
@@ -843,6 +864,7 @@ void session_on_messages(const uint8_t *batch, size_t len) {
     say(PF_WARN, Z("skipping a batch that is not a CBOR array"));
     return;
   }
+  int had_control = 0;
   while (pf_cbor_next(&r, &n) > 0) {
     const uint8_t *item;
     size_t item_len;
@@ -856,8 +878,15 @@ void session_on_messages(const uint8_t *batch, size_t len) {
     }
     if (pf_str_eq(m.to, cfg->stub_url)) {
       control(&m);
+      had_control = 1;
     } else {
       carry(item, item_len, &m);
     }
+  }
+  // Once per batch: a listener removed and added back in one batch changes
+  // nothing at the broker.
+  if (had_control) {
+    reconcile();
+    answer_controls(NULL);
   }
 }

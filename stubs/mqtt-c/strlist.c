@@ -30,6 +30,10 @@ void strlist_remove(strlist *l, size_t i) {
   l->count--;
 }
 
+void strlist_drop(strlist *l, pf_str s) {
+  strlist_remove(l, strlist_find(l, s));
+}
+
 void strlist_clear(strlist *l) {
   for (size_t i = 0; i < l->count; i++) pf_str_free(&l->items[i]);
   l->count = 0;

@@ -19,6 +19,8 @@ int strlist_has(const strlist *l, pf_str s);
 int strlist_add(strlist *l, pf_str s);
 // Removes the item at i, keeping the order of the rest.
 void strlist_remove(strlist *l, size_t i);
+// Removes s if it is there.
+void strlist_drop(strlist *l, pf_str s);
 void strlist_clear(strlist *l);
 void strlist_free(strlist *l);
 
