@@ -4,6 +4,7 @@ import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
 import { serveDomain } from '../../domain/serve.ts';
 import { startEmbeddedBroker } from '../../domain/broker.ts';
+import { listenerChurn } from '../helpers/listener-churn.ts';
 import { MOSQUITTO, startMosquitto } from '../helpers/mosquitto.ts';
 import { inbox, runtime } from '../helpers/runtime.ts';
 
@@ -49,46 +50,15 @@ test('the MQTT stub works the same in the in-thread sandbox (it opens its connec
   await twoRuntimesTalk(t, undefined, 'in-thread');
 });
 
-/**
- * Removes and adds back the only listener of an address in three rhythms —
- * in the same turn, in the next one, and again in the same turn — and checks
- * that every message sent after each comes. aedes handles packets that
- * arrive together concurrently: an UNSUBSCRIBE racing the SUBSCRIBE of the
- * same topic used to leave the listener unsubscribed, every message lost.
- */
-async function listenerChurn(t: ExecutionContext, brokerURL?: string) {
-  const domain = await localDomain(t, brokerURL);
+test('a listener removed and added back gets every later message, whether it comes back in the same turn or the next', async (t) => {
+  const domain = await localDomain(t);
   const name = domain.catalogue.domain;
   const identity = { credentials: { [name]: USER } };
   const alpha = runtime(t, { identity });
   const beta = runtime(t, { identity });
-  const alice = `hyperty://${name}/alice`;
-  const bob = `hyperty://${name}/bob`;
   await Promise.all([alpha.deployStub(domain.catalogue.origin), beta.deployStub(domain.catalogue.origin)]);
-  const sendAndCount = async (label: string): Promise<() => void> => {
-    const got: string[] = [];
-    let arrived: () => void = () => {};
-    const all = new Promise<void>((resolve) => { arrived = resolve; });
-    const remove = beta.bus.addListener(bob, (m) => { if (got.push(String(m.id)) === 20) arrived(); });
-    await beta.bus.whenSubscribed(bob);
-    for (let i = 0; i < 20; i++) alpha.bus.postMessage({ id: `${label}-${i}`, type: 'CREATE', from: alice, to: bob, body: { i } });
-    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-    t.is(got.length, 20, `${label}: every message after the listener came back`);
-    return remove;
-  };
-  let remove = await sendAndCount('first');
-  remove();
-  remove = await sendAndCount('same turn');
-  remove();
-  await new Promise((resolve) => setImmediate(resolve));
-  remove = await sendAndCount('next turn');
-  remove();
-  remove = await sendAndCount('same turn again');
+  await listenerChurn(t, alpha, `hyperty://${name}/alice`, beta, `hyperty://${name}/bob`);
   t.deepEqual([...alpha.errors, ...beta.errors], []);
-}
-
-test('a listener removed and added back gets every later message, whether it comes back in the same turn or the next', async (t) => {
-  await listenerChurn(t);
 });
 
 const withMosquitto = existsSync(MOSQUITTO) ? test : test.skip;

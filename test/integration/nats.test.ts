@@ -6,6 +6,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import { serveDomain } from '../../domain/serve.ts';
 import type { Message } from '../../kernel/schemas.ts';
 import { builtStub } from '../helpers/built.ts';
+import { listenerChurn } from '../helpers/listener-churn.ts';
 import { NATS_SERVER, startNatsServer, type NatsAuth } from '../helpers/nats-server.ts';
 import { inbox, runtime } from '../helpers/runtime.ts';
 
@@ -59,6 +60,18 @@ function statusLog(rt: Runtime) {
 function ids(messages: Message[]): string[] {
   return messages.map((m) => String(m.id));
 }
+
+withNats('a listener removed and added back behind the NATS stub gets every later message, in the same turn or the next', async (t) => {
+  const nats = await natsServer(t);
+  const domain = await natsDomain(t, nats.url);
+  const name = domain.catalogue.domain;
+  const identity = { credentials: { [name]: USER } };
+  const alpha = runtime(t, { identity });
+  const beta = runtime(t, { identity });
+  await Promise.all([alpha.deployStub(domain.catalogue.origin), beta.deployStub(domain.catalogue.origin)]);
+  await listenerChurn(t, alpha, `hyperty://${name}/alice`, beta, `hyperty://${name}/bob`);
+  t.deepEqual([...alpha.errors, ...beta.errors], []);
+});
 
 withNats('two runtimes deploy the NATS stub and messages cross both ways, in order, through a real nats-server with user and password', async (t) => {
   const nats = await natsServer(t);
