@@ -1,7 +1,7 @@
 // The direct path: components that are exactly the stub world run without
 // jco's per-call glue; anything else goes to jco unchanged; a stub that lies
 // through the canonical ABI fails with PF_ERR_ABI, never a host exception.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { parse, print } from '@bytecodealliance/jco';
 import fc from 'fast-check';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -55,6 +55,16 @@ test('whatever bytes it is given, the recogniser answers with a verdict and neve
   t.pass();
 });
 
+/** Each edit of the text format applies, and the component it gives is declined for the reason expected. */
+async function declinesEach(t: ExecutionContext, wat: string, cases: Array<[string, string, RegExp]>) {
+  for (const [what, edited, reason] of cases) {
+    t.not(edited, wat, `${what}: the edit applies`);
+    const verdict = recognise(await parse(edited));
+    t.false(verdict.ok, what);
+    if (!verdict.ok) t.regex(verdict.reason, reason, what);
+  }
+}
+
 test('names are followed, not trusted: a component binding a name to another function is declined', async (t) => {
   // Edited in the text format and encoded again: each edit keeps the
   // component valid (jco would run it), but one of its names now leads
@@ -66,12 +76,7 @@ test('names are followed, not trusted: a component binding a name to another fun
     ['on-open exported as on-timer', wat.replace('(with "import-func-on-open" (func $on-open))', '(with "import-func-on-open" (func $on-timer))'), /exported on-open is not the stub's on-open/],
     ['a shim calling another slot', wat.replace(/i32\.const 0\n(\s*)call_indirect \(type 0\)/, 'i32.const 1\n$1call_indirect (type 0)'), /neither the stub's nor wit-component's glue/],
   ];
-  for (const [what, edited, reason] of cases) {
-    t.not(edited, wat, `${what}: the edit applies`);
-    const verdict = recognise(await parse(edited));
-    t.false(verdict.ok, what);
-    if (!verdict.ok) t.regex(verdict.reason, reason, what);
-  }
+  await declinesEach(t, wat, cases);
 });
 
 test('a lift or lower without the memory or realloc its types need is declined, as validation would refuse it', async (t) => {
@@ -80,12 +85,7 @@ test('a lift or lower without the memory or realloc its types need is declined, 
     ['on-messages without realloc', wat.replace(/(canon lift \(core func \$protofly:stub\/stub@0\.1\.0#on-messages\) \(memory \$memory\)) \(realloc \$cabi_realloc\)/, '$1'), /on-messages has no realloc option/],
     ['post without memory', wat.replace(/\(canon lower \(func \$post\) \(memory \$memory\)\)/, '(canon lower (func $post))'), /post has no memory option/],
   ];
-  for (const [what, edited, reason] of cases) {
-    t.not(edited, wat, `${what}: the edit applies`);
-    const verdict = recognise(await parse(edited));
-    t.false(verdict.ok, what);
-    if (!verdict.ok) t.regex(verdict.reason, reason, what);
-  }
+  await declinesEach(t, wat, cases);
 });
 
 test('a component of the right shape whose code is not valid fails its deploy with PF_ERR_COMPONENT_INVALID on either path', async (t) => {
