@@ -26,6 +26,15 @@ export function runtime(t: ExecutionContext, options: CreateRuntimeOptions = {})
   return Object.assign(created, { errors });
 }
 
+/** Two runtimes with the domain's login, its stub deployed in both; alice lives in alpha, bob in beta. */
+export async function deployedPair(t: ExecutionContext, origin: string, domain: string, login: { username: string; password: string }) {
+  const identity = { credentials: { [domain]: login } };
+  const alpha = runtime(t, { identity });
+  const beta = runtime(t, { identity });
+  await Promise.all([alpha.deployStub(origin), beta.deployStub(origin)]);
+  return { alpha, beta, alice: `hyperty://${domain}/alice`, bob: `hyperty://${domain}/bob` };
+}
+
 /** Collects what arrives on an address. */
 export function inbox(rt: ReturnType<typeof createRuntime>, address: string) {
   const messages: Message[] = [];

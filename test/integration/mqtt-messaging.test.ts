@@ -6,7 +6,7 @@ import { serveDomain } from '../../domain/serve.ts';
 import { startEmbeddedBroker } from '../../domain/broker.ts';
 import { listenerChurn } from '../helpers/listener-churn.ts';
 import { MOSQUITTO, startMosquitto } from '../helpers/mosquitto.ts';
-import { inbox, runtime } from '../helpers/runtime.ts';
+import { deployedPair, inbox, runtime } from '../helpers/runtime.ts';
 
 const USER = { username: 'alice-and-bob', password: 's3cret' };
 const users = { [USER.username]: USER.password };
@@ -52,12 +52,8 @@ test('the MQTT stub works the same in the in-thread sandbox (it opens its connec
 
 test('a listener removed and added back gets every later message, whether it comes back in the same turn or the next', async (t) => {
   const domain = await localDomain(t);
-  const name = domain.catalogue.domain;
-  const identity = { credentials: { [name]: USER } };
-  const alpha = runtime(t, { identity });
-  const beta = runtime(t, { identity });
-  await Promise.all([alpha.deployStub(domain.catalogue.origin), beta.deployStub(domain.catalogue.origin)]);
-  await listenerChurn(t, alpha, `hyperty://${name}/alice`, beta, `hyperty://${name}/bob`);
+  const { alpha, beta, alice, bob } = await deployedPair(t, domain.catalogue.origin, domain.catalogue.domain, USER);
+  await listenerChurn(t, alpha, alice, beta, bob);
   t.deepEqual([...alpha.errors, ...beta.errors], []);
 });
 

@@ -8,7 +8,7 @@ import type { Message } from '../../kernel/schemas.ts';
 import { builtStub } from '../helpers/built.ts';
 import { listenerChurn } from '../helpers/listener-churn.ts';
 import { NATS_SERVER, startNatsServer, type NatsAuth } from '../helpers/nats-server.ts';
-import { inbox, runtime } from '../helpers/runtime.ts';
+import { deployedPair, inbox, runtime } from '../helpers/runtime.ts';
 
 const USER = { username: 'alice-and-bob', password: 's3cret' };
 const TOKEN = 'a-long-shared-token';
@@ -64,12 +64,8 @@ function ids(messages: Message[]): string[] {
 withNats('a listener removed and added back behind the NATS stub gets every later message, in the same turn or the next', async (t) => {
   const nats = await natsServer(t);
   const domain = await natsDomain(t, nats.url);
-  const name = domain.catalogue.domain;
-  const identity = { credentials: { [name]: USER } };
-  const alpha = runtime(t, { identity });
-  const beta = runtime(t, { identity });
-  await Promise.all([alpha.deployStub(domain.catalogue.origin), beta.deployStub(domain.catalogue.origin)]);
-  await listenerChurn(t, alpha, `hyperty://${name}/alice`, beta, `hyperty://${name}/bob`);
+  const { alpha, beta, alice, bob } = await deployedPair(t, domain.catalogue.origin, domain.catalogue.domain, USER);
+  await listenerChurn(t, alpha, alice, beta, bob);
   t.deepEqual([...alpha.errors, ...beta.errors], []);
 });
 
