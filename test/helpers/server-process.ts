@@ -2,16 +2,46 @@
 // config, ready once its port accepts connections, stopped with SIGTERM (so
 // it saves what it persists), startable again on the same ports.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    }).on('error', reject);
+// Ports for servers that a test stops and starts again come from below the
+// kernel's ephemeral range: while a server is down, its port is free to be
+// handed out as the source port of any outgoing connection (a stub
+// reconnecting to it, another test file's client), and the restart then
+// fails with "address already in use". A port from port 0 would be in that
+// range.
+function ephemeralStart(): number {
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && low > 12_000) return low;
+  } catch { /* not Linux: fall back to the usual lower bound */ }
+  return 32_768;
+}
+
+const PORT_FLOOR = 10_000;
+const PORT_CEILING = ephemeralStart();
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer().once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+// A stopped server's port is bindable again: never hand it to another one.
+const handedOut = new Set<number>();
+
+/** A loopback port nothing listens on, outside the ephemeral range. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = PORT_FLOOR + Math.floor(Math.random() * (PORT_CEILING - PORT_FLOOR));
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port between ${PORT_FLOOR} and ${PORT_CEILING}`);
 }
 
 export async function waitForPort(port: number, ms: number, what: string): Promise<void> {
