@@ -89,7 +89,13 @@ export async function startCatalogue(options: CatalogueOptions): Promise<Catalog
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     hits.set(path, (hits.get(path) ?? 0) + 1);
     const override = overrides.get(path);
-    if (override?.delayMs) await new Promise((r) => setTimeout(r, override.delayMs));
+    // A stalled answer ends with its client: no timer outlives the request.
+    if (override?.delayMs) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, override.delayMs);
+        res.once('close', () => { clearTimeout(timer); resolve(); });
+      });
+    }
     if (res.destroyed) return;
     if (override && (override.status !== undefined || override.body !== undefined)) {
       const body = override.body;
