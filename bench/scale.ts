@@ -1,7 +1,7 @@
 // Scale: 1, 10, 100 echo-c stubs of different domains in one runtime — total
 // deploy time, memory per stub, and messages/s with all of them busy — next
 // to what one stub does alone (times N for totals) and, for memory, to the
-// stub's own linear memory.
+// stub's own linear memory. In-thread, a worker each, and ten to a worker.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Catalogue } from '../domain/catalogue.ts';
@@ -10,7 +10,7 @@ import { instantiateComponent } from '../plugins/sandbox/component-instance.ts';
 import { readFile } from 'node:fs/promises';
 import { builtStub } from '../test/helpers/built.ts';
 import { breathe, figure, ratePerSecond, summarize, timeMs, type BenchContext, type Figure } from './stats.ts';
-import { echoCatalogue, echoDriver, echoRuntime, SANDBOXES } from './stub-boundary.ts';
+import { echoCatalogue, echoDriver, echoRuntime, type SANDBOXES } from './stub-boundary.ts';
 
 export const name = 'scale';
 
@@ -28,10 +28,17 @@ function collector(): () => void {
 
 interface Sample { deployMs: number; rssKiB: number; heapKiB: number; rate: number }
 
+const SHARED = 10;
+const PLACES: Record<string, { kind: (typeof SANDBOXES)[number]; stubsPerWorker?: number }> = {
+  'in-thread': { kind: 'in-thread' },
+  worker: { kind: 'worker' },
+  [`${SHARED} per worker`]: { kind: 'worker', stubsPerWorker: SHARED },
+};
+
 export async function run(context: BenchContext): Promise<Figure[]> {
-  const counts: Record<(typeof SANDBOXES)[number], number[]> = context.smoke
-    ? { 'in-thread': [1, 3], worker: [1, 2] }
-    : { 'in-thread': [1, 10, 100], worker: [1, 10, 30] };
+  const counts: Record<keyof typeof PLACES, number[]> = context.smoke
+    ? { 'in-thread': [1, 3], worker: [1, 2], [`${SHARED} per worker`]: [1, 3] }
+    : { 'in-thread': [1, 10, 100], worker: [1, 10, 30], [`${SHARED} per worker`]: [1, 10, 100] };
   const runs = context.smoke ? 1 : 3;
   const durationMs = context.smoke ? 30 : 300;
   const gc = collector();
@@ -46,13 +53,13 @@ export async function run(context: BenchContext): Promise<Figure[]> {
   await warmCatalogue.close();
 
   const figures: Figure[] = [];
-  for (const kind of SANDBOXES) {
+  for (const place of Object.keys(PLACES)) {
     const byCount = new Map<number, Sample[]>();
-    for (const count of counts[kind]) {
+    for (const count of counts[place]) {
       const samples: Sample[] = [];
       for (let r = 0; r < runs; r++) {
-        context.progress(`scale: ${count} × echo-c ${kind}, run ${r + 1}/${runs}`);
-        samples.push(await once(kind, count, durationMs, gc));
+        context.progress(`scale: ${count} × echo-c ${place}, run ${r + 1}/${runs}`);
+        samples.push(await once(place, count, durationMs, gc));
         await breathe();
       }
       byCount.set(count, samples);
@@ -61,7 +68,7 @@ export async function run(context: BenchContext): Promise<Figure[]> {
     const oneDeploy = summarize(one.map((s) => s.deployMs)).median;
     const oneRate = one.map((s) => s.rate);
     for (const [count, samples] of byCount) {
-      const label = `${count} × ${kind}`;
+      const label = `${count} × ${place}`;
       figures.push(
         figure({
           bench: name, name: `${label}: deploy all`, unit: 'ms', better: 'lower',
@@ -90,14 +97,14 @@ export async function run(context: BenchContext): Promise<Figure[]> {
   return figures;
 }
 
-async function once(kind: (typeof SANDBOXES)[number], count: number, durationMs: number, gc: () => void): Promise<Sample> {
+async function once(place: keyof typeof PLACES, count: number, durationMs: number, gc: () => void): Promise<Sample> {
   // One catalogue per domain: a domain is its origin's host:port.
   const catalogues: Catalogue[] = [];
   try {
     for (let i = 0; i < count; i++) catalogues.push(await echoCatalogue('echo-c'));
     await settle(gc);
     const before = process.memoryUsage();
-    const runtime = echoRuntime(kind);
+    const runtime = echoRuntime(PLACES[place].kind, 'direct', PLACES[place].stubsPerWorker);
     try {
       const deployMs = await timeMs(() => Promise.all(catalogues.map((c) => runtime.deployStub(c.origin))));
       const driver = echoDriver(runtime, catalogues.map((c) => c.domain), PER_STUB);
@@ -108,7 +115,7 @@ async function once(kind: (typeof SANDBOXES)[number], count: number, durationMs:
       // in the RSS only once touched, and a working stub touches them.
       await settle(gc);
       const after = process.memoryUsage();
-      if (runtime.errors.length) throw new Error(`${count} × ${kind}: the runtime reported ${String(runtime.errors[0])}`);
+      if (runtime.errors.length) throw new Error(`${count} × ${place}: the runtime reported ${String(runtime.errors[0])}`);
       return {
         deployMs,
         rssKiB: (after.rss - before.rss) / count / KiB,

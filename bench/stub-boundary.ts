@@ -23,10 +23,10 @@ export function echoCatalogue(stub: string): Promise<Catalogue> {
   return startCatalogue({ entries: { default: { component: builtStub(stub) } } });
 }
 
-export function echoRuntime(kind: (typeof SANDBOXES)[number], path: (typeof PATHS)[number] = 'direct'): Runtime & { errors: unknown[] } {
+export function echoRuntime(kind: (typeof SANDBOXES)[number], path: (typeof PATHS)[number] = 'direct', stubsPerWorker?: number): Runtime & { errors: unknown[] } {
   // No disk cache: the bench leaves nothing behind in the user's cache directory.
   const runtime = createRuntime({
-    cacheDir: false, directPath: path === 'jco' ? false : undefined, sandbox: { kind, maxPostsPerSecond: NO_FLOOD_GUARD },
+    cacheDir: false, directPath: path === 'jco' ? false : undefined, sandbox: { kind, stubsPerWorker, maxPostsPerSecond: NO_FLOOD_GUARD },
   });
   const errors: unknown[] = [];
   runtime.hooks.error.tap('bench', (error) => { errors.push(error); });

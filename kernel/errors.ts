@@ -19,6 +19,7 @@ export const ERRORS = {
   PF_ERR_STUB_TIMEOUT: (what: string, ms: number) => `the stub's ${what} ran longer than ${ms} ms and was stopped`,
   PF_ERR_ABI: (detail: string) => `the stub broke the canonical ABI: ${detail}`,
   PF_ERR_STUB_MEMORY: (detail: string) => `the stub ran out of memory: ${detail}`,
+  PF_ERR_WORKER_LOST: (detail: string) => `the worker this stub shared went down: ${detail}`,
   PF_ERR_STUB_FLOOD: (detail: string) => `the stub was cut off for flooding the bus: ${detail}`,
   PF_ERR_QUEUE_FULL: (stubURL: string, size: number) => `${size} messages already wait for ${stubURL}`,
   PF_ERR_GAVE_UP: (stubURL: string, restarts: number, reason: string) => `${stubURL} was given up after ${restarts} restarts: ${reason}`,

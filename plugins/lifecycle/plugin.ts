@@ -40,13 +40,16 @@ export function lifecyclePlugin(policy: RestartPolicy = {}): Plugin {
       function schedule(record: StubRecord, error: ProtoflyError): void {
         const now = Date.now();
         const recent = (failures.get(record.stubURL) ?? []).filter((at) => now - at < windowMs);
-        recent.push(now);
+        // A stub whose shared worker went down for a neighbour's fault did
+        // nothing wrong: it comes back at once, and is never given up for it.
+        const itsOwn = error.code !== 'PF_ERR_WORKER_LOST';
+        if (itsOwn) recent.push(now);
         failures.set(record.stubURL, recent);
         if (recent.length > maxRestarts) {
           giveUp(runtime, record, error, recent.length - 1);
           return;
         }
-        const delay = Math.min(maxDelayMs, firstDelayMs * 2 ** (recent.length - 1));
+        const delay = itsOwn ? Math.min(maxDelayMs, firstDelayMs * 2 ** (recent.length - 1)) : firstDelayMs;
         timers.set(record.stubURL, setTimeout(() => {
           timers.delete(record.stubURL);
           if (runtime.registry.byStubURL(record.stubURL) !== record) return;

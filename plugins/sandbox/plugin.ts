@@ -54,6 +54,15 @@ export interface SandboxOptions {
    * overlap.
    */
   workerBatchMessages?: number;
+  /**
+   * How many stubs may share one worker (default 1: a worker each). A Node
+   * worker costs ≈7 MiB; stubs sharing one cost ≈50 KiB each beyond their
+   * own memory. The price: a stub stuck in a call is stopped with its whole
+   * worker, so its neighbours fail too (PF_ERR_WORKER_LOST) and are
+   * restarted, and they share `workerHeapMiB`. Needs SharedArrayBuffer
+   * (Node; cross-origin isolated pages); without it each stub gets its own.
+   */
+  stubsPerWorker?: number;
   /** Turns component bytes into glue + core modules (jco; the browser entry passes its own). */
   transpile?: (component: Uint8Array) => Promise<TranspiledComponent>;
   /** SHA-256 of a source as `sha256-<base64>`; Web Crypto's by default. */
@@ -188,7 +197,10 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
         const instance = context.sandbox?.kind === 'in-thread'
           ? await startInThread(start)
           : await startInWorker(start, {
-            spawn: options.spawnWorker!, maxHeapMiB: options.workerHeapMiB ?? 256, maxBatch: Math.max(1, options.workerBatchMessages ?? 64),
+            spawn: options.spawnWorker!,
+            maxHeapMiB: options.workerHeapMiB ?? 256,
+            maxBatch: Math.max(1, options.workerBatchMessages ?? 64),
+            stubsPerWorker: Math.max(1, Math.floor(options.stubsPerWorker ?? 1)),
           });
         instances.set(record.stubURL, instance);
         return instance;

@@ -1,29 +1,38 @@
-// The default sandbox: each stub in a worker of its own. Messages cross as
-// CBOR batches in transferred buffers; a call that runs past its time limit
-// gets the worker terminated, never blocking the runtime's thread.
+// The default sandbox: each stub in a worker of its own (or sharing one, see
+// worker/seats.ts). Messages cross as CBOR batches in transferred buffers; a
+// call that runs past its time limit gets the worker terminated, never
+// blocking the runtime's thread.
 import { encodeBatch } from '../../kernel/cbor.ts';
 import { pfError, type ProtoflyError } from '../../kernel/errors.ts';
 import type { Message } from '../../kernel/schemas.ts';
 import type { StubInstance } from '../../kernel/types.ts';
 import type { SandboxStart } from './in-thread.ts';
 import { createStubHost, type GuestEvents } from './stub-host.ts';
-import type { FromWorker, SpawnWorker, ToWorker } from './worker/protocol.ts';
-import { takeWorker } from './worker/spare-workers.ts';
+import type { FromSlot, SpawnWorker, ToSlot } from './worker/protocol.ts';
+import { takeSeat } from './worker/seats.ts';
 
 export interface WorkerSandboxOptions {
   spawn: SpawnWorker;
   maxHeapMiB: number;
   /** Messages per call into the stub; a longer batch is handed over in parts. */
   maxBatch: number;
+  /** Stubs that may share one worker (1: a worker each). */
+  stubsPerWorker: number;
 }
 
 export async function startInWorker(start: SandboxStart, options: WorkerSandboxOptions): Promise<StubInstance> {
   const { runtime, record, limits } = start;
   const where = { domain: record.domain.name, stubURL: record.stubURL };
-  const worker = await takeWorker(options.spawn, options.maxHeapMiB);
   const shared = typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
   const clock = shared ? new Int32Array(new SharedArrayBuffer(8)) : undefined;
-  const send = (message: ToWorker, transfer: Transferable[] = []) => { if (!dead) worker.postMessage(message, transfer); };
+  // Without a call clock a stuck worker is known only by its silence, which
+  // would blame every stub in it: sharing needs the clock.
+  const stubsPerWorker = clock ? options.stubsPerWorker : 1;
+  const worker = await takeSeat(options.spawn, options.maxHeapMiB, stubsPerWorker, {
+    message: (message) => onMessage(message),
+    lost: (error, byNeighbour) => onLost(error, byNeighbour),
+  });
+  const send = (message: ToSlot, transfer: Transferable[] = []) => { if (!dead) worker.send(message, transfer); };
   const events: GuestEvents = {
     onOpen: (conn) => send({ t: 'open', conn }),
     onFrame: (conn, frame) => {
@@ -39,12 +48,15 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
   const unacknowledged: Array<readonly Message[]> = [];
   let settle: { resolve(): void; reject(error: ProtoflyError): void } | undefined;
 
-  const kill = (error: ProtoflyError) => {
+  // A stuck call takes the whole worker down; any other fault only this
+  // stub's slot (the thread is fine). A worker already gone is left be.
+  const kill = (error: ProtoflyError, thread: 'leave' | 'terminate' | 'gone' = 'leave') => {
     if (dead) return;
     dead = true;
     clearInterval(watchdog);
     host.closeAll();
-    void worker.terminate();
+    if (thread === 'leave') void worker.leave();
+    else if (thread === 'terminate') void worker.terminate();
     if (!started) settle?.reject(error);
     else start.onFault(error, unacknowledged.splice(0).flat());
   };
@@ -61,7 +73,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
     const now = performance.now();
     if (!clock) {
       if (now - lastPong >= limits.callTimeoutMs + tickMs) {
-        kill(pfError('PF_ERR_STUB_TIMEOUT', [started ? 'call' : 'init', limits.callTimeoutMs], where));
+        kill(pfError('PF_ERR_STUB_TIMEOUT', [started ? 'call' : 'init', limits.callTimeoutMs], where), 'terminate');
       } else {
         send({ t: 'ping' });
       }
@@ -75,21 +87,22 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
       return;
     }
     if (now - since >= limits.callTimeoutMs) {
-      kill(pfError('PF_ERR_STUB_TIMEOUT', [started ? 'call' : 'init', limits.callTimeoutMs], where));
+      kill(pfError('PF_ERR_STUB_TIMEOUT', [started ? 'call' : 'init', limits.callTimeoutMs], where), 'terminate');
     }
   }, tickMs);
   (watchdog as { unref?: () => void }).unref?.();
 
-  worker.onError((error) => {
+  function onLost(error: Error, byNeighbour: boolean): void {
     const outOfMemory = /out of memory|ERR_WORKER_OUT_OF_MEMORY/i.test(`${(error as { code?: string }).code} ${error.message}`);
-    kill(outOfMemory
-      ? pfError('PF_ERR_STUB_MEMORY', [`its worker ran out of heap (${options.maxHeapMiB} MiB)`], where)
-      : pfError('PF_ERR_STUB_TRAP', [`its worker died: ${error.message}`], where));
-  });
+    // In a shared worker nobody knows whose allocation broke the heap.
+    const heap = `its worker ran out of heap (${options.maxHeapMiB} MiB${stubsPerWorker > 1 ? ', shared' : ''})`;
+    kill(byNeighbour ? pfError('PF_ERR_WORKER_LOST', [error.message], where)
+      : outOfMemory ? pfError('PF_ERR_STUB_MEMORY', [heap], where)
+        : pfError('PF_ERR_STUB_TRAP', [`its worker died: ${error.message}`], where), 'gone');
+  }
 
-  worker.onMessage((raw) => {
+  function onMessage(message: FromSlot): void {
     if (dead) return;
-    const message = raw as FromWorker;
     switch (message.t) {
       case 'posts':
         unacknowledged.splice(0, message.done);
@@ -104,7 +117,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
       case 'init-refused': kill(pfError('PF_ERR_STUB_INIT', [message.reason], where)); break;
       case 'fault': kill(pfError(message.code, [message.reason] as never, where)); break;
     }
-  });
+  }
 
   await new Promise<void>((resolve, reject) => {
     settle = { resolve, reject };
@@ -130,7 +143,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
       dead = true;
       clearInterval(watchdog);
       host.closeAll();
-      await worker.terminate();
+      await worker.leave();
       return unacknowledged.splice(0).flat();
     },
   };

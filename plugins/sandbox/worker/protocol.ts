@@ -1,11 +1,17 @@
 // What crosses the worker boundary. Byte payloads travel in transferred
-// buffers; posts made during one call travel together.
+// buffers; posts made during one call travel together. A worker may host
+// several stubs (`stubsPerWorker`): every message names the stub's slot `s`.
 import type { ErrorCode } from '../../../kernel/errors.ts';
 import type { PreparedComponent } from '../component-instance.ts';
 import type { GuestLimits } from '../guest.ts';
 
-export type ToWorker =
+export type ToWorker = { s: number } & ToSlot;
+export type FromWorker = { s: number } & FromSlot;
+
+export type ToSlot =
   | { t: 'start'; prepared: PreparedComponent; config: Uint8Array; limits: GuestLimits; clock?: Int32Array }
+  /** The stub leaves a worker that keeps running for others. */
+  | { t: 'stop' }
   | { t: 'messages'; batch: Uint8Array }
   | { t: 'open'; conn: number }
   | { t: 'frame'; conn: number; frame: Uint8Array }
@@ -13,7 +19,7 @@ export type ToWorker =
   /** The watchdog without shared memory: answered only between calls. */
   | { t: 'ping' };
 
-export type FromWorker =
+export type FromSlot =
   | { t: 'ready' }
   | { t: 'init-refused'; reason: string }
   /** `done`: how many `messages` deliveries finished since the last report. */

@@ -1,8 +1,10 @@
-// Runs inside the worker: the guest, with its host calls forwarded to the
-// runtime's thread. Everything the stub does happens here, so a stub that
+// Runs inside the worker: the guests, with their host calls forwarded to the
+// runtime's thread. Everything a stub does happens here, so a stub that
 // never returns blocks only this thread, which the runtime can terminate.
+// A worker hosts one stub by default, several when they share it; each has
+// a slot, and nothing of one slot is visible to another.
 import { InitRefused, isFault, startGuest, type Guest } from '../guest.ts';
-import type { FromWorker, ToWorker } from './protocol.ts';
+import type { FromSlot, FromWorker, ToSlot, ToWorker } from './protocol.ts';
 
 export interface ParentPort {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
@@ -10,11 +12,21 @@ export interface ParentPort {
 }
 
 export function runWorker(port: ParentPort): void {
+  const slots = new Map<number, (message: ToSlot) => void>();
+  port.on('message', (message) => {
+    if (message.t === 'start') slots.set(message.s, runSlot(message.s, port, message, () => slots.delete(message.s)));
+    else slots.get(message.s)?.(message);
+  });
+}
+
+function runSlot(s: number, port: ParentPort, start: ToSlot & { t: 'start' }, gone: () => void): (message: ToSlot) => void {
+  const reply = (message: FromSlot, transfer?: Transferable[]) => port.postMessage({ s, ...message } as FromWorker, transfer);
   let guest: Guest | undefined;
+  let stopped = false;
   let posts: Uint8Array[] = [];
   let done = 0;
   let flushScheduled = false;
-  const early: ToWorker[] = [];
+  const early: ToSlot[] = [];
 
   // Posts made during a call (or a burst of calls) cross the boundary once.
   const flushPosts = () => {
@@ -22,7 +34,7 @@ export function runWorker(port: ParentPort): void {
     if (!posts.length && !done) return;
     const batches = posts;
     posts = [];
-    port.postMessage({ t: 'posts', batches, done }, batches.map((b) => b.buffer as ArrayBuffer));
+    reply({ t: 'posts', batches, done }, batches.map((b) => b.buffer as ArrayBuffer));
     done = 0;
   };
   const scheduleFlush = () => {
@@ -31,11 +43,14 @@ export function runWorker(port: ParentPort): void {
     queueMicrotask(flushPosts);
   };
 
-  const handle = (message: ToWorker) => {
-    if (!guest) {
-      early.push(message);
-      return;
+  const handle = (message: ToSlot) => {
+    if (message.t === 'ping') return reply({ t: 'pong' });
+    if (message.t === 'stop') {
+      stopped = true;
+      guest?.stop();
+      return gone();
     }
+    if (!guest) return void early.push(message);
     switch (message.t) {
       case 'messages':
         guest.deliver(message.batch);
@@ -49,35 +64,34 @@ export function runWorker(port: ParentPort): void {
     }
   };
 
-  port.on('message', (message) => {
-    if (message.t === 'ping') return port.postMessage({ t: 'pong' });
-    if (message.t !== 'start') return handle(message);
-    void startGuest(message.prepared, {
-      post(batch) {
-        posts.push(batch.slice());
-        scheduleFlush();
-      },
-      open: (conn, url, protocols) => port.postMessage({ t: 'open', conn, url, protocols }),
-      send: (conn, frame) => port.postMessage({ t: 'send', conn, frame }, [frame.buffer as ArrayBuffer]),
-      close: (conn) => port.postMessage({ t: 'close', conn }),
-      log: (level, text) => port.postMessage({ t: 'log', level, text }),
-      fault: (code, reason) => {
-        flushPosts();
-        port.postMessage({ t: 'fault', code, reason });
-      },
-    }, message.limits, message.config, message.clock).then(
-      (started) => {
-        flushPosts();
-        guest = started;
-        port.postMessage({ t: 'ready' });
-        for (const queued of early.splice(0)) handle(queued);
-      },
-      (error: unknown) => {
-        flushPosts();
-        if (error instanceof InitRefused) port.postMessage({ t: 'init-refused', reason: error.message });
-        else if (isFault(error)) port.postMessage({ t: 'fault', code: error.code, reason: error.message });
-        else port.postMessage({ t: 'fault', code: 'PF_ERR_COMPONENT_INVALID', reason: error instanceof Error ? error.message : String(error) });
-      },
-    );
-  });
+  void startGuest(start.prepared, {
+    post(batch) {
+      posts.push(batch.slice());
+      scheduleFlush();
+    },
+    open: (conn, url, protocols) => reply({ t: 'open', conn, url, protocols }),
+    send: (conn, frame) => reply({ t: 'send', conn, frame }, [frame.buffer as ArrayBuffer]),
+    close: (conn) => reply({ t: 'close', conn }),
+    log: (level, text) => reply({ t: 'log', level, text }),
+    fault: (code, reason) => {
+      flushPosts();
+      reply({ t: 'fault', code, reason });
+    },
+  }, start.limits, start.config, start.clock).then(
+    (started) => {
+      flushPosts();
+      // Left while starting: nothing of it may keep running.
+      if (stopped) return started.stop();
+      guest = started;
+      reply({ t: 'ready' });
+      for (const queued of early.splice(0)) handle(queued);
+    },
+    (error: unknown) => {
+      flushPosts();
+      if (error instanceof InitRefused) reply({ t: 'init-refused', reason: error.message });
+      else if (isFault(error)) reply({ t: 'fault', code: error.code, reason: error.message });
+      else reply({ t: 'fault', code: 'PF_ERR_COMPONENT_INVALID', reason: error instanceof Error ? error.message : String(error) });
+    },
+  );
+  return handle;
 }

@@ -1,0 +1,153 @@
+// Stubs sharing a worker (`sandbox.stubsPerWorker`): fewer threads for many
+// stubs, each still in a slot of its own. Real C components from a real
+// HTTP catalogue, real worker_threads; the spawn function is wrapped only to
+// see which worker each stub went to.
+import test, { type ExecutionContext } from 'ava';
+import type { CreateRuntimeOptions } from '../../index.ts';
+import type { Message } from '../../kernel/schemas.ts';
+import { spawnNodeWorker } from '../../plugins/sandbox/worker/node-spawn.ts';
+import type { SpawnWorker, ToWorker, WorkerPort } from '../../plugins/sandbox/worker/protocol.ts';
+import { builtStub } from '../helpers/built.ts';
+import { catalogue, inbox, runtime } from '../helpers/runtime.ts';
+
+/** Node's workers, noting which ones were given a stub and which were ended. */
+function watchedWorkers() {
+  const hosting = new Set<WorkerPort>();
+  const ended = new Set<WorkerPort>();
+  const spawn: SpawnWorker = async (options) => {
+    const port = await spawnNodeWorker(options);
+    return {
+      ...port,
+      postMessage(message, transfer) {
+        if ((message as ToWorker).t === 'start') hosting.add(port);
+        port.postMessage(message, transfer);
+      },
+      terminate() {
+        ended.add(port);
+        return port.terminate();
+      },
+    };
+  };
+  return { spawn, hosting, ended };
+}
+
+async function sharedRuntime(t: ExecutionContext, stubsPerWorker: number | undefined, options: CreateRuntimeOptions = {}) {
+  const workers = watchedWorkers();
+  const rt = runtime(t, { restart: { firstDelayMs: 50 }, ...options, sandbox: { kind: 'worker', spawnWorker: workers.spawn, stubsPerWorker, ...options.sandbox } });
+  const statuses: Array<{ domain: string; value: string; code?: unknown }> = [];
+  rt.hooks.status.tap('test', (record, value) => { statuses.push({ domain: record.domain.name, value, code: record.statusBody.code }); });
+  const statusReached = (domain: string, value: string, after = 0, ms = 10_000) => new Promise<{ value: string; code?: unknown }>((resolve, reject) => {
+    const deadline = setTimeout(() => reject(new Error(`${domain}: no ${value}; saw ${JSON.stringify(statuses)}`)), ms);
+    const check = () => {
+      const found = statuses.slice(after).find((s) => s.domain === domain && s.value === value);
+      if (found) { clearTimeout(deadline); resolve(found); } else setTimeout(check, 5);
+    };
+    check();
+  });
+  return { rt, workers, statuses, statusReached };
+}
+
+let n = 0;
+/** Sends `body` to the stub of `domain`'s echo address, from a tester of that domain. */
+function echo(rt: ReturnType<typeof runtime>, domain: string, body: Record<string, unknown>) {
+  rt.bus.postMessage({ id: `m${n++}`, type: 'CREATE', from: `hyperty://${domain}/tester`, to: `hyperty://${domain}/echo`, body });
+}
+const bodies = (messages: Message[]) => messages.map((m) => m.body);
+
+test('six stubs with stubsPerWorker 3 run in two workers, and each answers its own messages; by default they take six', async (t) => {
+  const domains = await Promise.all(Array.from({ length: 6 }, () => catalogue(t, { default: { component: builtStub('echo-c') } })));
+  for (const [stubsPerWorker, workers] of [[3, 2], [undefined, 6]] as const) {
+    const { rt, workers: watched } = await sharedRuntime(t, stubsPerWorker);
+    const stubs = await Promise.all(domains.map((d) => rt.deployStub(d.origin)));
+    t.deepEqual(stubs.map((s) => s.status), Array(6).fill('LIVE'));
+    t.is(watched.hosting.size, workers, `stubsPerWorker ${stubsPerWorker}`);
+    const inboxes = domains.map((d) => inbox(rt, `hyperty://${d.domain}/tester`));
+    domains.forEach((d, i) => { echo(rt, d.domain, { to: i, n: 1 }); echo(rt, d.domain, { to: i, n: 2 }); });
+    await Promise.all(inboxes.map((box) => box.waitFor(2)));
+    inboxes.forEach((box, i) => t.deepEqual(bodies(box.messages), [{ to: i, n: 1 }, { to: i, n: 2 }]));
+    await rt.close();
+  }
+});
+
+test('a stub stuck in a call takes its shared worker down: PF_ERR_STUB_TIMEOUT for it, PF_ERR_WORKER_LOST for its neighbour, and both come back with nothing lost', async (t) => {
+  const bad = await catalogue(t, { default: { component: builtStub('hostile-loop'), limits: { callTimeoutMs: 300 } } });
+  const good = await catalogue(t, { default: { component: builtStub('echo-c') } });
+  const { rt, workers, statuses, statusReached } = await sharedRuntime(t, 2);
+  await rt.deployStub(bad.origin);
+  const neighbour = await rt.deployStub(good.origin);
+  t.is(workers.hosting.size, 1);
+  const replies = inbox(rt, `hyperty://${good.domain}/tester`);
+  const before = statuses.length;
+
+  echo(rt, bad.domain, { attack: true });
+  // Handed to the worker while it spins: answered after the restart, in order.
+  for (let i = 0; i < 3; i++) echo(rt, good.domain, { queued: i });
+  t.like(await statusReached(bad.domain, 'FAILED', before), { code: 'PF_ERR_STUB_TIMEOUT' });
+  t.like(await statusReached(good.domain, 'FAILED', before), { code: 'PF_ERR_WORKER_LOST' });
+  await Promise.all([statusReached(bad.domain, 'LIVE', before), statusReached(good.domain, 'LIVE', before)]);
+  await replies.waitFor(3);
+  t.deepEqual(bodies(replies.messages), [{ queued: 0 }, { queued: 1 }, { queued: 2 }]);
+  t.is(neighbour.counters.restarts, 1);
+  t.is(rt.registry.get(good.domain)?.stubURL, neighbour.stubURL, 'the neighbour keeps its runtime URL');
+  t.true(rt.errors.some((e) => e.code === 'PF_ERR_WORKER_LOST' && e.domain === good.domain));
+});
+
+test('a stub that traps in a shared worker fails alone: its neighbour keeps running, and the restart takes the same worker', async (t) => {
+  const bad = await catalogue(t, { default: { component: builtStub('hostile-trap') } });
+  const good = await catalogue(t, { default: { component: builtStub('echo-c') } });
+  const { rt, workers, statuses, statusReached } = await sharedRuntime(t, 2);
+  await rt.deployStub(bad.origin);
+  const neighbour = await rt.deployStub(good.origin);
+  const replies = inbox(rt, `hyperty://${good.domain}/tester`);
+  const before = statuses.length;
+
+  echo(rt, bad.domain, { attack: true });
+  t.like(await statusReached(bad.domain, 'FAILED', before), { code: 'PF_ERR_STUB_TRAP' });
+  await statusReached(bad.domain, 'LIVE', before);
+  echo(rt, good.domain, { after: 'trap' });
+  await replies.waitFor(1);
+  t.deepEqual(bodies(replies.messages), [{ after: 'trap' }]);
+  t.is(neighbour.counters.restarts, 0);
+  t.false(statuses.slice(before).some((s) => s.domain === good.domain), 'the neighbour published no status');
+  t.is(workers.hosting.size, 1, 'one worker throughout');
+  t.is(workers.ended.size, 0);
+});
+
+test('stubs leave a shared worker one by one, and the worker ends with the last of them', async (t) => {
+  const [first, second] = await Promise.all([0, 1].map(() => catalogue(t, { default: { component: builtStub('echo-c') } })));
+  const { rt, workers } = await sharedRuntime(t, 4);
+  await Promise.all([rt.deployStub(first.origin), rt.deployStub(second.origin)]);
+  t.is(workers.hosting.size, 1);
+  await rt.undeployStub(first.origin);
+  t.is(workers.ended.size, 0);
+  const replies = inbox(rt, `hyperty://${second.domain}/tester`);
+  echo(rt, second.domain, { still: 'here' });
+  await replies.waitFor(1);
+  t.deepEqual(bodies(replies.messages), [{ still: 'here' }]);
+  await rt.undeployStub(second.origin);
+  t.is(workers.ended.size, 1);
+});
+
+test('a stub that loses its shared worker to a neighbour is restarted each time, never given up for it', async (t) => {
+  const bad = await catalogue(t, { default: { component: builtStub('hostile-loop'), limits: { callTimeoutMs: 300 } } });
+  const good = await catalogue(t, { default: { component: builtStub('echo-c') } });
+  // One restart allowed: the second fault of its own gives a stub up.
+  const { rt, statuses, statusReached } = await sharedRuntime(t, 2, { restart: { firstDelayMs: 50, maxRestarts: 1 } });
+  await rt.deployStub(bad.origin);
+  const neighbour = await rt.deployStub(good.origin);
+  for (let round = 0; round < 2; round++) {
+    const before = statuses.length;
+    echo(rt, bad.domain, { attack: true });
+    t.like(await statusReached(good.domain, 'FAILED', before), { code: 'PF_ERR_WORKER_LOST' });
+    await statusReached(good.domain, 'LIVE', before);
+    if (round === 0) await statusReached(bad.domain, 'LIVE', before);
+  }
+  // Its second fault of its own, in the same turn as the neighbour's second loss.
+  t.deepEqual(rt.errors.filter((e) => e.code === 'PF_ERR_GAVE_UP').map((e) => e.domain), [bad.domain]);
+  t.is(neighbour.counters.restarts, 2);
+  t.is(rt.registry.get(good.domain)?.status, 'LIVE');
+  const replies = inbox(rt, `hyperty://${good.domain}/tester`);
+  echo(rt, good.domain, { after: 'two losses' });
+  await replies.waitFor(1);
+  t.deepEqual(bodies(replies.messages), [{ after: 'two losses' }]);
+});
