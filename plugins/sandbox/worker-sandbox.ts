@@ -28,10 +28,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
   // Without a call clock a stuck worker is known only by its silence, which
   // would blame every stub in it: sharing needs the clock.
   const stubsPerWorker = clock ? options.stubsPerWorker : 1;
-  const worker = await takeSeat(options.spawn, options.maxHeapMiB, stubsPerWorker, {
-    message: (message) => onMessage(message),
-    lost: (error, byNeighbour) => onLost(error, byNeighbour),
-  });
+  const worker = await takeSeat(options.spawn, options.maxHeapMiB, stubsPerWorker, { message: onMessage, lost: onLost });
   const send = (message: ToSlot, transfer: Transferable[] = []) => { if (!dead) worker.send(message, transfer); };
   const events: GuestEvents = {
     onOpen: (conn) => send({ t: 'open', conn }),
