@@ -3,6 +3,7 @@
 // HTTP catalogue, real worker_threads; the spawn function is wrapped only to
 // see which worker each stub went to.
 import test, { type ExecutionContext } from 'ava';
+import fc from 'fast-check';
 import type { CreateRuntimeOptions } from '../../index.ts';
 import type { Message } from '../../kernel/schemas.ts';
 import { spawnNodeWorker } from '../../plugins/sandbox/worker/node-spawn.ts';
@@ -150,4 +151,51 @@ test('a stub that loses its shared worker to a neighbour is restarted each time,
   echo(rt, good.domain, { after: 'two losses' });
   await replies.waitFor(1);
   t.deepEqual(bodies(replies.messages), [{ after: 'two losses' }]);
+});
+
+test('whatever the order of deploys, undeploys and crashes, every deployed stub answers and no worker outlives its stubs', async (t) => {
+  const echoes = await Promise.all([0, 1, 2].map(() => catalogue(t, { default: { component: builtStub('echo-c') } })));
+  const crasher = await catalogue(t, { default: { component: builtStub('hostile-trap') } });
+  const domains = [...echoes, crasher];
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('deploy' as const), at: fc.nat(domains.length - 1) }),
+    fc.record({ kind: fc.constant('undeploy' as const), at: fc.nat(domains.length - 1) }),
+    fc.record({ kind: fc.constant('crash' as const) }),
+  );
+  await fc.assert(fc.asyncProperty(fc.integer({ min: 2, max: 3 }), fc.array(op, { minLength: 1, maxLength: 12 }), async (stubsPerWorker, ops) => {
+    const { rt, workers } = await sharedRuntime(t, stubsPerWorker, { restart: { firstDelayMs: 10, maxRestarts: 100 } });
+    try {
+      const deployed = new Set<number>();
+      for (const step of ops) {
+        if (step.kind === 'deploy') {
+          await rt.deployStub(domains[step.at].origin);
+          deployed.add(step.at);
+        } else if (step.kind === 'undeploy') {
+          await rt.undeployStub(domains[step.at].origin);
+          deployed.delete(step.at);
+        } else if (deployed.has(domains.length - 1)) {
+          echo(rt, crasher.domain, { attack: true });
+        }
+      }
+      // Whatever was crashed comes back; then every echo stub answers.
+      const deadline = Date.now() + 10_000;
+      while ([...deployed].some((i) => rt.registry.get(domains[i].domain)?.status !== 'LIVE')) {
+        if (Date.now() > deadline) throw new Error(`not LIVE again: ${[...deployed].map((i) => rt.registry.get(domains[i].domain)?.status)}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      for (const i of [...deployed].filter((i) => i < echoes.length)) {
+        const replies = inbox(rt, `hyperty://${domains[i].domain}/tester`);
+        echo(rt, domains[i].domain, { check: i });
+        await replies.waitFor(1, 5_000);
+        if (JSON.stringify(bodies(replies.messages)) !== JSON.stringify([{ check: i }])) return false;
+      }
+      const running = () => [...workers.hosting].filter((w) => !workers.ended.has(w)).length;
+      if (running() > deployed.size) return false;
+      for (const i of deployed) await rt.undeployStub(domains[i].origin);
+      return running() === 0;
+    } finally {
+      await rt.close();
+    }
+  }), { numRuns: 12 });
+  t.pass();
 });
