@@ -92,7 +92,7 @@ function read(component: Uint8Array): { core: Uint8Array; postReturn: string[] }
     if (!KNOWN_SECTIONS.has(id)) throw new NotOurs(`section ${id}`);
     switch (id) {
       case 1: modules.push(body.take(body.end - body.at)); break;
-      case 2: body.vec(() => coreInstances.push(readCoreInstance(body))); break;
+      case 2: body.vec(() => coreInstances.push(readCoreInstance(body, modules.length, coreInstances.length))); break;
       case 4: components.push(readReexportComponent(body.take(body.end - body.at))); break;
       case 5: body.vec(() => instances.push(readInstance(body))); break;
       case 6: body.vec(() => {
@@ -352,15 +352,19 @@ function addOnce<T>(map: Map<string, T>, name: string, value: T): void {
   map.set(name, value);
 }
 
-function readCoreInstance(body: BinaryReader): CoreInstance {
+// As validation requires: a module and instances defined before this one.
+function readCoreInstance(body: BinaryReader, modules: number, instances: number): CoreInstance {
   const kind = body.byte();
   if (kind === 0x00) {
     const module = body.u32();
+    if (module >= modules) throw new Malformed(`core instance of module ${module}, of ${modules} defined`);
     const args = new Map<string, number>();
     body.vec(() => {
       const name = body.name();
       if (body.byte() !== 0x12) throw new NotOurs(`core instantiation argument ${name} is not an instance`);
-      addOnce(args, name, body.u32());
+      const instance = body.u32();
+      if (instance >= instances) throw new Malformed(`core instantiation argument ${name} is instance ${instance}, of ${instances} defined`);
+      addOnce(args, name, instance);
     });
     return { module, args };
   }
