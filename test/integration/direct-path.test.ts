@@ -24,6 +24,9 @@ test('components of exactly the stub world are recognised, whatever language bui
   }
 });
 
+const EMPTY_CORE = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0];
+const component = (...sections: number[][]) => new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0, ...sections.flat()]);
+
 test('anything else is declined, with the reason: another version, another import, a core module, garbage', async (t) => {
   const echo = new Uint8Array(await readFile(builtStub('echo-c')));
   const cases: Array<[string, Uint8Array, RegExp]> = [
@@ -32,6 +35,9 @@ test('anything else is declined, with the reason: another version, another impor
     ['another export', replaceSame(echo, 'protofly:stub/stub@0.1.0', 'protofly:stub/stab@0.1.0'), /export|stub/],
     ['a core module', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]), /not a component/],
     ['garbage', new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0, 7, 0xff, 0xff]), /./],
+    // An empty core module, then an instance of module 5, or of module 0 given instance 3.
+    ['a core instance of a module not defined', component([1, 8, ...EMPTY_CORE], [2, 4, 1, 0, 5, 0]), /core instance of module 5, of 1 defined/],
+    ['a core instance given an instance not defined', component([1, 8, ...EMPTY_CORE], [2, 8, 1, 0, 0, 1, 1, 0x78, 0x12, 3]), /argument x is instance 3, of 0 defined/],
   ];
   for (const [what, bytes, reason] of cases) {
     const verdict = recognise(bytes);
