@@ -6,6 +6,7 @@ import type { CreateRuntimeOptions } from '../../index.ts';
 import { builtStub } from '../helpers/built.ts';
 import { catalogue, inbox, runtime } from '../helpers/runtime.ts';
 import { watchEventLoop } from '../helpers/responsiveness.ts';
+import { statusLog } from '../helpers/statuses.ts';
 
 type Kind = 'worker' | 'in-thread';
 
@@ -17,10 +18,8 @@ async function hostile(t: ExecutionContext, component: string, options: CreateRu
   const friend = `hyperty://${good.domain}/tester`;
   const replies = inbox(rt, me);
   const friendReplies = inbox(rt, friend);
-  const statuses: Array<{ value: string; code?: unknown; at: number }> = [];
-  rt.hooks.status.tap('test', (record, value) => {
-    if (record.domain.name === bad.domain) statuses.push({ value, code: record.statusBody.code, at: performance.now() });
-  });
+  const log = statusLog(rt);
+  const statuses = log.seen;
   const stub = await rt.deployStub(bad.origin);
   await rt.deployStub(good.origin);
   let n = 0;
@@ -28,14 +27,7 @@ async function hostile(t: ExecutionContext, component: string, options: CreateRu
     rt.bus.postMessage({ id: `m${n++}`, type: 'CREATE', from: me, to, body });
   const sendFriend = (body: Record<string, unknown>) =>
     rt.bus.postMessage({ id: `f${n++}`, type: 'CREATE', from: friend, to: `hyperty://${good.domain}/echo`, body });
-  const statusReached = (value: string, after = 0, ms = 10_000) => new Promise<{ value: string; code?: unknown; at: number }>((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`no ${value} after ${after}; saw ${JSON.stringify(statuses)}`)), ms);
-    const check = () => {
-      const found = statuses.slice(after).find((s) => s.value === value);
-      if (found) { clearTimeout(deadline); resolve(found); } else setTimeout(check, 5);
-    };
-    check();
-  });
+  const statusReached = (value: string, after = 0) => log.reached(value, { domain: bad.domain, after });
   return { rt, stub, bad, good, me, replies, friendReplies, statuses, send, sendFriend, statusReached };
 }
 

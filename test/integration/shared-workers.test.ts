@@ -10,6 +10,7 @@ import { spawnNodeWorker } from '../../plugins/sandbox/worker/node-spawn.ts';
 import type { SpawnWorker, ToWorker, WorkerPort } from '../../plugins/sandbox/worker/protocol.ts';
 import { builtStub } from '../helpers/built.ts';
 import { catalogue, inbox, runtime } from '../helpers/runtime.ts';
+import { statusLog } from '../helpers/statuses.ts';
 
 /** Node's workers, noting which ones were given a stub and which were ended. */
 function watchedWorkers() {
@@ -35,17 +36,9 @@ function watchedWorkers() {
 async function sharedRuntime(t: ExecutionContext, stubsPerWorker: number | undefined, options: CreateRuntimeOptions = {}) {
   const workers = watchedWorkers();
   const rt = runtime(t, { restart: { firstDelayMs: 50 }, ...options, sandbox: { kind: 'worker', spawnWorker: workers.spawn, stubsPerWorker, ...options.sandbox } });
-  const statuses: Array<{ domain: string; value: string; code?: unknown }> = [];
-  rt.hooks.status.tap('test', (record, value) => { statuses.push({ domain: record.domain.name, value, code: record.statusBody.code }); });
-  const statusReached = (domain: string, value: string, after = 0, ms = 10_000) => new Promise<{ value: string; code?: unknown }>((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`${domain}: no ${value}; saw ${JSON.stringify(statuses)}`)), ms);
-    const check = () => {
-      const found = statuses.slice(after).find((s) => s.domain === domain && s.value === value);
-      if (found) { clearTimeout(deadline); resolve(found); } else setTimeout(check, 5);
-    };
-    check();
-  });
-  return { rt, workers, statuses, statusReached };
+  const log = statusLog(rt);
+  const statusReached = (domain: string, value: string, after = 0) => log.reached(value, { domain, after });
+  return { rt, workers, statuses: log.seen, statusReached };
 }
 
 let n = 0;
