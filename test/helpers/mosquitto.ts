@@ -9,7 +9,10 @@ import { freePort, startWebSocketServer, type WebSocketServer } from './server-p
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 
-export type Mosquitto = WebSocketServer;
+export interface Mosquitto extends WebSocketServer {
+  /** Sets (or changes) a user's password; takes effect at the next start. */
+  setPassword(user: string, password: string): Promise<void>;
+}
 
 export async function startMosquitto(users: Record<string, string>): Promise<Mosquitto> {
   const dir = await mkdtemp(join(tmpdir(), 'protofly-mosquitto-'));
@@ -18,10 +21,11 @@ export async function startMosquitto(users: Record<string, string>): Promise<Mos
   await chmod(dir, 0o777);
   const passwd = join(dir, 'passwd');
   await writeFile(passwd, '');
-  for (const [user, password] of Object.entries(users)) {
+  const setPassword = async (user: string, password: string) => {
     await promisify(execFile)('/usr/bin/mosquitto_passwd', ['-b', passwd, user, password]);
-  }
-  await chmod(passwd, 0o644);
+    await chmod(passwd, 0o644);
+  };
+  for (const [user, password] of Object.entries(users)) await setPassword(user, password);
   const [tcpPort, wsPort] = [await freePort(), await freePort()];
   const config = join(dir, 'mosquitto.conf');
   // 2.0.11 exits ("Unable to start any listening sockets") when its only
@@ -33,6 +37,9 @@ export async function startMosquitto(users: Record<string, string>): Promise<Mos
     // Sessions and queued QoS 1 messages survive a restart, like a real deployment's.
     'persistence true',
     `persistence_location ${dir}/`,
+    // Saved every second, so a broker killed (SIGKILL) comes back with the
+    // sessions and subscriptions it had a moment before.
+    'autosave_interval 1',
     'log_dest stderr',
     'log_type error',
     `listener ${tcpPort} 127.0.0.1`,
@@ -40,5 +47,6 @@ export async function startMosquitto(users: Record<string, string>): Promise<Mos
     'protocol websockets',
     '',
   ].join('\n'));
-  return startWebSocketServer('mosquitto', MOSQUITTO, ['-c', config], wsPort, dir);
+  const server = await startWebSocketServer('mosquitto', MOSQUITTO, ['-c', config], wsPort, dir);
+  return Object.assign(server, { setPassword });
 }

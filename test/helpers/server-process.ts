@@ -58,7 +58,8 @@ export async function waitForPort(port: number, ms: number, what: string): Promi
 
 export interface ServerProcess {
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /** SIGTERM lets the server save its state; SIGKILL is a crash. */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
 
 export function serverProcess(name: string, command: string, args: string[], readyPort: number): ServerProcess {
@@ -74,12 +75,12 @@ export function serverProcess(name: string, command: string, args: string[], rea
       exited.catch(() => {});
       await Promise.race([waitForPort(readyPort, 5_000, name), exited]);
     },
-    async stop() {
+    async stop(signal = 'SIGTERM') {
       const running = child;
       child = undefined;
       if (!running || running.exitCode !== null || running.signalCode !== null) return;
       const gone = new Promise((resolve) => running.once('exit', resolve));
-      running.kill('SIGTERM');
+      running.kill(signal);
       await gone;
     },
   };
@@ -89,7 +90,8 @@ export function serverProcess(name: string, command: string, args: string[], rea
 export interface WebSocketServer {
   /** WebSocket URL: `ws://127.0.0.1:PORT` */
   url: string;
-  stop(): Promise<void>;
+  /** SIGTERM by default; SIGKILL to crash it. */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** Starts it again on the same ports (after `stop`). */
   start(): Promise<void>;
   /** Stops it and removes its files. */
