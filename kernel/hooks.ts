@@ -38,8 +38,11 @@ export function createHooks() {
     attach: interpreted(new AsyncSeriesBailHook<[DeployContext], Remover>(['context']), 'asyncSeriesBail'),
     /** Steps 16–17: a stub's status changed (seen on `<stubURL>/status`). */
     status: interpreted(new SyncHook<[StubRecord, StatusValue, Message]>(['stub', 'value', 'message']), 'sync'),
-    /** A running stub died (trap, timeout, memory, flood); `unprocessed` are the messages it took with it. */
-    stubFailed: interpreted(new SyncHook<[StubRecord, ProtoflyError, Message[]]>(['stub', 'error', 'unprocessed']), 'sync'),
+    /**
+     * A running stub died (trap, timeout, memory, flood); `unprocessed` are the messages it took with it, in order,
+     * the first `suspects` of them in the very call it died in (the others never reached it).
+     */
+    stubFailed: interpreted(new SyncHook<[StubRecord, ProtoflyError, Message[], number]>(['stub', 'error', 'unprocessed', 'suspects']), 'sync'),
     /** Stop a stub's instance but keep the stub (a restart or an update follows). */
     stopInstance: interpreted(new AsyncSeriesHook<[StubRecord, string]>(['stub', 'reason']), 'asyncSeries'),
     /** A deploy failed; plugins drop what they hold for it. */

@@ -52,6 +52,10 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
   const hooks = createHooks();
   const services: Partial<Services> = {};
   const inflight = new Map<string, Promise<StubRecord>>();
+  /** Restarts and updates in progress, by stub URL. */
+  const relaunching = new Map<string, Promise<StubRecord>>();
+  /** Rejects the wait for a stub's LIVE, by stub URL. */
+  const abortLive = new Map<string, (error: ProtoflyError) => void>();
   const runtimeURL = options.runtimeURL ?? `hyperty-runtime://${randomId()}`;
   const liveTimeoutMs = options.liveTimeoutMs ?? DEFAULT_LIVE_TIMEOUT_MS;
 
@@ -108,7 +112,7 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
         // The old version comes back through the usual restart path.
         stub.descriptor = previous;
         const failure = asProtoflyError(error, context);
-        hooks.stubFailed.call(stub, failure, []);
+        hooks.stubFailed.call(stub, failure, [], 0);
         throw failure;
       }
     },
@@ -175,10 +179,25 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
       runtime, domain: stub.domain, descriptorName: 'default', steps: [], stub,
       descriptorURL: stub.descriptorURL, descriptor,
     };
-    await hooks.stopInstance.promise(stub, reason);
-    stub.descriptor = descriptor;
-    await launch(context);
-    return stub;
+    const attempt = (async () => {
+      await hooks.stopInstance.promise(stub, reason);
+      stub.descriptor = descriptor;
+      const failure = await launch(context).then(() => undefined, (error: unknown) => error);
+      // A restart takes a while; the stub may have been undeployed meanwhile.
+      // What the restart started is then stopped, not left running for nobody.
+      if (services.registry?.byStubURL(stub.stubURL) !== stub) {
+        await hooks.stopInstance.promise(stub, 'undeployed while restarting');
+        throw pfError('PF_ERR_UNDEPLOYED', [stub.domain.name], { domain: stub.domain.name, stubURL: stub.stubURL });
+      }
+      if (failure) throw failure;
+      return stub;
+    })();
+    relaunching.set(stub.stubURL, attempt);
+    try {
+      return await attempt;
+    } finally {
+      if (relaunching.get(stub.stubURL) === attempt) relaunching.delete(stub.stubURL);
+    }
   }
 
   // Resolves on the stub's first LIVE; fails on its first sign of not making it.
@@ -199,7 +218,8 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
         }
       };
       statusWaiters.add(waiter);
-      cancel = () => { clearTimeout(timer); statusWaiters.delete(waiter); };
+      abortLive.set(stub.stubURL, reject);
+      cancel = () => { clearTimeout(timer); statusWaiters.delete(waiter); abortLive.delete(stub.stubURL); };
     });
     promise.catch(() => {}); // observed by the deploy, maybe after other steps fail first
     return { promise, cancel: () => cancel() };
@@ -238,6 +258,13 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
   }
 
   const statusWaiters = new Set<(record: StubRecord, value: string) => void>();
+  // Undeployed while being restarted: the restart stops waiting for a LIVE
+  // nobody will hear (the registry no longer follows its status), stops what
+  // it started, and the undeploy returns only after that.
+  hooks.undeploy.tapPromise({ name: 'RuntimeUA', stage: 200 }, async (record) => {
+    abortLive.get(record.stubURL)?.(pfError('PF_ERR_UNDEPLOYED', [record.domain.name], { domain: record.domain.name, stubURL: record.stubURL }));
+    await relaunching.get(record.stubURL)?.catch(() => {});
+  });
   hooks.status.tap('RuntimeUA', (record, value) => {
     for (const waiter of statusWaiters) waiter(record, value);
   });

@@ -13,7 +13,13 @@ export interface StubRecord {
   status: StatusValue;
   /** The body of the last status publication (reason, code…). */
   statusBody: Record<string, unknown>;
-  counters: { messagesIn: number; messagesOut: number; rejected: number; restarts: number; queued: number };
+  counters: {
+    messagesIn: number; messagesOut: number; rejected: number; restarts: number; queued: number;
+    /** Messages the stub died on alone (a call that held only them): answered with the fault, never retried. */
+    poisoned: number;
+    /** Messages from the stub dropped as repeats of a `(from, id)` delivered within the once-only window. */
+    duplicates: number;
+  };
   /** How the deploy went, step by step, once it is LIVE. */
   deploySteps?: StepTiming[];
   /**
@@ -25,8 +31,13 @@ export interface StubRecord {
 
 /** A running stub, as the sandbox plugin gives it to the kernel. */
 export interface StubInstance {
-  /** Hands messages to the stub (`on-messages`), batched by the caller. */
-  deliver(messages: readonly Message[]): void;
+  /**
+   * Hands messages to the stub (`on-messages`), batched by the caller;
+   * `done` is called once the stub has returned from them (not if it died).
+   */
+  deliver(messages: readonly Message[], done?: () => void): void;
+  /** Whether the stub holds an open connection (a back-end session worth ending before it goes). */
+  hasConnections?(): boolean;
   /**
    * Stops the stub and frees what it holds (connections, timers, memory).
    * Returns the messages handed to it that it had not finished with.

@@ -1,7 +1,11 @@
 // What happens to a stub that dies after it went LIVE: the runtime speaks for
 // it (FAILED, with the reason and code), restarts it with exponential backoff
 // under the same runtime URL, and gives up after too many failures in a row.
-// Messages for it wait on the bus meanwhile (see the bus plugin).
+// Messages for it wait on the bus meanwhile (see the bus plugin). A LIVE stub
+// whose back-end refuses its login later (a password changed, a token
+// expired) is started again with fresh credentials from the Identity Module,
+// once; refused again, it is FAILED with PF_ERR_LOGIN and undeployed, so
+// every sender waiting on it hears why.
 import { pfError, type ProtoflyError } from '../../kernel/errors.ts';
 import type { Plugin, Runtime } from '../../kernel/runtime.ts';
 import { statusMessage } from '../../kernel/status.ts';
@@ -25,6 +29,9 @@ export function lifecyclePlugin(policy: RestartPolicy = {}): Plugin {
     apply(runtime) {
       const failures = new Map<string, number[]>();
       const restarting = new Set<string>();
+      // Died during a restart that then went on to succeed (it was LIVE
+      // before the fault): the failure is handled once the restart settles.
+      const diedRestarting = new Map<string, ProtoflyError>();
       const timers = new Map<string, ReturnType<typeof setTimeout>>();
 
       runtime.hooks.stubFailed.tap('LifecyclePlugin', (record, error) => {
@@ -33,8 +40,32 @@ export function lifecyclePlugin(policy: RestartPolicy = {}): Plugin {
         runtime.hooks.error.call(error);
         // A failure during a restart is counted when that restart rejects;
         // one before the first LIVE belongs to the deploy, which fails.
-        if (restarting.has(record.stubURL) || !record.deploySteps) return;
-        schedule(record, error);
+        if (!record.deploySteps) return;
+        if (restarting.has(record.stubURL)) diedRestarting.set(record.stubURL, error);
+        else schedule(record, error);
+      });
+
+      runtime.hooks.status.tap('LifecyclePlugin', (record, value) => {
+        if (value !== 'DISCONNECTED' || record.statusBody.code !== 'PF_ERR_LOGIN') return;
+        // Before its first LIVE the deploy itself fails on it; during a
+        // restart that restart does.
+        if (!record.deploySteps || restarting.has(record.stubURL)) return;
+        restarting.add(record.stubURL);
+        record.counters.restarts++;
+        // The credentials step runs again: an application's `credentials`
+        // tap can hand out a fresh token.
+        runtime.restartStub(record, 'login refused: asking the Identity Module again').then(
+          () => restarted(record),
+          (failure: ProtoflyError) => {
+            restarting.delete(record.stubURL);
+            diedRestarting.delete(record.stubURL);
+            if (runtime.registry.byStubURL(record.stubURL) !== record) return;
+            if (failure.code !== 'PF_ERR_LOGIN') return schedule(record, failure);
+            runtime.bus.postMessage(statusMessage(record.stubURL, 'FAILED', { reason: failure.message, code: failure.code }));
+            runtime.hooks.error.call(failure);
+            void runtime.hooks.undeploy.promise(record, failure.message);
+          },
+        );
       });
 
       function schedule(record: StubRecord, error: ProtoflyError): void {
@@ -56,13 +87,21 @@ export function lifecyclePlugin(policy: RestartPolicy = {}): Plugin {
           restarting.add(record.stubURL);
           record.counters.restarts++;
           runtime.restartStub(record, `restart after ${error.code}`).then(
-            () => restarting.delete(record.stubURL),
+            () => restarted(record),
             (failure: ProtoflyError) => {
               restarting.delete(record.stubURL);
-              schedule(record, failure);
+              diedRestarting.delete(record.stubURL);
+              if (runtime.registry.byStubURL(record.stubURL) === record) schedule(record, failure);
             },
           );
         }, delay));
+      }
+
+      function restarted(record: StubRecord): void {
+        restarting.delete(record.stubURL);
+        const died = diedRestarting.get(record.stubURL);
+        diedRestarting.delete(record.stubURL);
+        if (died && runtime.registry.byStubURL(record.stubURL) === record) schedule(record, died);
       }
 
       function giveUp(rt: Runtime, record: StubRecord, error: ProtoflyError, restarts: number): void {
@@ -76,6 +115,7 @@ export function lifecyclePlugin(policy: RestartPolicy = {}): Plugin {
         clearTimeout(timers.get(record.stubURL));
         timers.delete(record.stubURL);
         failures.delete(record.stubURL);
+        diedRestarting.delete(record.stubURL);
       });
     },
   };

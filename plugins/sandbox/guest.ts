@@ -14,8 +14,11 @@ export interface GuestHost {
   send(conn: number, frame: Uint8Array): void;
   close(conn: number): void;
   log(level: number, text: string): void;
-  /** The stub is dead; the host reports it (a dead stub cannot speak). */
-  fault(code: ErrorCode, reason: string): void;
+  /**
+   * The stub is dead; the host reports it (a dead stub cannot speak).
+   * `inMessages`: it died inside `on-messages`, so the batch it held may be why.
+   */
+  fault(code: ErrorCode, reason: string, inMessages: boolean): void;
 }
 
 export interface GuestLimits {
@@ -40,10 +43,14 @@ export interface Guest {
 export class InitRefused extends Error {}
 
 /**
- * `busy[0]` is 1 while a call into the stub runs and `busy[1]` counts calls,
- * so a watchdog in another thread can tell a stuck call from a busy stub.
+ * `busy[0]` is non-zero while a call into the stub runs (CALL_MESSAGES for
+ * `on-messages`, CALL_OTHER for any other) and `busy[1]` counts calls, so a
+ * watchdog in another thread can tell a stuck call from a busy stub, and
+ * whether the messages it was handed are suspects.
  */
 export type CallClock = Int32Array;
+export const CALL_MESSAGES = 1;
+export const CALL_OTHER = 2;
 
 class Fault extends Error {
   constructor(readonly code: ErrorCode, reason: string) { super(reason); }
@@ -140,14 +147,15 @@ export async function startGuest(prepared: PreparedComponent, host: GuestHost, l
       return;
     }
     depth++;
-    if (clock) { Atomics.add(clock, 1, 1); Atomics.store(clock, 0, 1); }
+    const kind = what === 'on-messages' ? CALL_MESSAGES : CALL_OTHER;
+    if (clock) { Atomics.add(clock, 1, 1); Atomics.store(clock, 0, kind); }
     try {
       run(exports);
       if (pending) throw pending;
     } catch (error) {
       const fault = classify(what, error);
       stop();
-      host.fault(fault.code, fault.message);
+      host.fault(fault.code, fault.message, kind === CALL_MESSAGES);
     } finally {
       if (clock) Atomics.store(clock, 0, 0);
       depth--;
@@ -163,7 +171,7 @@ export async function startGuest(prepared: PreparedComponent, host: GuestHost, l
   }
 
   depth++;
-  if (clock) { Atomics.add(clock, 1, 1); Atomics.store(clock, 0, 1); }
+  if (clock) { Atomics.add(clock, 1, 1); Atomics.store(clock, 0, CALL_OTHER); }
   try {
     exports.init(config);
     if (pending) throw pending;

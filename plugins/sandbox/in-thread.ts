@@ -17,8 +17,11 @@ export interface SandboxStart {
   prepared: PreparedComponent;
   config: Uint8Array;
   limits: GuestLimits & { callTimeoutMs: number };
-  /** Called once when the stub dies after its init, with the messages it took with it. */
-  onFault(error: ProtoflyError, unprocessed: Message[]): void;
+  /**
+   * Called once when the stub dies after its init, with the messages it took
+   * with it; the first `suspects` were in the call it died in.
+   */
+  onFault(error: ProtoflyError, unprocessed: Message[], suspects: number): void;
 }
 
 export async function startInThread(start: SandboxStart): Promise<StubInstance> {
@@ -36,10 +39,12 @@ export async function startInThread(start: SandboxStart): Promise<StubInstance> 
       send: (conn, frame) => host.send(conn, frame),
       close: (conn) => host.close(conn),
       log: (level, text) => host.log(level, text),
-      fault: (code, reason) => {
+      fault: (code, reason, inMessages) => {
         stopped = true;
         host.closeAll();
-        start.onFault(pfError(code, [reason] as never, where), [...current]);
+        // Calls here are synchronous: only a batch being handed over can be lost.
+        const unprocessed = [...current];
+        start.onFault(pfError(code, [reason] as never, where), unprocessed, inMessages ? unprocessed.length : 0);
       },
     }, start.limits, start.config);
   } catch (error) {
@@ -47,7 +52,7 @@ export async function startInThread(start: SandboxStart): Promise<StubInstance> 
     throw initError(error, where);
   }
   return {
-    deliver(messages) {
+    deliver(messages, done) {
       if (stopped) return;
       current = messages;
       try {
@@ -55,7 +60,9 @@ export async function startInThread(start: SandboxStart): Promise<StubInstance> 
       } finally {
         current = [];
       }
+      if (!stopped) done?.();
     },
+    hasConnections: () => host.connections() > 0,
     async dispose() {
       stopped = true;
       guest!.stop();

@@ -189,9 +189,9 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
             configuration: descriptor.configuration,
             credentials: context.credentials ?? null,
           }),
-          onFault: (error: ProtoflyError, unprocessed: Message[]) => {
+          onFault: (error: ProtoflyError, unprocessed: Message[], suspects: number) => {
             instances.delete(record.stubURL);
-            runtime.hooks.stubFailed.call(record, error, unprocessed);
+            runtime.hooks.stubFailed.call(record, error, unprocessed, suspects);
           },
         };
         const instance = context.sandbox?.kind === 'in-thread'

@@ -18,6 +18,8 @@ export interface StubHostSide {
   close(conn: number): void;
   log(level: number, text: string): void;
   closeAll(): void;
+  /** How many connections the stub has open (or opening). */
+  connections(): number;
 }
 
 export function createStubHost(runtime: Runtime, record: StubRecord, events: () => GuestEvents): StubHostSide {
@@ -84,6 +86,7 @@ export function createStubHost(runtime: Runtime, record: StubRecord, events: () 
     log(level, text) {
       runtime.hooks.stubLog.call(record, level, text);
     },
+    connections: () => toTransport.size,
     closeAll() {
       toTransport.clear();
       toGuest.clear();

@@ -6,6 +6,7 @@ import { encodeBatch } from '../../kernel/cbor.ts';
 import { pfError, type ProtoflyError } from '../../kernel/errors.ts';
 import type { Message } from '../../kernel/schemas.ts';
 import type { StubInstance } from '../../kernel/types.ts';
+import { CALL_MESSAGES } from './guest.ts';
 import type { SandboxStart } from './in-thread.ts';
 import { createStubHost, type GuestEvents } from './stub-host.ts';
 import type { FromSlot, SpawnWorker, ToSlot } from './worker/protocol.ts';
@@ -42,20 +43,23 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
   let dead = false;
   let started = false;
   // Batches handed to the worker and not yet reported done, oldest first.
-  const unacknowledged: Array<readonly Message[]> = [];
+  const unacknowledged: Array<{ messages: readonly Message[]; done?: () => void }> = [];
   let settle: { resolve(): void; reject(error: ProtoflyError): void } | undefined;
 
   // A stuck call takes the whole worker down; any other fault only this
   // stub's slot (the thread is fine). A worker already gone is left be.
-  const kill = (error: ProtoflyError, thread: 'leave' | 'terminate' | 'gone' = 'leave') => {
+  // `inMessages`: the stub died in `on-messages`, which it runs in order, so
+  // the oldest batch not reported done is the one it held.
+  const kill = (error: ProtoflyError, thread: 'leave' | 'terminate' | 'gone' = 'leave', inMessages = false) => {
     if (dead) return;
     dead = true;
     clearInterval(watchdog);
     host.closeAll();
     if (thread === 'leave') void worker.leave();
     else if (thread === 'terminate') void worker.terminate();
-    if (!started) settle?.reject(error);
-    else start.onFault(error, unacknowledged.splice(0).flat());
+    if (!started) return settle?.reject(error);
+    const suspects = inMessages ? unacknowledged[0]?.messages.length ?? 0 : 0;
+    start.onFault(error, unacknowledged.splice(0).flatMap((b) => b.messages), suspects);
   };
 
   // The watchdog. With shared memory (Node; cross-origin isolated pages) it
@@ -70,7 +74,9 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
     const now = performance.now();
     if (!clock) {
       if (now - lastPong >= limits.callTimeoutMs + tickMs) {
-        kill(pfError('PF_ERR_STUB_TIMEOUT', [started ? 'call' : 'init', limits.callTimeoutMs], where), 'terminate');
+        // Which call is stuck is not known without the clock: the oldest
+        // batch is a suspect, and the runtime's replay tells.
+        kill(pfError('PF_ERR_STUB_TIMEOUT', [started ? 'call' : 'init', limits.callTimeoutMs], where), 'terminate', true);
       } else {
         send({ t: 'ping' });
       }
@@ -84,7 +90,8 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
       return;
     }
     if (now - since >= limits.callTimeoutMs) {
-      kill(pfError('PF_ERR_STUB_TIMEOUT', [started ? 'call' : 'init', limits.callTimeoutMs], where), 'terminate');
+      const inMessages = Atomics.load(clock, 0) === CALL_MESSAGES;
+      kill(pfError('PF_ERR_STUB_TIMEOUT', [started ? 'call' : 'init', limits.callTimeoutMs], where), 'terminate', inMessages);
     }
   }, tickMs);
   (watchdog as { unref?: () => void }).unref?.();
@@ -93,18 +100,21 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
     const outOfMemory = /out of memory|ERR_WORKER_OUT_OF_MEMORY/i.test(`${(error as { code?: string }).code} ${error.message}`);
     // In a shared worker nobody knows whose allocation broke the heap.
     const heap = `its worker ran out of heap (${options.maxHeapMiB} MiB${stubsPerWorker > 1 ? ', shared' : ''})`;
+    // A neighbour's fault leaves nothing suspect: all it held is handed back.
     kill(byNeighbour ? pfError('PF_ERR_WORKER_LOST', [error.message], where)
       : outOfMemory ? pfError('PF_ERR_STUB_MEMORY', [heap], where)
-        : pfError('PF_ERR_STUB_TRAP', [`its worker died: ${error.message}`], where), 'gone');
+        : pfError('PF_ERR_STUB_TRAP', [`its worker died: ${error.message}`], where), 'gone', !byNeighbour);
   }
 
   function onMessage(message: FromSlot): void {
     if (dead) return;
     switch (message.t) {
-      case 'posts':
-        unacknowledged.splice(0, message.done);
+      case 'posts': {
+        const finished = unacknowledged.splice(0, message.done);
         for (const batch of message.batches) host.post(batch);
+        for (const batch of finished) batch.done?.();
         break;
+      }
       case 'open': host.open(message.conn, message.url, message.protocols); break;
       case 'send': host.send(message.conn, message.frame); break;
       case 'close': host.close(message.conn); break;
@@ -112,7 +122,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
       case 'pong': lastPong = performance.now(); break;
       case 'ready': started = true; settle?.resolve(); break;
       case 'init-refused': kill(pfError('PF_ERR_STUB_INIT', [message.reason], where)); break;
-      case 'fault': kill(pfError(message.code, [message.reason] as never, where)); break;
+      case 'fault': kill(pfError(message.code, [message.reason] as never, where), 'leave', message.inMessages); break;
     }
   }
 
@@ -122,7 +132,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
   });
 
   return {
-    deliver(messages) {
+    deliver(messages, done) {
       // A long batch goes in parts: the stub works on one while this thread
       // encodes the next and decodes what came back, instead of each thread
       // waiting for the other's whole share.
@@ -131,7 +141,8 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
         // A copy of its own to transfer: cbor-x hands out views of a buffer
         // it reuses (and Buffer#slice would be another view of it).
         const batch = new Uint8Array(encodeBatch(part));
-        unacknowledged.push(part);
+        const last = from + options.maxBatch >= messages.length;
+        unacknowledged.push({ messages: part, done: last ? done : undefined });
         send({ t: 'messages', batch }, [batch.buffer as ArrayBuffer]);
       }
     },
@@ -141,7 +152,8 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
       clearInterval(watchdog);
       host.closeAll();
       await worker.leave();
-      return unacknowledged.splice(0).flat();
+      return unacknowledged.splice(0).flatMap((b) => b.messages);
     },
+    hasConnections: () => host.connections() > 0,
   };
 }

@@ -73,14 +73,22 @@ test('a stub stuck in a call takes its shared worker down: PF_ERR_STUB_TIMEOUT f
   const replies = inbox(rt, `hyperty://${good.domain}/tester`);
   const before = statuses.length;
 
+  const spinning = new Promise<void>((resolve) => rt.hooks.stubLog.tap('test', (stub, _level, text) => {
+    if (stub.domain.name === bad.domain && /attack triggered/.test(text)) resolve();
+  }));
   echo(rt, bad.domain, { attack: true });
-  // Handed to the worker while it spins: answered after the restart, in order.
+  // Once the worker spins, the neighbour's messages are handed to it and sit
+  // in its queue: in flight when it is stopped, redelivered after, in order.
+  await spinning;
+  const handed = neighbour.counters.messagesIn;
   for (let i = 0; i < 3; i++) echo(rt, good.domain, { queued: i });
+  while (neighbour.counters.messagesIn < handed + 3) await new Promise((r) => setTimeout(r, 1));
+  t.is(statuses.slice(before).filter((s) => s.value === 'FAILED').length, 0, 'handed over before the watchdog fired');
   t.like(await statusReached(bad.domain, 'FAILED', before), { code: 'PF_ERR_STUB_TIMEOUT' });
   t.like(await statusReached(good.domain, 'FAILED', before), { code: 'PF_ERR_WORKER_LOST' });
   await Promise.all([statusReached(bad.domain, 'LIVE', before), statusReached(good.domain, 'LIVE', before)]);
   await replies.waitFor(3);
-  t.deepEqual(bodies(replies.messages), [{ queued: 0 }, { queued: 1 }, { queued: 2 }]);
+  t.deepEqual(bodies(replies.messages), [{ queued: 0 }, { queued: 1 }, { queued: 2 }], 'each delivered once, none answered with an error');
   t.is(neighbour.counters.restarts, 1);
   t.is(rt.registry.get(good.domain)?.stubURL, neighbour.stubURL, 'the neighbour keeps its runtime URL');
   t.true(rt.errors.some((e) => e.code === 'PF_ERR_WORKER_LOST' && e.domain === good.domain));

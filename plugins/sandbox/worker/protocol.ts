@@ -28,7 +28,8 @@ export type FromSlot =
   | { t: 'send'; conn: number; frame: Uint8Array }
   | { t: 'close'; conn: number }
   | { t: 'log'; level: number; text: string }
-  | { t: 'fault'; code: ErrorCode; reason: string }
+  /** `inMessages`: it died inside `on-messages` (the oldest batch not reported done is why, maybe). */
+  | { t: 'fault'; code: ErrorCode; reason: string; inMessages: boolean }
   | { t: 'pong' };
 
 /** The part of a Worker (Node's or the browser's) the sandbox uses. */

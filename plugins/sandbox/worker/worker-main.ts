@@ -73,9 +73,9 @@ function runSlot(s: number, port: ParentPort, start: ToSlot & { t: 'start' }, go
     send: (conn, frame) => reply({ t: 'send', conn, frame }, [frame.buffer as ArrayBuffer]),
     close: (conn) => reply({ t: 'close', conn }),
     log: (level, text) => reply({ t: 'log', level, text }),
-    fault: (code, reason) => {
+    fault: (code, reason, inMessages) => {
       flushPosts();
-      reply({ t: 'fault', code, reason });
+      reply({ t: 'fault', code, reason, inMessages });
     },
   }, start.limits, start.config, start.clock).then(
     (started) => {
@@ -89,8 +89,8 @@ function runSlot(s: number, port: ParentPort, start: ToSlot & { t: 'start' }, go
     (error: unknown) => {
       flushPosts();
       if (error instanceof InitRefused) reply({ t: 'init-refused', reason: error.message });
-      else if (isFault(error)) reply({ t: 'fault', code: error.code, reason: error.message });
-      else reply({ t: 'fault', code: 'PF_ERR_COMPONENT_INVALID', reason: error instanceof Error ? error.message : String(error) });
+      else if (isFault(error)) reply({ t: 'fault', code: error.code, reason: error.message, inMessages: false });
+      else reply({ t: 'fault', code: 'PF_ERR_COMPONENT_INVALID', reason: error instanceof Error ? error.message : String(error), inMessages: false });
     },
   );
   return handle;

@@ -1,0 +1,529 @@
+// The Message Bus: delivers by `to`, publications by `resource`, and carries
+// messages for remote domains to that domain's stub, deploying it first when
+// needed (seed steps 1–2 and 14–15). It is also where the delivery promise is
+// kept: a message reaches its listeners once, or its sender hears why not.
+import { domainOfAddress, isInDomain, isRuntimeAddress, statusResourceOf } from '../../kernel/address.ts';
+import { isProtoflyError, pfError, describe, ProtoflyError, type ErrorCode } from '../../kernel/errors.ts';
+import type { Runtime } from '../../kernel/runtime.ts';
+import { firstError, messageCheck, type Message } from '../../kernel/schemas.ts';
+import type { Bus, Listener, Registry } from '../../kernel/services.ts';
+import type { StubInstance, StubRecord } from '../../kernel/types.ts';
+import { errorResponse } from './error-response.ts';
+import { OnceWindow, type OnceWindowOptions } from './once-window.ts';
+
+interface StubRoute {
+  record: StubRecord;
+  deliver(messages: readonly Message[], done?: () => void): void;
+  hasConnections(): boolean;
+  outbox: Message[];
+  /**
+   * Messages that were in a call the stub died in. Each goes to the restarted
+   * stub alone, the next only once it returned: the one that kills it again
+   * is the poison; the others were collateral and are delivered.
+   */
+  suspects: Message[];
+  /** `suspects[0]` is with the stub, alone, and it has not returned yet. */
+  probing: boolean;
+  flushScheduled: boolean;
+  /** The stub is down (failed, restarting, being swapped): messages wait. */
+  paused: boolean;
+  /** The stub said DISCONNECTED after it was LIVE: messages wait for its next LIVE. */
+  disconnected: boolean;
+  /** Disconnected for longer than the bus waits: messages are answered with this at once. */
+  unreachable?: ProtoflyError;
+  unreachableTimer?: ReturnType<typeof setTimeout>;
+}
+
+export interface BusOptions {
+  /** Messages that may wait for one stub (deploying, restarting, disconnected) before senders get PF_ERR_QUEUE_FULL. Default 1,000. */
+  maxQueued?: number;
+  /**
+   * How long messages wait for a stub that went DISCONNECTED after LIVE before
+   * they are answered with PF_ERR_BACKEND_UNREACHABLE (and later ones at once,
+   * until it is LIVE again). Default 30 s.
+   */
+  disconnectedMs?: number;
+  /** The once-only window: repeats of a `(from, id)` delivered recently are dropped. */
+  onceWindow?: OnceWindowOptions;
+  /** How long an undeploy waits for the stub to end its back-end session (the DELETE control message). Default 1 s. */
+  undeployGraceMs?: number;
+}
+
+export class MessageBus implements Bus {
+  readonly #runtime: Runtime;
+  /** Replaced, never changed in place: a delivery in progress keeps the list it started with. */
+  readonly #listeners = new Map<string, readonly Listener[]>();
+  readonly #routes = new Map<string, StubRoute>();
+  /** Messages for a domain whose stub is being deployed, in arrival order. */
+  readonly #waiting = new Map<string, Message[]>();
+  /** SUBSCRIBE control messages sent, by id, until their stub answers. */
+  readonly #pendingControls = new Map<string, { stubURL: string; resources: string[] }>();
+  readonly #confirmed = new Set<string>();
+  readonly #subscribeWaiters = new Map<string, Set<() => void>>();
+
+  /** DELETE control messages sent at undeploy, by id, until their stub answers. */
+  readonly #pendingEnds = new Map<string, { stubURL: string; answered(): void }>();
+  readonly #once: OnceWindow;
+
+  readonly #maxQueued: number;
+  readonly #disconnectedMs: number;
+  readonly #undeployGraceMs: number;
+  #registry: Registry | undefined;
+
+  constructor(runtime: Runtime, options: BusOptions = {}) {
+    this.#runtime = runtime;
+    this.#maxQueued = options.maxQueued ?? 1_000;
+    this.#disconnectedMs = options.disconnectedMs ?? 30_000;
+    this.#undeployGraceMs = options.undeployGraceMs ?? 1_000;
+    this.#once = new OnceWindow(options.onceWindow);
+    // Stubs answer control messages to the runtime's own URL.
+    this.addListener(runtime.runtimeURL, (message) => this.#onControlResponse(message));
+  }
+
+  whenSubscribed(address: string, timeoutMs = 10_000): Promise<void> {
+    if (this.#confirmed.has(address)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      let waiters = this.#subscribeWaiters.get(address);
+      if (!waiters) this.#subscribeWaiters.set(address, waiters = new Set());
+      const done = () => { clearTimeout(timer); resolve(); };
+      const timer = setTimeout(() => {
+        waiters.delete(done);
+        reject(pfError('PF_ERR_SUBSCRIBE_TIMEOUT', [address, timeoutMs]));
+      }, timeoutMs);
+      waiters.add(done);
+    });
+  }
+
+  #onControlResponse(message: Message): void {
+    const ending = message.type === 'RESPONSE' ? this.#pendingEnds.get(String(message.id)) : undefined;
+    if (ending && ending.stubURL === message.from) {
+      this.#pendingEnds.delete(String(message.id));
+      ending.answered();
+      return;
+    }
+    const pending = message.type === 'RESPONSE' ? this.#pendingControls.get(String(message.id)) : undefined;
+    if (!pending || pending.stubURL !== message.from) return;
+    this.#pendingControls.delete(String(message.id));
+    const code = (message.body as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'number' && code >= 300) return;
+    for (const address of pending.resources) {
+      if (!this.#listeners.has(address)) continue;
+      this.#confirmed.add(address);
+      const waiters = this.#subscribeWaiters.get(address);
+      this.#subscribeWaiters.delete(address);
+      for (const done of waiters ?? []) done();
+    }
+  }
+
+  addListener(address: string, listener: Listener): () => void {
+    const current = this.#listeners.get(address);
+    if (!current) {
+      this.#listeners.set(address, [listener]);
+      this.#controlStub(address, 'SUBSCRIBE');
+    } else if (!current.includes(listener)) {
+      this.#listeners.set(address, [...current, listener]);
+    }
+    let removed = false;
+    return () => {
+      const now = this.#listeners.get(address);
+      if (removed || !now?.includes(listener)) return;
+      removed = true;
+      if (now.length > 1) {
+        this.#listeners.set(address, now.filter((l) => l !== listener));
+        return;
+      }
+      this.#listeners.delete(address);
+      this.#confirmed.delete(address);
+      this.#controlStub(address, 'UNSUBSCRIBE');
+    };
+  }
+
+  postMessage(message: Message): void {
+    if (!messageCheck.Check(message)) {
+      throw pfError('PF_ERR_MESSAGE_INVALID', [firstError(messageCheck, message)]);
+    }
+    this.#route(message, undefined);
+  }
+
+  postFromStub(stubURL: string, raw: unknown): void {
+    this.#registry ??= this.#runtime.registry;
+    const record = this.#registry.byStubURL(stubURL);
+    if (!record) return;
+    if (!messageCheck.Check(raw)) {
+      this.#reject(record, pfError('PF_ERR_MESSAGE_INVALID', [firstError(messageCheck, raw)], { stubURL, domain: record.domain.name }));
+      return;
+    }
+    // A stub speaks for itself (its runtime URL and below) and for its
+    // domain's remote addresses; anything else is spoofing.
+    const own = raw.from === stubURL || (raw.from.startsWith(stubURL) && raw.from.charCodeAt(stubURL.length) === 47 /* / */);
+    const ofDomain = !own && !isRuntimeAddress(raw.from) && isInDomain(raw.from, record.domain.name);
+    if (!own && !ofDomain) {
+      this.#reject(record, pfError('PF_ERR_SPOOFED', [raw.from, stubURL], { stubURL, domain: record.domain.name }));
+      return;
+    }
+    if (!own && raw.resource !== undefined && raw.resource === statusResourceOf(stubURL)) {
+      this.#reject(record, pfError('PF_ERR_SPOOFED', [raw.from, stubURL], { stubURL, domain: record.domain.name }));
+      return;
+    }
+    // Once, not twice: what crossed the back-end may cross it again (QoS 1,
+    // a replay after a reconnect or a crash). What the stub says for itself
+    // (status, its answers) is not a repeat of anything.
+    if (ofDomain && this.#once.repeat(identityOf(raw), Date.now())) {
+      record.counters.duplicates++;
+      return;
+    }
+    record.counters.messagesOut++;
+    this.#route(raw, record);
+  }
+
+  attachStub(record: StubRecord, instance: StubInstance): () => void {
+    // Undeployed while it was being restarted: no route for nobody.
+    this.#registry ??= this.#runtime.registry;
+    if (this.#registry.byStubURL(record.stubURL) !== record) {
+      throw pfError('PF_ERR_UNDEPLOYED', [record.domain.name], { domain: record.domain.name, stubURL: record.stubURL });
+    }
+    const existing = this.#routes.get(record.domain.name);
+    // A restarted or updated stub keeps its route and what waits on it,
+    // suspects first.
+    const same = existing?.record === record ? existing : undefined;
+    if (same) clearTimeout(same.unreachableTimer);
+    const queued = same?.outbox ?? [];
+    const route: StubRoute = {
+      record,
+      deliver: (messages, done) => instance.deliver(messages, done),
+      hasConnections: () => instance.hasConnections?.() ?? false,
+      outbox: [],
+      suspects: same?.suspects ?? [],
+      probing: false,
+      flushScheduled: false,
+      paused: false,
+      disconnected: false,
+    };
+    this.#routes.set(record.domain.name, route);
+    // The stub learns which of its domain's addresses are listened to here,
+    // before anything else reaches it.
+    for (const address of this.#confirmed) if (domainOfAddress(address) === record.domain.name) this.#confirmed.delete(address);
+    const wanted = [...this.#listeners.keys()].filter((a) => !isRuntimeAddress(a) && domainOfAddress(a) === record.domain.name);
+    if (wanted.length) this.#enqueue(route, this.#control(record, 'SUBSCRIBE', wanted));
+    const waiting = this.#waiting.get(record.domain.name) ?? [];
+    this.#waiting.delete(record.domain.name);
+    for (const message of [...queued.filter((m) => m.to !== record.stubURL), ...waiting]) this.#enqueue(route, message);
+    record.counters.queued = route.suspects.length;
+    if (route.suspects.length) this.#schedule(route);
+    return () => this.detachStub(record);
+  }
+
+  /**
+   * A running stub died. What it held is not thrown away: a neighbour's fault
+   * (`PF_ERR_WORKER_LOST`) hands everything back to be delivered again; the
+   * stub's own fault makes the messages of the call it died in suspects,
+   * replayed one by one once it is back. A suspect it dies on alone is the
+   * poison: its sender is answered with the fault, and it is not retried.
+   */
+  stubFailed(record: StubRecord, error: ProtoflyError, unprocessed: readonly Message[], suspects: number): void {
+    const route = this.#routes.get(record.domain.name);
+    const app = (message: Message) => message.to !== record.stubURL;
+    if (route?.record !== record) {
+      for (const message of unprocessed) if (app(message)) this.#undeliverable(message, error);
+      return;
+    }
+    route.paused = true;
+    const probe = route.probing ? route.suspects[0] : undefined;
+    route.probing = false;
+    // A call that held one message and nothing else died on that message:
+    // it is the poison. A call that held more makes each a suspect.
+    const held = error.code === 'PF_ERR_WORKER_LOST' ? 0 : suspects;
+    const blamed = unprocessed.slice(0, held).filter(app);
+    const spared = unprocessed.slice(held).filter((m) => app(m) && m !== probe);
+    if (held === 1 && blamed.length === 1) {
+      const poison = blamed[0];
+      if (poison === probe) route.suspects.shift();
+      record.counters.poisoned++;
+      this.#undeliverable(poison, error);
+    } else {
+      route.suspects.unshift(...blamed.filter((m) => m !== probe));
+    }
+    // Control messages are sent to the next instance anyway (attachStub).
+    route.outbox.unshift(...spared);
+    record.counters.queued = route.outbox.length + route.suspects.length;
+  }
+
+  /**
+   * Follows what a stub says after it was LIVE: DISCONNECTED holds its
+   * messages on the bus (bounded, in order) until it is LIVE again, or
+   * answers them with PF_ERR_BACKEND_UNREACHABLE after `disconnectedMs`.
+   */
+  followStatus(record: StubRecord, value: string): void {
+    const route = this.#routes.get(record.domain.name);
+    if (route?.record !== record) return;
+    if (value === 'LIVE') {
+      clearTimeout(route.unreachableTimer);
+      route.unreachableTimer = undefined;
+      route.unreachable = undefined;
+      if (route.disconnected) {
+        route.disconnected = false;
+        this.#schedule(route);
+      }
+      return;
+    }
+    if (value !== 'DISCONNECTED' || !record.deploySteps || route.disconnected) return;
+    route.disconnected = true;
+    const reason = String(record.statusBody.reason ?? 'DISCONNECTED');
+    route.unreachableTimer = setTimeout(() => {
+      route.unreachableTimer = undefined;
+      if (!route.disconnected || this.#routes.get(record.domain.name) !== route) return;
+      route.unreachable = pfError('PF_ERR_BACKEND_UNREACHABLE',
+        [`${reason} (DISCONNECTED for more than ${this.#disconnectedMs} ms)`], { stubURL: record.stubURL, domain: record.domain.name });
+      const waiting = [...route.suspects.splice(0), ...route.outbox.splice(0)];
+      route.outbox = waiting.filter((m) => m.to === record.stubURL);
+      for (const message of waiting) if (message.to !== record.stubURL) this.#undeliverable(message, route.unreachable);
+      record.counters.queued = route.outbox.length;
+    }, this.#disconnectedMs);
+    (route.unreachableTimer as { unref?: () => void }).unref?.();
+  }
+
+  /**
+   * Before a stub goes for good: asks it to end its back-end session (the
+   * DELETE control message, see stubs/CONTRACT.md) and waits, a bounded time,
+   * for its answer. Only a running stub with an open connection is asked.
+   */
+  async endSession(record: StubRecord, reason: string): Promise<void> {
+    const route = this.#routes.get(record.domain.name);
+    if (route?.record !== record || route.paused || !route.hasConnections()) return;
+    const id = `ctl-${++controlSequence}`;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      this.#pendingEnds.set(id, { stubURL: record.stubURL, answered: resolve });
+      timer = setTimeout(resolve, this.#undeployGraceMs);
+      // Straight to the stub, after what it was already handed: what waits on
+      // the bus is answered by the undeploy.
+      this.#hand(route, [{ id, type: 'DELETE', from: this.#runtime.runtimeURL, to: record.stubURL, body: { reason } }]);
+    });
+    clearTimeout(timer);
+    this.#pendingEnds.delete(id);
+  }
+
+  requeue(record: StubRecord, messages: readonly Message[]): void {
+    const route = this.#routes.get(record.domain.name);
+    if (route?.record !== record) {
+      for (const message of messages) this.#undeliverable(message, pfError('PF_ERR_UNDEPLOYED', [record.domain.name]));
+      return;
+    }
+    // Control messages are re-sent to the next instance anyway.
+    route.outbox.unshift(...messages.filter((m) => m.to !== record.stubURL));
+    record.counters.queued = route.outbox.length;
+  }
+
+  pause(record: StubRecord): void {
+    const route = this.#routes.get(record.domain.name);
+    if (route?.record === record) {
+      route.paused = true;
+      route.probing = false;
+    }
+  }
+
+  detachStub(record: StubRecord): void {
+    const route = this.#routes.get(record.domain.name);
+    if (route?.record !== record) return;
+    this.#routes.delete(record.domain.name);
+    clearTimeout(route.unreachableTimer);
+    const code = record.statusBody.code;
+    const reason = pfError('PF_ERR_UNDEPLOYED', [record.domain.name], { stubURL: record.stubURL, domain: record.domain.name });
+    const error = record.status === 'FAILED' && typeof code === 'string' && code.startsWith('PF_ERR_')
+      ? new ProtoflyError(code as ErrorCode, String(record.statusBody.reason ?? reason.message), { stubURL: record.stubURL, domain: record.domain.name })
+      : reason;
+    const waiting = [...route.suspects.splice(0), ...route.outbox.splice(0)];
+    for (const message of waiting) if (message.to !== record.stubURL) this.#undeliverable(message, error);
+    for (const address of this.#confirmed) {
+      if (domainOfAddress(address) === record.domain.name) this.#confirmed.delete(address);
+    }
+    for (const [id, pending] of this.#pendingControls) {
+      if (pending.stubURL === record.stubURL) this.#pendingControls.delete(id);
+    }
+    for (const [id, pending] of this.#pendingEnds) {
+      if (pending.stubURL === record.stubURL) pending.answered();
+      this.#pendingEnds.delete(id);
+    }
+  }
+
+  #route(message: Message, origin: StubRecord | undefined): void {
+    let delivered = this.#deliverLocal(message.to, message);
+    if (message.resource && message.resource !== message.to && message.type === 'UPDATE') {
+      delivered = this.#deliverLocal(message.resource, message) || delivered;
+    }
+    if (delivered || !message.to) return;
+    const domain = isRuntimeAddress(message.to) ? undefined : domainOfAddress(message.to);
+    // A stub's own domain has nowhere else to go: sending it back would loop.
+    if (!domain || origin?.domain.name === domain) {
+      this.#undeliverable(message, pfError('PF_ERR_NO_ROUTE', [message.to]));
+      return;
+    }
+    const route = this.#routes.get(domain);
+    if (route) {
+      this.#enqueue(route, message);
+      return;
+    }
+    this.#deployFor(domain, message);
+  }
+
+  #deliverLocal(address: string | undefined, message: Message): boolean {
+    if (!address) return false;
+    const listeners = this.#listeners.get(address);
+    if (!listeners) return false;
+    for (let i = 0; i < listeners.length; i++) {
+      try {
+        listeners[i](message);
+      } catch (error) {
+        this.#runtime.hooks.error.call(pfError('PF_ERR_LISTENER', [address, describe(error)], { cause: error }));
+      }
+    }
+    return true;
+  }
+
+  // Seed steps 1–2: the first message for a domain deploys its stub. The
+  // messages wait, in order; if the deploy fails each sender hears why.
+  #deployFor(domain: string, message: Message): void {
+    const waiting = this.#waiting.get(domain);
+    if (waiting && waiting.length >= this.#maxQueued) {
+      this.#undeliverable(message, pfError('PF_ERR_QUEUE_FULL', [domain, this.#maxQueued], { domain }));
+      return;
+    }
+    if (waiting) {
+      waiting.push(message);
+      return;
+    }
+    this.#waiting.set(domain, [message]);
+    this.#runtime.deployStub(domain).then(
+      () => {
+        // attachStub has taken the waiting messages; any left means the stub
+        // was there already (deployed under another name), so hand them over.
+        const left = this.#waiting.get(domain);
+        this.#waiting.delete(domain);
+        const route = this.#routes.get(domain);
+        for (const m of left ?? []) {
+          if (route) this.#enqueue(route, m);
+          else this.#undeliverable(m, pfError('PF_ERR_NO_ROUTE', [m.to ?? domain]));
+        }
+      },
+      (error: unknown) => {
+        const failure = isProtoflyError(error) ? error : pfError('PF_ERR_NO_ROUTE', [domain], { cause: error });
+        const left = this.#waiting.get(domain) ?? [];
+        this.#waiting.delete(domain);
+        for (const m of left) this.#undeliverable(m, failure);
+      },
+    );
+  }
+
+  #enqueue(route: StubRoute, message: Message): void {
+    const control = message.to === route.record.stubURL;
+    // Control messages are few (one per address listened to) and the stub
+    // needs every one: they are never refused.
+    if (!control && route.unreachable) {
+      this.#undeliverable(message, route.unreachable);
+      return;
+    }
+    const held = route.paused || route.disconnected || route.suspects.length > 0;
+    if (!control && held && route.outbox.length + route.suspects.length >= this.#maxQueued) {
+      this.#undeliverable(message, pfError('PF_ERR_QUEUE_FULL', [route.record.stubURL, this.#maxQueued], { stubURL: route.record.stubURL }));
+      return;
+    }
+    route.outbox.push(message);
+    if (route.paused || route.disconnected) {
+      route.record.counters.queued = route.outbox.length + route.suspects.length;
+      return;
+    }
+    this.#schedule(route);
+  }
+
+  #schedule(route: StubRoute): void {
+    if (route.flushScheduled) return;
+    route.flushScheduled = true;
+    // Batching: everything posted in one turn reaches the stub in one call.
+    // A promise reaction rather than queueMicrotask, which in Node makes an
+    // async resource per call: this runs once per batch on the hot path.
+    settled.then(() => this.#flush(route));
+  }
+
+  #flush(route: StubRoute): void {
+    route.flushScheduled = false;
+    if (route.paused || route.disconnected) return;
+    if (this.#routes.get(route.record.domain.name) !== route) {
+      const gone = pfError('PF_ERR_UNDEPLOYED', [route.record.domain.name]);
+      for (const m of [...route.suspects.splice(0), ...route.outbox.splice(0)]) this.#undeliverable(m, gone);
+      return;
+    }
+    if (!route.suspects.length) {
+      const batch = route.outbox;
+      route.outbox = [];
+      if (batch.length) this.#hand(route, batch);
+      return;
+    }
+    // Replaying suspects. The stub hears its subscriptions first, as after
+    // any start; then one suspect per call, the next once it has returned.
+    const stubURL = route.record.stubURL;
+    if (route.outbox.some((m) => m.to === stubURL)) {
+      const controls = route.outbox.filter((m) => m.to === stubURL);
+      route.outbox = route.outbox.filter((m) => m.to !== stubURL);
+      this.#hand(route, controls);
+      if (route.paused) return;
+    }
+    if (route.probing) return;
+    const probe = route.suspects[0];
+    route.probing = true;
+    this.#hand(route, [probe], () => {
+      if (!route.probing || route.suspects[0] !== probe) return;
+      route.suspects.shift();
+      route.probing = false;
+      route.record.counters.queued = route.outbox.length + route.suspects.length;
+      if (route.suspects.length || route.outbox.length) this.#schedule(route);
+    });
+  }
+
+  #hand(route: StubRoute, batch: readonly Message[], done?: () => void): void {
+    route.record.counters.messagesIn += batch.length;
+    try {
+      route.deliver(batch, done);
+    } catch (error) {
+      // The sandbox's own fault, not the stub's: its senders hear of it.
+      const failure = pfError('PF_ERR_PLUGIN', ['attach (deliver)', describe(error)], { stubURL: route.record.stubURL, cause: error });
+      for (const m of batch) this.#undeliverable(m, failure);
+    }
+  }
+
+  #undeliverable(message: Message, error: ProtoflyError): void {
+    this.#runtime.hooks.error.call(error);
+    // Never answer an answer: two dead ends would ping-pong forever.
+    if (message.type === 'RESPONSE' || !this.#listeners.has(message.from)) return;
+    this.#deliverLocal(message.from, errorResponse(message, this.#runtime.runtimeURL, error));
+  }
+
+  #reject(record: StubRecord, error: ProtoflyError): void {
+    record.counters.rejected++;
+    this.#runtime.hooks.error.call(error);
+  }
+
+  #controlStub(address: string, type: 'SUBSCRIBE' | 'UNSUBSCRIBE'): void {
+    if (isRuntimeAddress(address)) return;
+    const domain = domainOfAddress(address);
+    const route = domain ? this.#routes.get(domain) : undefined;
+    if (route) this.#enqueue(route, this.#control(route.record, type, [address]));
+  }
+
+  #control(record: StubRecord, type: 'SUBSCRIBE' | 'UNSUBSCRIBE', resources: string[]): Message {
+    const id = `ctl-${++controlSequence}`;
+    if (type === 'SUBSCRIBE') this.#pendingControls.set(id, { stubURL: record.stubURL, resources });
+    return { id, type, from: this.#runtime.runtimeURL, to: record.stubURL, body: { resources } };
+  }
+}
+
+/**
+ * A message's identity for the once-only window: `(from, id)`, and for an
+ * answer also whom it answers (ids are chosen by each requester).
+ */
+function identityOf(message: Message): string {
+  const id = typeof message.id === 'number' ? `#${message.id}` : message.id;
+  return message.type === 'RESPONSE' ? `${message.from}\u0000${message.to}\u0000${id}` : `${message.from}\u0000${id}`;
+}
+
+let controlSequence = 0;
+const settled = Promise.resolve();
