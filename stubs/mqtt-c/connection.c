@@ -203,13 +203,16 @@ static void connection_lost(pf_str reason) {
     return;
   }
   outbound_requeue();
+  // Another broker is tried at once; only when every one has failed is it
+  // an outage (a deploy fails on the first DISCONNECTED), and a wait.
+  int round_over = next_url();
   uint32_t delay = 0;
-  if (next_url()) {
+  if (round_over) {
     delay = backoff_ms;
     backoff_ms = backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff_ms * 2;
   }
   say(PF_WARN, Z("connection lost: "), reason, Z("; trying "), url(), Z(" in "), num(digits, delay), Z(" ms"));
-  if (!outage_reported) {
+  if (round_over && !outage_reported) {
     outage_reported = 1;
     if (!pf_post_status(cfg->stub_url, "DISCONNECTED", reason, "PF_ERR_CONNECT")) {
       say(PF_ERROR, Z("out of memory; DISCONNECTED not posted"));
