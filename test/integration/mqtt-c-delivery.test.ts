@@ -5,11 +5,13 @@
 import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
+import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
 import { serveDomain } from '../../domain/serve.ts';
 import type { CatalogueEntry } from '../../domain/catalogue.ts';
+import { decodeCbor } from '../../kernel/cbor.ts';
 import type { Message } from '../../kernel/schemas.ts';
 import type { StubInstance, StubRecord } from '../../kernel/types.ts';
 import { builtStub } from '../helpers/built.ts';
@@ -285,4 +287,73 @@ withMosquitto('on a DELETE control message the C stub ends its persistent sessio
   await leaving.undeployStub(domain.origin);
   t.false(await brokerHoldsSession(broker.url, clientIdOf(leaving.runtimeURL, stub.stubURL)), 'no session left for its client id');
   t.is(answers.length, 1, 'answered once');
+});
+
+/**
+ * A TCP gate in front of the broker, to cut one runtime off while the
+ * others stay connected: `shut` closes it and every connection through it,
+ * `open` listens again on the same port.
+ */
+async function gateTo(brokerURL: string) {
+  const port = await freePort();
+  const sockets = new Set<Socket>();
+  const server = createServer((inbound) => {
+    const outbound = connect(Number(new URL(brokerURL).port), '127.0.0.1');
+    for (const [a, b] of [[inbound, outbound], [outbound, inbound]]) {
+      sockets.add(a);
+      a.on('error', () => b.destroy()).on('close', () => { sockets.delete(a); b.destroy(); });
+      a.pipe(b);
+    }
+  });
+  const open = () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  const shut = () => new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    for (const socket of sockets) socket.destroy();
+  });
+  await open();
+  return { url: `ws://127.0.0.1:${port}`, open, shut };
+}
+
+withMosquitto('cut off from the broker, the C stub answers 503 to messages past the 10 000 it queues, and publishes the queued ones once back', async (t) => {
+  const QUEUED = 10_000, OVER = 50;
+  const broker = await mosquittoFor(t);
+  const gate = await gateTo(broker.url);
+  t.teardown(() => gate.shut());
+  const domain = await domainOn(t, broker.url, { gated: { urls: [gate.url] } });
+  const alpha = runtime(t, { identity: { credentials: { [domain.name]: USER } } });
+  const alice = `hyperty://${domain.name}/alice`, bob = `hyperty://${domain.name}/bob`;
+  const atAlice = inbox(alpha, alice);
+  const alphaStatus = statusWatch(alpha);
+  await alpha.deployStub(domain.origin, { name: 'gated' });
+  await alpha.bus.whenSubscribed(alice);
+  // What reaches the broker for bob, seen by a QoS 0 subscriber: mosquitto
+  // queues at most 1000 QoS 1 messages for a subscriber slower than the
+  // burst (max_queued_messages) and drops the rest without telling the
+  // publisher, so a runtime behind a stub would measure the broker instead.
+  const witness = await rawClient(broker.url, `witness-${Date.now()}`, true);
+  t.teardown(() => witness.client.endAsync());
+  const seen = new Map<string, number>();
+  witness.client.on('message', (_topic, payload) => {
+    const id = String((decodeCbor(payload) as { id?: unknown }).id);
+    seen.set(id, (seen.get(id) ?? 0) + 1);
+  });
+  await witness.client.subscribeAsync(`protofly/hyperty/${domain.name}/bob`, { qos: 0 });
+
+  const down = alphaStatus.seen.length;
+  await gate.shut();
+  await alphaStatus.reached('DISCONNECTED', down);
+  for (let i = 0; i < QUEUED + OVER; i++) alpha.bus.postMessage({ id: `q${i}`, type: 'CREATE', from: alice, to: bob, body: { i } });
+  await atAlice.waitFor(OVER, 30_000);
+  const over = Array.from({ length: OVER }, (_, i) => `q${QUEUED + i}`);
+  t.deepEqual(atAlice.messages.map((m) => m.id), over, 'the newest ones, past the limit, are refused');
+  t.true(atAlice.messages.every((m) => m.type === 'RESPONSE' && (m.body as { code?: number }).code === 503));
+  t.regex(String((atAlice.messages[0].body as { reason?: unknown }).reason), /queue is full/);
+
+  const started = Date.now();
+  await gate.open();
+  await alphaStatus.reached('LIVE', down);
+  await until('every queued message at the broker', () => seen.size >= QUEUED, 60_000).catch(() => {});
+  t.log(`${[...seen.values()].reduce((a, b) => a + b, 0)} publications (${seen.size} distinct) reached the broker in ${Date.now() - started} ms after the gate opened`);
+  t.is(seen.size, QUEUED, 'every queued message is published');
+  t.false(over.some((id) => seen.has(id)), 'no refused message is published');
 });
