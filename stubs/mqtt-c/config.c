@@ -1,5 +1,6 @@
 #include "config.h"
 #include "cbor.h"
+#include "packets.h"
 #include "text.h"
 
 // What a value turned out to be. CBOR undefined counts as absent, as it
@@ -74,28 +75,53 @@ static void visit_top(void *ctx, pf_str key, pf_cbor_reader *v) {
   }
 }
 
+// A configuration value that may be an unsigned integer (keepAliveSec,
+// maxMessageBytes): the integer, or the kind of whatever else it was.
+typedef struct {
+  int is_uint;
+  uint64_t value;
+  enum kind kind;
+} number_field;
+
+static void read_number(pf_cbor_reader *v, number_field *n) {
+  n->is_uint = pf_cbor_read_uint(v, &n->value);
+  if (n->is_uint) {
+    n->kind = OTHER;
+  } else {
+    field f;
+    read_field(v, &f);
+    n->kind = f.kind;
+  }
+}
+
 typedef struct {
   field url, topic_prefix;
-  enum kind keepalive_kind;
-  uint64_t keepalive;
-  int keepalive_uint;
+  number_field keepalive, max_message_bytes;
+  int has_urls, has_persistent;
+  pf_cbor_reader urls;  // positioned at the value of `urls`
+  pf_cbor_reader persistent;
 } conf_fields;
 
 static void visit_conf(void *ctx, pf_str key, pf_cbor_reader *v) {
   conf_fields *c = ctx;
   if (pf_str_eq(key, Z("url"))) {
     read_field(v, &c->url);
+  } else if (pf_str_eq(key, Z("urls"))) {
+    pf_cbor_reader at = *v;
+    field f;
+    read_field(v, &f);
+    c->has_urls = f.kind != ABSENT;
+    c->urls = at;
   } else if (pf_str_eq(key, Z("topicPrefix"))) {
     read_field(v, &c->topic_prefix);
   } else if (pf_str_eq(key, Z("keepAliveSec"))) {
-    c->keepalive_uint = pf_cbor_read_uint(v, &c->keepalive);
-    if (c->keepalive_uint) {
-      c->keepalive_kind = OTHER;
-    } else {
-      field f;
-      read_field(v, &f);
-      c->keepalive_kind = f.kind;
-    }
+    read_number(v, &c->keepalive);
+  } else if (pf_str_eq(key, Z("maxMessageBytes"))) {
+    read_number(v, &c->max_message_bytes);
+  } else if (pf_str_eq(key, Z("persistentSession"))) {
+    c->has_persistent = 1;
+    c->persistent = *v;
+    pf_cbor_skip(v);
   } else {
     pf_cbor_skip(v);
   }
@@ -139,19 +165,51 @@ static int has_any(pf_str s, const char *chars, size_t count) {
 // The one error that quotes the input; the host reads it after init returns.
 static char bad_url[200];
 
-static pf_str bad_url_error(pf_str url) {
-  static const char head[] = "configuration.url must be a ws:// or wss:// URL, got \"";
-  size_t at = sizeof head - 1, room = sizeof bad_url - at - 5;
-  memcpy(bad_url, head, at);
+static pf_str bad_url_error(const char *key, pf_str url) {
+  pf_cbor_writer w = {0};
+  buf_z(&w, "configuration.");
+  buf_z(&w, key);
+  buf_z(&w, " must be a ws:// or wss:// URL, got \"");
+  size_t room = sizeof bad_url - w.len - 5;
   size_t n = url.len < room ? url.len : room;
-  memcpy(bad_url + at, url.ptr, n);
-  at += n;
-  if (n < url.len) {
-    memcpy(bad_url + at, "...", 3);
-    at += 3;
+  buf_str(&w, (pf_str){url.ptr, n});
+  if (n < url.len) buf_z(&w, "...");
+  buf_z(&w, "\"");
+  if (w.oom) return Z("configuration.url must be a ws:// or wss:// URL");
+  memcpy(bad_url, w.data, w.len);
+  pf_str out = {bad_url, w.len};
+  pf_cbor_writer_free(&w);
+  return out;
+}
+
+static int is_ws_url(pf_str s) { return starts_with_ci(s, "ws://") || starts_with_ci(s, "wss://"); }
+
+// `urls` when given (a non-empty list of ws:// or wss:// URLs), else `url`.
+static int read_urls(const conf_fields *conf, mqtt_config *out, pf_str *err) {
+  if (!conf->has_urls) {
+    if (conf->url.kind != TEXT || !conf->url.text.len) return *err = Z("configuration.url or configuration.urls is required"), 0;
+    if (!is_ws_url(conf->url.text)) return *err = bad_url_error("url", conf->url.text), 0;
+    out->urls = pf_alloc(sizeof *out->urls);
+    if (!out->urls) return *err = Z("out of memory"), 0;
+    out->urls[0] = conf->url.text;
+    out->n_urls = 1;
+    return 1;
   }
-  bad_url[at++] = '"';
-  return (pf_str){bad_url, at};
+  pf_cbor_reader r = conf->urls;
+  size_t n;
+  static const pf_str not_a_list = PF_STR("configuration.urls must be a non-empty list of ws:// or wss:// URLs");
+  // A definite count: the array is then allocated once, and a list that
+  // claims more than its bytes hold was refused by the reader already.
+  if (!pf_cbor_read_array(&r, &n) || n == 0 || n == PF_CBOR_INDEFINITE) return *err = not_a_list, 0;
+  out->urls = pf_alloc(n * sizeof *out->urls);
+  if (!out->urls) return *err = Z("out of memory"), 0;
+  while (pf_cbor_next(&r, &n) > 0) {
+    pf_str url;
+    if (!pf_cbor_read_text(&r, &url) || !url.len) return *err = not_a_list, 0;
+    if (!is_ws_url(url)) return *err = bad_url_error("urls", url), 0;
+    out->urls[out->n_urls++] = url;
+  }
+  return 1;
 }
 
 #define MQTT_STRING_MAX 65535u
@@ -170,10 +228,6 @@ static int check(const uint8_t *data, size_t len, mqtt_config *out, pf_str *err)
 
   conf_fields conf = {0};
   each_entry(top.configuration.map, &conf, visit_conf);
-  if (conf.url.kind != TEXT || !conf.url.text.len) return *err = Z("configuration.url is required"), 0;
-  if (!starts_with_ci(conf.url.text, "ws://") && !starts_with_ci(conf.url.text, "wss://")) {
-    return *err = bad_url_error(conf.url.text), 0;
-  }
   pf_str prefix = Z("protofly/");
   if (conf.topic_prefix.kind != ABSENT) {
     if (conf.topic_prefix.kind != TEXT) return *err = Z("configuration.topicPrefix must be a string"), 0;
@@ -181,24 +235,46 @@ static int check(const uint8_t *data, size_t len, mqtt_config *out, pf_str *err)
   }
   if (has_any(prefix, "+#\0", 3)) return *err = Z("configuration.topicPrefix must not contain +, # or NUL"), 0;
   uint64_t keepalive = 30;
-  if (conf.keepalive_uint) {
-    keepalive = conf.keepalive;
-  } else if (conf.keepalive_kind != ABSENT) {
+  if (conf.keepalive.is_uint) {
+    keepalive = conf.keepalive.value;
+  } else if (conf.keepalive.kind != ABSENT) {
     keepalive = 0;
   }
   // MQTT carries keepalive in 16 bits; 0 would turn off our dead-link check.
   if (keepalive < 1 || keepalive > 65535) {
     return *err = Z("configuration.keepAliveSec must be an integer from 1 to 65535"), 0;
   }
+  uint64_t max_bytes = 1024 * 1024;
+  if (conf.max_message_bytes.is_uint) {
+    max_bytes = conf.max_message_bytes.value;
+  } else if (conf.max_message_bytes.kind != ABSENT) {
+    max_bytes = 0;
+  }
+  if (max_bytes < 1 || max_bytes > MQTT_MAX_REMAINING) {
+    return *err = Z("configuration.maxMessageBytes must be an integer from 1 to 268435455"), 0;
+  }
+  int persistent = 1;
+  if (conf.has_persistent) {
+    uint8_t simple = 0;
+    pf_cbor_reader at = conf.persistent;
+    if (!pf_cbor_read_simple(&at, &simple)) simple = 0;
+    if (simple == PF_CBOR_TRUE || simple == PF_CBOR_FALSE) {
+      persistent = simple == PF_CBOR_TRUE;
+    } else if (simple != PF_CBOR_UNDEFINED) {
+      return *err = Z("configuration.persistentSession must be true or false"), 0;
+    }
+  }
 
   *out = (mqtt_config){
     .runtime_url = top.runtime_url.text,
     .stub_url = top.stub_url.text,
     .domain = top.domain.kind == TEXT ? top.domain.text : Z(""),
-    .url = conf.url.text,
     .topic_prefix = prefix,
     .keepalive_sec = (uint16_t)keepalive,
+    .persistent_session = persistent,
+    .max_message_bytes = (size_t)max_bytes,
   };
+  if (!read_urls(&conf, out, err)) return 0;
   if (top.credentials.kind == ABSENT || top.credentials.kind == IS_NULL) return 1;
   if (top.credentials.kind != MAP) return *err = Z("credentials must be a map or null"), 0;
   cred_fields cred = {0};
@@ -227,6 +303,7 @@ int config_parse(const uint8_t *data, size_t len, mqtt_config *config, pf_str *e
   memcpy(copy, data, len);
   mqtt_config parsed = {0};
   if (!check(copy, len, &parsed, err)) {
+    pf_free(parsed.urls);
     pf_free(copy);
     return 0;
   }

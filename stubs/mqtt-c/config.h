@@ -1,6 +1,6 @@
 // The init config (stubs/CONTRACT.md, "Init config"), checked once so the
-// rest of the stub can trust it. Same rules and defaults as the TypeScript
-// stub's config.ts.
+// rest of the stub can trust it. The TypeScript stub's config.ts rules, plus
+// the keys of CONTRACT.md's "Delivery across back-end faults".
 #ifndef MQTT_C_CONFIG_H
 #define MQTT_C_CONFIG_H
 
@@ -10,9 +10,12 @@ typedef struct {
   pf_str runtime_url;
   pf_str stub_url;
   pf_str domain;
-  pf_str url;
+  pf_str *urls;  // brokers to try, in order (at least one)
+  size_t n_urls;
   pf_str topic_prefix;
   uint16_t keepalive_sec;
+  int persistent_session;    // cleanSession 0, so the broker keeps what comes while we are away
+  size_t max_message_bytes;  // larger messages are refused (413) before any copy is made
   int has_username, has_password;
   pf_str username, password;
   uint8_t *bytes;  // the copy of the init config every pf_str above points into

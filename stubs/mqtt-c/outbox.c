@@ -76,6 +76,10 @@ int inflight_add(inflight *f, uint16_t id, outgoing *o) {
   return 1;
 }
 
+// Acked entries at the front are skipped as they go, so an empty list has
+// its head at its end.
+int inflight_empty(const inflight *f) { return f->head == f->len; }
+
 int inflight_remove(inflight *f, uint16_t id) {
   for (size_t i = f->head; i < f->len; i++) {
     if (f->items[i].item && f->items[i].id == id) {

@@ -35,6 +35,7 @@ typedef struct {
 } inflight;
 
 int inflight_add(inflight *f, uint16_t id, outgoing *o);  // 0 when out of memory
+int inflight_empty(const inflight *f);
 // Frees the publication with this id; 0 if none was in flight.
 int inflight_remove(inflight *f, uint16_t id);
 // Moves every publication in flight to the head of q, oldest first; returns

@@ -1,7 +1,7 @@
 #include "packets.h"
 #include "text.h"
 
-#define MAX_REMAINING 268435455u
+#define MAX_REMAINING MQTT_MAX_REMAINING
 #define MQTT_STRING_MAX 65535u
 
 // ---- Encoders ----------------------------------------------------------------
@@ -23,10 +23,10 @@ static void put_string(pf_cbor_writer *w, pf_str s) {
   buf_str(w, s);
 }
 
-int mqtt_put_connect(pf_cbor_writer *w, pf_str client_id, uint16_t keepalive_sec,
+int mqtt_put_connect(pf_cbor_writer *w, pf_str client_id, int clean_session, uint16_t keepalive_sec,
                      const pf_str *username, const pf_str *password) {
   enum { CLEAN_SESSION = 0x02, PASSWORD = 0x40, USERNAME = 0x80 };
-  uint8_t flags = CLEAN_SESSION;
+  uint8_t flags = clean_session ? CLEAN_SESSION : 0;
   size_t size = 2 + 4 + 1 + 1 + 2 + 2 + client_id.len;
   if (client_id.len > MQTT_STRING_MAX) return 0;
   if (username) {
@@ -95,6 +95,11 @@ int mqtt_put_unsubscribe(pf_cbor_writer *w, uint16_t packet_id, const pf_str *to
 
 void mqtt_put_pingreq(pf_cbor_writer *w) {
   buf_u8(w, MQTT_PINGREQ << 4);
+  buf_u8(w, 0);
+}
+
+void mqtt_put_disconnect(pf_cbor_writer *w) {
+  buf_u8(w, MQTT_DISCONNECT << 4);
   buf_u8(w, 0);
 }
 

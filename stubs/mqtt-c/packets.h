@@ -16,7 +16,9 @@ enum {
 // Each appends one whole packet to w and returns 1, or returns 0 (writing
 // nothing) when a field is too long for MQTT. Out of memory shows as w->oom.
 
-int mqtt_put_connect(pf_cbor_writer *w, pf_str client_id, uint16_t keepalive_sec,
+// clean_session 0 asks the broker to resume (or start) a session that
+// outlives the connection: subscriptions and QoS 1 messages wait for us.
+int mqtt_put_connect(pf_cbor_writer *w, pf_str client_id, int clean_session, uint16_t keepalive_sec,
                      const pf_str *username, const pf_str *password);
 int mqtt_put_publish(pf_cbor_writer *w, pf_str topic, const uint8_t *payload, size_t len, uint16_t packet_id);
 // PUBACK, PUBREC and PUBCOMP: a fixed header and the packet id.
@@ -24,6 +26,12 @@ void mqtt_put_ack(pf_cbor_writer *w, int type, uint16_t packet_id);
 int mqtt_put_subscribe(pf_cbor_writer *w, uint16_t packet_id, const pf_str *topics, size_t count, uint8_t qos);
 int mqtt_put_unsubscribe(pf_cbor_writer *w, uint16_t packet_id, const pf_str *topics, size_t count);
 void mqtt_put_pingreq(pf_cbor_writer *w);
+void mqtt_put_disconnect(pf_cbor_writer *w);
+// The bytes a PUBLISH adds around its topic and payload at most: fixed
+// header (1 + 4) and the topic's length and packet id (2 + 2).
+#define MQTT_PUBLISH_OVERHEAD 9
+// MQTT's largest remaining length.
+#define MQTT_MAX_REMAINING 268435455u
 
 // ---- Reader ----------------------------------------------------------------------
 

@@ -1,0 +1,11 @@
+// A batch from the bus, message by message: control messages (addressed to
+// the stub itself) go to their handler, the rest are carried to the broker.
+#ifndef MQTT_C_DISPATCH_H
+#define MQTT_C_DISPATCH_H
+
+#include "config.h"
+
+void dispatch_init(const mqtt_config *config);
+void dispatch_batch(const uint8_t *batch, size_t len);
+
+#endif
