@@ -116,7 +116,10 @@ class WebSocketTransport implements Transport {
     if (!conns) return;
     this.#byStub.delete(stub.stubURL);
     for (const socket of conns.values()) {
-      socket.onclose = socket.onerror = socket.onmessage = socket.onopen = null;
+      socket.onclose = socket.onmessage = socket.onopen = null;
+      // Not null: closing a socket still connecting makes `ws` emit an error
+      // later, and an error nobody listens to would end the process.
+      socket.onerror = ignore;
       try { socket.close(1001, 'stub stopped'); } catch { /* already closing */ }
     }
   }
@@ -130,3 +133,5 @@ class WebSocketTransport implements Transport {
     return conns;
   }
 }
+
+const ignore = () => {};

@@ -128,7 +128,7 @@ async function savedAfter(brokerURL: string, since: number): Promise<void> {
   }
 }
 
-/** Captures each stub instance as it is attached, to hand it control messages the runtime does not send yet. */
+/** Captures each stub instance as it is attached, to hand it messages directly (what the contract asks of the stub itself). */
 function instancesOf(rt: Runtime): Map<string, StubInstance> {
   const instances = new Map<string, StubInstance>();
   rt.hooks.attach.tapPromise({ name: 'test-capture', stage: -10 }, async (context) => {
@@ -272,21 +272,42 @@ withMosquitto('on a DELETE control message the C stub ends its persistent sessio
   t.true(await brokerHoldsSession(broker.url, clientIdOf(staying.runtimeURL, kept.stubURL)), 'a stopped persistent stub leaves its session');
   t.false(await brokerHoldsSession(broker.url, clientIdOf(cleanOne.runtimeURL, clean.stubURL)), 'a clean-session stub leaves none');
 
-  // The runtime does not send DELETE on undeploy yet: sent here as the contract has it.
+  // The runtime sends DELETE at undeploy, to a stub with an open connection,
+  // and waits for its answer before stopping it.
   const answers: Message[] = [];
-  leaving.bus.addListener(leaving.runtimeURL, (m) => { if (m.id === 'delete-1') answers.push(m); });
-  instances.get(stub.stubURL)!.deliver([{ id: 'delete-1', type: 'DELETE', from: leaving.runtimeURL, to: stub.stubURL, body: { reason: 'undeployed' } }]);
-  await until('the answer to DELETE', () => answers.length > 0, 10_000);
-  t.like(answers[0], { id: 'delete-1', type: 'RESPONSE', from: stub.stubURL, to: leaving.runtimeURL, body: { code: 200 } });
-
-  // Its back-end is gone for good: what it is given now is answered, not dropped.
-  leaving.bus.postMessage({ id: 'too-late', type: 'CREATE', from: address('alice'), to: address('bob') });
-  await atAlice.waitFor(1);
-  t.like(atAlice.messages[0], { id: 'too-late', type: 'RESPONSE', from: stub.stubURL, body: { code: 503 } });
-
+  const sent: Message[] = [];
+  const instance = instances.get(stub.stubURL)!;
+  const deliver = instance.deliver.bind(instance);
+  instance.deliver = (messages, done) => {
+    sent.push(...messages.filter((m) => m.type === 'DELETE'));
+    deliver(messages, done);
+  };
+  leaving.bus.addListener(leaving.runtimeURL, (m) => { if (m.type === 'RESPONSE' && sent.some((d) => d.id === m.id)) answers.push(m); });
   await leaving.undeployStub(domain.origin);
+  t.is(sent.length, 1, 'one DELETE, at undeploy');
+  t.like(answers[0], { id: sent[0].id, type: 'RESPONSE', from: stub.stubURL, to: leaving.runtimeURL, body: { code: 200 } });
   t.false(await brokerHoldsSession(broker.url, clientIdOf(leaving.runtimeURL, stub.stubURL)), 'no session left for its client id');
   t.is(answers.length, 1, 'answered once');
+  t.deepEqual(atAlice.messages, []);
+});
+
+withMosquitto('after a DELETE the C stub answers what it is still given with 503, not silence', async (t) => {
+  const broker = await mosquittoFor(t);
+  const domain = await domainOn(t, broker.url, { default: {} });
+  const rt = runtime(t, { identity: { credentials: { [domain.name]: USER } } });
+  const instances = instancesOf(rt);
+  const alice = `hyperty://${domain.name}/alice`;
+  const atAlice = inbox(rt, alice);
+  const stub = await rt.deployStub(domain.origin);
+  await rt.bus.whenSubscribed(alice);
+  const answers: Message[] = [];
+  rt.bus.addListener(rt.runtimeURL, (m) => { if (m.id === 'delete-1') answers.push(m); });
+  instances.get(stub.stubURL)!.deliver([{ id: 'delete-1', type: 'DELETE', from: rt.runtimeURL, to: stub.stubURL, body: { reason: 'test' } }]);
+  await until('the answer to DELETE', () => answers.length > 0, 10_000);
+  t.like(answers[0], { body: { code: 200 } });
+  rt.bus.postMessage({ id: 'too-late', type: 'CREATE', from: alice, to: `hyperty://${domain.name}/bob` });
+  await atAlice.waitFor(1);
+  t.like(atAlice.messages[0], { id: 'too-late', type: 'RESPONSE', from: stub.stubURL, body: { code: 503 } });
 });
 
 /**
@@ -321,10 +342,11 @@ withMosquitto('cut off from the broker, the C stub answers 503 to messages past 
   t.teardown(() => gate.shut());
   const domain = await domainOn(t, broker.url, { gated: { urls: [gate.url] } });
   const alpha = runtime(t, { identity: { credentials: { [domain.name]: USER } } });
+  const instances = instancesOf(alpha);
   const alice = `hyperty://${domain.name}/alice`, bob = `hyperty://${domain.name}/bob`;
   const atAlice = inbox(alpha, alice);
   const alphaStatus = statusWatch(alpha);
-  await alpha.deployStub(domain.origin, { name: 'gated' });
+  const stub = await alpha.deployStub(domain.origin, { name: 'gated' });
   await alpha.bus.whenSubscribed(alice);
   // What reaches the broker for bob, seen by a QoS 0 subscriber: mosquitto
   // queues at most 1000 QoS 1 messages for a subscriber slower than the
@@ -342,7 +364,10 @@ withMosquitto('cut off from the broker, the C stub answers 503 to messages past 
   const down = alphaStatus.seen.length;
   await gate.shut();
   await alphaStatus.reached('DISCONNECTED', down);
-  for (let i = 0; i < QUEUED + OVER; i++) alpha.bus.postMessage({ id: `q${i}`, type: 'CREATE', from: alice, to: bob, body: { i } });
+  // The bus holds messages for a DISCONNECTED stub itself; the stub's own
+  // queue is what is tested here, so they are handed to it directly.
+  const messages: Message[] = Array.from({ length: QUEUED + OVER }, (_, i) => ({ id: `q${i}`, type: 'CREATE', from: alice, to: bob, body: { i } }));
+  for (let i = 0; i < messages.length; i += 500) instances.get(stub.stubURL)!.deliver(messages.slice(i, i + 500));
   await atAlice.waitFor(OVER, 30_000);
   const over = Array.from({ length: OVER }, (_, i) => `q${QUEUED + i}`);
   t.deepEqual(atAlice.messages.map((m) => m.id), over, 'the newest ones, past the limit, are refused');
