@@ -43,6 +43,9 @@ export function echoBody(seq: number): Record<string, unknown> {
  * `perStub` messages to every stub in one synchronous turn, round-robin, and
  * ends when every RESPONSE is back.
  */
+/** Message ids, unique across drivers: one runtime may see several in turn. */
+let sequence = 0;
+
 export function echoDriver(runtime: Runtime, domains: readonly string[], perStub: number) {
   let pending = 0;
   let done: (() => void) | undefined;
@@ -55,7 +58,7 @@ export function echoDriver(runtime: Runtime, domains: readonly string[], perStub
       if (--pending === 0) done?.();
     }));
     // Prebuilt: the round pays for the boundary, not for making messages.
-    return Array.from({ length: perStub }, (_, i) => ({ id: `${i}`, type: 'UPDATE', from: client, to: echo, body: echoBody(i) }));
+    return Array.from({ length: perStub }, (_, i): Message => ({ id: i, type: 'UPDATE', from: client, to: echo, body: echoBody(i) }));
   });
   // One watchdog for the whole run, not a timer per round: a timer per
   // round would be measured along with the boundary.
@@ -76,7 +79,12 @@ export function echoDriver(runtime: Runtime, domains: readonly string[], perStub
         fail = reject;
       });
       for (let i = 0; i < perStub; i++) {
-        for (const batch of batches) runtime.bus.postMessage(batch[i]);
+        // A fresh id each round, as an application gives each message: the
+        // once-only window drops a repeat of a (from, to, id) it saw recently.
+        for (const batch of batches) {
+          batch[i].id = ++sequence;
+          runtime.bus.postMessage(batch[i]);
+        }
       }
       await back;
       return perStub * domains.length;

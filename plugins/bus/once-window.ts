@@ -5,48 +5,51 @@
 // a sender reusing an id after the window is treated as a new message.
 
 export interface OnceWindowOptions {
-  /** Identities remembered at most (oldest forgotten first). Default 16,384. */
+  /**
+   * Identities remembered at most; the newest half of them always are.
+   * Default 16,384.
+   */
   maxEntries?: number;
   /** How long an identity is remembered, in ms. Default 5 minutes. */
   maxAgeMs?: number;
 }
 
-/** How often (in insertions) entries past their age are swept from the oldest end. */
-const SWEEP_EVERY = 256;
-
 export class OnceWindow {
   readonly maxEntries: number;
   readonly maxAgeMs: number;
-  /** Identity → when it was first seen; a Map keeps insertion order, oldest first. */
-  readonly #seen = new Map<string, number>();
-  #insertions = 0;
+  // Two generations of identity → when it was taken in: new ones go to
+  // `#current`; when it holds half the bound it becomes `#previous` and the
+  // old previous is dropped whole. No per-entry deletes: a Map that is
+  // deleted from at one end and added to at the other churns its hash table
+  // on the hot path (measured: several times the cost of a lookup).
+  #current = new Map<string, number>();
+  #previous = new Map<string, number>();
+  /** When the newest identity of `#previous` was taken in. */
+  #previousNewest = -Infinity;
+  readonly #generation: number;
 
   constructor(options: OnceWindowOptions = {}) {
-    this.maxEntries = Math.max(1, options.maxEntries ?? 16_384);
+    this.maxEntries = Math.max(2, Math.floor(options.maxEntries ?? 16_384));
     this.maxAgeMs = Math.max(0, options.maxAgeMs ?? 300_000);
+    this.#generation = Math.ceil(this.maxEntries / 2);
   }
 
   get size(): number {
-    return this.#seen.size;
+    return this.#current.size + this.#previous.size;
   }
 
-  /** True when `identity` was seen within the window (a repeat); remembers it otherwise. */
+  /** True when `identity` was taken in within the window (a repeat); takes it in otherwise. */
   repeat(identity: string, now: number): boolean {
-    const at = this.#seen.get(identity);
-    if (at !== undefined) {
-      if (now - at < this.maxAgeMs) return true;
-      this.#seen.delete(identity);
+    const at = this.#current.get(identity) ?? this.#previous.get(identity);
+    if (at !== undefined && now - at < this.maxAgeMs) return true;
+    // Everything in the previous generation is past its age: let it go.
+    if (now - this.#previousNewest >= this.maxAgeMs && this.#previous.size) this.#previous = new Map();
+    this.#current.set(identity, now);
+    if (this.#current.size >= this.#generation) {
+      this.#previous = this.#current;
+      this.#previousNewest = now;
+      this.#current = new Map();
     }
-    this.#seen.set(identity, now);
-    if (this.#seen.size > this.maxEntries) this.#seen.delete(this.#seen.keys().next().value!);
-    if (++this.#insertions % SWEEP_EVERY === 0) this.#sweep(now);
     return false;
-  }
-
-  #sweep(now: number): void {
-    for (const [identity, at] of this.#seen) {
-      if (now - at < this.maxAgeMs) return;
-      this.#seen.delete(identity);
-    }
   }
 }
