@@ -11,6 +11,7 @@ import { capMemory, pagesFor } from '../../plugins/sandbox/memory-limit.ts';
 import { recognise } from '../../plugins/direct/component-shape.ts';
 import { BAD_CONTROL, GARBAGE_CONFIGS, MALFORMED_BATCHES, MALFORMED_FRAMES, UNKNOWN_MESSAGES } from './hostile-inputs.ts';
 import { judgePosts, statusProblem } from './judge-posts.ts';
+import { checkNoSilentDrop, NO_SILENT_DROP } from './no-silent-drop.ts';
 import { checkGoesLive, GOES_LIVE } from './live.ts';
 import { REMOTE, startSession, STUB_URL, type SessionSetup } from './session.ts';
 import { surviveBatches, surviveFrames } from './survive.ts';
@@ -26,7 +27,7 @@ const MAIN_SESSION_MS = 400;
 
 const CHECK_ORDER = [
   'wit-shape', 'init-accepts-config', 'init-refuses-garbage', 'handles-valid-messages', 'status-shape', 'batches-valid',
-  'survives-unknown-messages', 'survives-bad-control', 'survives-malformed-batches', 'survives-malformed-frames', GOES_LIVE,
+  'survives-unknown-messages', 'survives-bad-control', 'survives-malformed-batches', 'survives-malformed-frames', NO_SILENT_DROP, GOES_LIVE,
 ];
 
 export async function runConformance(componentPath: string, options: ConformanceOptions = {}): Promise<ConformanceReport> {
@@ -113,6 +114,7 @@ export async function runConformance(componentPath: string, options: Conformance
     ? fail('batches-valid', `${verdict.batchProblems.length} problem(s); first: ${verdict.batchProblems[0]}`)
     : pass('batches-valid', `${verdict.batches} batches, ${verdict.messages} messages: all CBOR arrays of valid messages`));
   checks.push(...survival);
+  checks.push(await checkNoSilentDrop(setup));
 
   // (f)
   if (main.kind !== 'started') checks.push(fail(GOES_LIVE, 'not run: init failed'));
