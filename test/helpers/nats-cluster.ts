@@ -21,6 +21,8 @@ export interface NatsNode {
   httpPort: number;
   /** SIGTERM by default; SIGKILL to crash it. */
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Starts it again on the same ports (after `stop`); its routes come back on their own. */
+  start(): Promise<void>;
 }
 
 export interface NatsCluster {
@@ -77,6 +79,7 @@ export async function startNatsCluster(auth: NatsAuth, size = 3, readyMs = 15_00
         clusterPort: own.cluster,
         httpPort: own.http,
         stop: proc.stop,
+        start: proc.start,
       });
     }
     await Promise.all(processes.map((p) => p.start()));

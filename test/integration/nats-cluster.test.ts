@@ -171,6 +171,37 @@ withNats('servers learned from INFO are tried too, and DISCONNECTED comes only o
   t.is(alphaStatus.seen[2].code, 'PF_ERR_CONNECT');
 });
 
+withNats('with no server reachable, messages past maxQueued are answered 503, and a learned server outside the connect list is not tried', async (t) => {
+  const nats = await cluster(t, 2);
+  const [nodeA, nodeB] = nats.nodes;
+  const domain = await natsDomain(t, [nodeA.url], { servers: [nodeA.url], maxQueued: 5 });
+  const name = domain.catalogue.domain;
+  const alice = `hyperty://${name}/alice`;
+  const bob = `hyperty://${name}/bob`;
+  const alpha = runtime(t, identityFor(name));
+  const atAlice = inbox(alpha, alice);
+  const alphaStatus = statusLog(alpha);
+  const refusals: string[] = [];
+  alpha.hooks.stubLog.tap('test', (_stub, _level, text) => { if (/will not open/.test(text)) refusals.push(text); });
+  await alpha.deployStub(domain.catalogue.origin);
+
+  // Node A announces node B, which the descriptor does not allow: the host
+  // refuses it, so losing A is losing every server.
+  await nodeA.stop('SIGKILL');
+  await alphaStatus.reached('DISCONNECTED');
+  t.is(refusals.length, 1, 'the host refused node B once, and it was not tried again');
+  t.true(refusals[0]?.includes(nodeB.url));
+  for (let i = 0; i < 8; i++) alpha.bus.postMessage({ id: `q${i}`, type: 'CREATE', from: alice, to: bob });
+  await atAlice.waitFor(3);
+  t.deepEqual(atAlice.messages.map((m) => [m.id, (m.body as { code?: number }).code]), [['q5', 503], ['q6', 503], ['q7', 503]]);
+  t.regex(String((atAlice.messages[0].body as { reason?: unknown }).reason), /5 messages already waiting/);
+
+  const live = alphaStatus.seen.length;
+  await nodeA.start();
+  await alphaStatus.reached('LIVE', { after: live });
+  t.deepEqual(alphaStatus.seen.map((s) => s.value), ['DEPLOYING', 'LIVE', 'DISCONNECTED', 'LIVE']);
+});
+
 withNats('a message over maxMessageBytes is answered 413 before it is copied, and the next one is delivered', async (t) => {
   const nats = await cluster(t, 1);
   const domain = await natsDomain(t, nats.urls, { servers: nats.urls, maxMessageBytes: 2_000 });
