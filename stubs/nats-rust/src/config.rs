@@ -11,9 +11,14 @@ pub enum Auth {
 
 pub struct Config {
     pub stub_url: String,
-    pub url: String,
+    /// ws:// or wss:// URLs, in the order they are tried (`url` first).
+    pub servers: Vec<String>,
     pub subject_prefix: String,
     pub ping_sec: u32,
+    /// Messages held while no server is connected.
+    pub max_queued: usize,
+    /// Larger messages are answered 413 (the server's max_payload may lower it).
+    pub max_message_bytes: usize,
     pub auth: Auth,
 }
 
@@ -21,6 +26,12 @@ const DEFAULT_PREFIX: &str = "protofly";
 const DEFAULT_PING_SEC: u32 = 30;
 // Timers take u32 milliseconds; a day is already far past any use.
 const MAX_PING_SEC: u64 = 86_400;
+const DEFAULT_MAX_QUEUED: u64 = 10_000;
+const MAX_MAX_QUEUED: u64 = 1_000_000;
+const DEFAULT_MAX_MESSAGE_BYTES: u64 = 1 << 20;
+// nats-server itself refuses a max_payload over 64 MB.
+const MAX_MAX_MESSAGE_BYTES: u64 = 64 << 20;
+const MAX_SERVERS: usize = 64;
 
 fn text_field(entries: &[(String, &[u8])], key: &str, what: &str) -> Result<Option<String>, String> {
     match cbor::lookup(entries, key) {
@@ -37,26 +48,38 @@ pub fn parse(bytes: &[u8]) -> Result<Config, String> {
     let configuration = cbor::lookup(&top, "configuration").ok_or("configuration is required")?;
     let configuration = cbor::map_entries(configuration).map_err(|_| "configuration must be a map".to_string())?;
 
-    let url = text_field(&configuration, "url", "configuration.url")?
-        .filter(|u| !u.is_empty())
-        .ok_or("configuration.url is required")?;
-    let lower = url.to_ascii_lowercase();
-    if !lower.starts_with("ws://") && !lower.starts_with("wss://") {
-        return Err(format!("configuration.url must be a ws:// or wss:// URL, got \"{}\"", url));
+    let mut servers = Vec::new();
+    if let Some(url) = text_field(&configuration, "url", "configuration.url")? {
+        servers.push(ws_url(url, "configuration.url")?);
+    }
+    match cbor::lookup(&configuration, "servers") {
+        None => {}
+        Some(item) if cbor::is_nil(item) => {}
+        Some(item) => {
+            let items = cbor::array_items(item).map_err(|_| "configuration.servers must be a list of URLs".to_string())?;
+            for item in items {
+                let url = cbor::text(item).ok_or("configuration.servers must be a list of URLs")?;
+                let url = ws_url(url, "configuration.servers")?;
+                if !servers.contains(&url) {
+                    servers.push(url);
+                }
+            }
+        }
+    }
+    if servers.is_empty() {
+        return Err("configuration.servers (or configuration.url) is required".into());
+    }
+    if servers.len() > MAX_SERVERS {
+        return Err(format!("configuration.servers holds at most {} URLs", MAX_SERVERS));
     }
     let subject_prefix = text_field(&configuration, "subjectPrefix", "configuration.subjectPrefix")?
         .unwrap_or_else(|| DEFAULT_PREFIX.to_string());
     if !subjects::valid_prefix(&subject_prefix) {
         return Err("configuration.subjectPrefix must be dot-separated tokens without wildcards or whitespace".into());
     }
-    let ping_sec = match cbor::lookup(&configuration, "pingSec") {
-        None => DEFAULT_PING_SEC,
-        Some(item) if cbor::is_nil(item) => DEFAULT_PING_SEC,
-        Some(item) => match cbor::uint(item) {
-            Some(n) if (1..=MAX_PING_SEC).contains(&n) => n as u32,
-            _ => return Err(format!("configuration.pingSec must be an integer from 1 to {}", MAX_PING_SEC)),
-        },
-    };
+    let ping_sec = uint_field(&configuration, "pingSec", DEFAULT_PING_SEC as u64, MAX_PING_SEC)? as u32;
+    let max_queued = uint_field(&configuration, "maxQueued", DEFAULT_MAX_QUEUED, MAX_MAX_QUEUED)? as usize;
+    let max_message_bytes = uint_field(&configuration, "maxMessageBytes", DEFAULT_MAX_MESSAGE_BYTES, MAX_MAX_MESSAGE_BYTES)? as usize;
 
     let auth = match cbor::lookup(&top, "credentials") {
         None => Auth::None,
@@ -75,5 +98,25 @@ pub fn parse(bytes: &[u8]) -> Result<Config, String> {
             }
         }
     };
-    Ok(Config { stub_url, url, subject_prefix, ping_sec, auth })
+    Ok(Config { stub_url, servers, subject_prefix, ping_sec, max_queued, max_message_bytes, auth })
+}
+
+fn ws_url(url: String, what: &str) -> Result<String, String> {
+    let lower = url.to_ascii_lowercase();
+    if !lower.starts_with("ws://") && !lower.starts_with("wss://") {
+        return Err(format!("{} must be ws:// or wss:// URLs, got \"{}\"", what, url));
+    }
+    Ok(url)
+}
+
+/// `configuration.<key>`: an integer from 1 to `max`, `default` when absent.
+fn uint_field(entries: &[(String, &[u8])], key: &str, default: u64, max: u64) -> Result<u64, String> {
+    match cbor::lookup(entries, key) {
+        None => Ok(default),
+        Some(item) if cbor::is_nil(item) => Ok(default),
+        Some(item) => match cbor::uint(item) {
+            Some(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(format!("configuration.{} must be an integer from 1 to {}", key, max)),
+        },
+    }
 }

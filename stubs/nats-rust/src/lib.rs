@@ -9,9 +9,13 @@ mod abi;
 #[path = "../../rust/cbor.rs"]
 mod cbor;
 mod config;
+mod failover;
 mod nats;
+mod outbox;
+mod replies;
 mod session;
 mod subjects;
+mod subscriptions;
 
 use session::Session;
 

@@ -142,6 +142,41 @@ pub fn info_max_payload(info: &str) -> Option<usize> {
     parse_size(digits.as_bytes())
 }
 
+/// A list of strings from the server's INFO JSON (`connect_urls`,
+/// `ws_connect_urls`), if it gives one. INFO is flat JSON written by the
+/// server; this reads just that shape, and at most 64 entries.
+pub fn info_list(info: &str, key: &str) -> Option<Vec<String>> {
+    let quoted = format!("\"{}\"", key);
+    let at = info.find(&quoted)?;
+    let mut rest = info.get(at + quoted.len()..)?.trim_start().strip_prefix(':')?.trim_start().strip_prefix('[')?;
+    let mut list = Vec::new();
+    loop {
+        rest = rest.trim_start();
+        if rest.starts_with(']') {
+            return Some(list);
+        }
+        rest = rest.strip_prefix('"')?;
+        let mut value = String::new();
+        let mut chars = rest.char_indices();
+        let end = loop {
+            match chars.next()? {
+                (i, '"') => break i,
+                (_, '\\') => value.push(chars.next()?.1),
+                (_, c) => value.push(c),
+            }
+        };
+        rest = rest.get(end + 1..)?.trim_start();
+        if list.len() < 64 {
+            list.push(value);
+        }
+        if let Some(after) = rest.strip_prefix(',') {
+            rest = after;
+        } else if !rest.starts_with(']') {
+            return None;
+        }
+    }
+}
+
 fn json_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
