@@ -147,6 +147,7 @@ withNats('the sender\'s node is killed mid-stream: the stub fails over to the ne
 
   t.is(lost, 0, `nothing silently lost (lost: ${ids.filter((id) => !arrivals.has(id) && !answered.has(id)).slice(0, 10).join(', ')})`);
   t.is(once + moreThanOnce + errored, TOTAL, 'every message accounted for');
+  t.is(moreThanOnce, 0, 'the repeated publication is dropped by the receiving bus (once-only window)');
   t.false(alphaStatus.seen.some((s) => s.value === 'DISCONNECTED'), 'no DISCONNECTED: node B took over');
   t.is(await clients(nodeB) + await clients(nodeC), 2, 'both stubs now on the surviving nodes');
   t.deepEqual(alpha.errors, []);
@@ -183,6 +184,11 @@ withNats('with no server reachable, messages past maxQueued are answered 503, an
   const alphaStatus = statusLog(alpha);
   const refusals: string[] = [];
   alpha.hooks.stubLog.tap('test', (_stub, _level, text) => { if (/will not open/.test(text)) refusals.push(text); });
+  let instance: StubInstance | undefined;
+  alpha.hooks.attach.tapPromise({ name: 'test', stage: -100 }, async (context) => {
+    instance = context.instance!;
+    return undefined as never;
+  });
   await alpha.deployStub(domain.catalogue.origin);
 
   // Node A announces node B, which the descriptor does not allow: the host
@@ -191,7 +197,9 @@ withNats('with no server reachable, messages past maxQueued are answered 503, an
   await alphaStatus.reached('DISCONNECTED');
   t.is(refusals.length, 1, 'the host refused node B once, and it was not tried again');
   t.true(refusals[0]?.includes(nodeB.url));
-  for (let i = 0; i < 8; i++) alpha.bus.postMessage({ id: `q${i}`, type: 'CREATE', from: alice, to: bob });
+  // The bus holds messages for a DISCONNECTED stub itself; the stub's own
+  // bound is what is tested here, so they are handed to it directly.
+  instance!.deliver(Array.from({ length: 8 }, (_, i) => ({ id: `q${i}`, type: 'CREATE', from: alice, to: bob })));
   await atAlice.waitFor(3);
   t.deepEqual(atAlice.messages.map((m) => [m.id, (m.body as { code?: number }).code]), [['q5', 503], ['q6', 503], ['q7', 503]]);
   t.regex(String((atAlice.messages[0].body as { reason?: unknown }).reason), /5 messages already waiting/);
