@@ -24,6 +24,13 @@ interface StubRoute {
   suspects: Message[];
   /** `suspects[0]` is with the stub, alone, and it has not returned yet. */
   probing: boolean;
+  /**
+   * The last messages handed to the stub (up to `replayTail`, oldest first).
+   * A stub that returned from a call may still hold what it was given (its
+   * own queue, a publication not yet confirmed); if it dies these are in
+   * doubt and are handed to the next instance again: receivers drop repeats.
+   */
+  recent: Message[];
   flushScheduled: boolean;
   /** The stub is down (failed, restarting, being swapped): messages wait. */
   paused: boolean;
@@ -47,6 +54,8 @@ export interface BusOptions {
   onceWindow?: OnceWindowOptions;
   /** How long an undeploy waits for the stub to end its back-end session (the DELETE control message). Default 1 s. */
   undeployGraceMs?: number;
+  /** How many of the last messages handed to a stub are handed again to its next instance when it dies. Default 256. */
+  replayTail?: number;
 }
 
 export class MessageBus implements Bus {
@@ -68,6 +77,7 @@ export class MessageBus implements Bus {
   readonly #maxQueued: number;
   readonly #disconnectedMs: number;
   readonly #undeployGraceMs: number;
+  readonly #replayTail: number;
   #registry: Registry | undefined;
 
   constructor(runtime: Runtime, options: BusOptions = {}) {
@@ -75,6 +85,7 @@ export class MessageBus implements Bus {
     this.#maxQueued = options.maxQueued ?? 1_000;
     this.#disconnectedMs = options.disconnectedMs ?? 30_000;
     this.#undeployGraceMs = options.undeployGraceMs ?? 1_000;
+    this.#replayTail = Math.max(0, options.replayTail ?? 256);
     this.#once = new OnceWindow(options.onceWindow);
     // Stubs answer control messages to the runtime's own URL.
     this.addListener(runtime.runtimeURL, (message) => this.#onControlResponse(message));
@@ -195,6 +206,7 @@ export class MessageBus implements Bus {
       outbox: [],
       suspects: same?.suspects ?? [],
       probing: false,
+      recent: [],
       flushScheduled: false,
       paused: false,
       disconnected: false,
@@ -235,16 +247,22 @@ export class MessageBus implements Bus {
     const held = error.code === 'PF_ERR_WORKER_LOST' ? 0 : suspects;
     const blamed = unprocessed.slice(0, held).filter(app);
     const spared = unprocessed.slice(held).filter((m) => app(m) && m !== probe);
+    let poison: Message | undefined;
     if (held === 1 && blamed.length === 1) {
-      const poison = blamed[0];
+      poison = blamed[0];
       if (poison === probe) route.suspects.shift();
       record.counters.poisoned++;
       this.#undeliverable(poison, error);
     } else {
       route.suspects.unshift(...blamed.filter((m) => m !== probe));
     }
+    // What it had returned from may still have been in its hands: in doubt,
+    // handed again (before what it never saw, in the order first given).
+    const handedBack = new Set(unprocessed);
+    const inDoubt = route.recent.filter((m) => !handedBack.has(m) && m !== poison && m !== probe);
+    route.recent = [];
     // Control messages are sent to the next instance anyway (attachStub).
-    route.outbox.unshift(...spared);
+    route.outbox.unshift(...inDoubt, ...spared);
     record.counters.queued = route.outbox.length + route.suspects.length;
   }
 
@@ -481,6 +499,12 @@ export class MessageBus implements Bus {
 
   #hand(route: StubRoute, batch: readonly Message[], done?: () => void): void {
     route.record.counters.messagesIn += batch.length;
+    if (this.#replayTail) {
+      const stubURL = route.record.stubURL;
+      for (let i = 0; i < batch.length; i++) if (batch[i].to !== stubURL) route.recent.push(batch[i]);
+      // Trimmed in steps, not per message: amortised O(1).
+      if (route.recent.length > 2 * this.#replayTail) route.recent = route.recent.slice(-this.#replayTail);
+    }
     try {
       route.deliver(batch, done);
     } catch (error) {

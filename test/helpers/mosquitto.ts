@@ -1,7 +1,7 @@
 // A real mosquitto (Debian package), started on loopback with a generated
 // config and password file, stopped after the test.
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +12,8 @@ export const MOSQUITTO = '/usr/sbin/mosquitto';
 export interface Mosquitto extends WebSocketServer {
   /** Sets (or changes) a user's password; takes effect at the next start. */
   setPassword(user: string, password: string): Promise<void>;
+  /** Resolves once mosquitto has saved its sessions after `since` (ms since the epoch): it saves every second. */
+  savedAfter(since: number, ms?: number): Promise<void>;
 }
 
 export async function startMosquitto(users: Record<string, string>): Promise<Mosquitto> {
@@ -48,5 +50,13 @@ export async function startMosquitto(users: Record<string, string>): Promise<Mos
     '',
   ].join('\n'));
   const server = await startWebSocketServer('mosquitto', MOSQUITTO, ['-c', config], wsPort, dir);
-  return Object.assign(server, { setPassword });
+  const database = join(dir, 'mosquitto.db');
+  const savedAfter = async (since: number, ms = 10_000) => {
+    const deadline = Date.now() + ms;
+    while (((await stat(database).catch(() => null))?.mtimeMs ?? 0) <= since) {
+      if (Date.now() > deadline) throw new Error(`mosquitto did not save ${database} within ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return Object.assign(server, { setPassword, savedAfter });
 }

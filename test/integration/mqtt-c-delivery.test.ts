@@ -4,10 +4,7 @@
 // and a DELETE control message ends the session at the broker.
 import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
 import { serveDomain } from '../../domain/serve.ts';
 import type { CatalogueEntry } from '../../domain/catalogue.ts';
@@ -103,31 +100,6 @@ async function brokerHoldsSession(url: string, clientId: string): Promise<boolea
   return look.connack.sessionPresent;
 }
 
-/**
- * mosquitto's saved database (test/helpers/mosquitto.ts writes it next to
- * its config): found by the config that names this broker's WebSocket port.
- */
-async function persistenceFile(brokerURL: string): Promise<string> {
-  const port = new URL(brokerURL).port;
-  for (const name of await readdir(tmpdir())) {
-    if (!name.startsWith('protofly-mosquitto-')) continue;
-    const dir = join(tmpdir(), name);
-    const config = await readFile(join(dir, 'mosquitto.conf'), 'utf8').catch(() => '');
-    if (config.includes(`listener ${port} 127.0.0.1\nprotocol websockets`)) return join(dir, 'mosquitto.db');
-  }
-  throw new Error(`no mosquitto config for port ${port} under ${tmpdir()}`);
-}
-
-/** Resolves once mosquitto has saved its state after `since` (it saves every second). */
-async function savedAfter(brokerURL: string, since: number): Promise<void> {
-  const file = await persistenceFile(brokerURL);
-  const deadline = Date.now() + 10_000;
-  while (((await stat(file).catch(() => null))?.mtimeMs ?? 0) <= since) {
-    if (Date.now() > deadline) throw new Error(`mosquitto did not save ${file} within 10 s`);
-    await sleep(50);
-  }
-}
-
 /** Captures each stub instance as it is attached, to hand it messages directly (what the contract asks of the stub itself). */
 function instancesOf(rt: Runtime): Map<string, StubInstance> {
   const instances = new Map<string, StubInstance>();
@@ -153,7 +125,7 @@ withMosquitto('messages sent while mosquitto is killed and restarted reach a rec
   const [, receiver] = await Promise.all([alpha.deployStub(domain.origin), beta.deployStub(domain.origin)]);
   await Promise.all([beta.bus.whenSubscribed(bob), alpha.bus.whenSubscribed(alice)]);
   // bob's subscription must be in what mosquitto saved before it is killed.
-  await savedAfter(broker.url, Date.now());
+  await broker.savedAfter(Date.now());
 
   let sent = 0;
   const sending = (async () => {

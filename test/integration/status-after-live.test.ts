@@ -4,9 +4,9 @@
 import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
 import { serveDomain } from '../../domain/serve.ts';
-import type { Plugin } from '../../kernel/runtime.ts';
 import type { Message } from '../../kernel/schemas.ts';
 import { builtStub } from '../helpers/built.ts';
+import { changingIdentity } from '../helpers/identity.ts';
 import { MOSQUITTO, startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 import { inbox, runtime } from '../helpers/runtime.ts';
 import { statusLog, type SeenStatus } from '../helpers/statuses.ts';
@@ -15,21 +15,6 @@ const USER = 'status';
 const withMosquitto = (title: string, body: (t: ExecutionContext) => Promise<void>) => (existsSync(MOSQUITTO)
   ? test(title, body)
   : test.skip(`${title} — skipped: needs mosquitto at ${MOSQUITTO}`, body));
-
-/** An Identity Module whose answer the test changes, counting how often it is asked. */
-function identity(password: { current: string }) {
-  const asked = { count: 0 };
-  const plugin: Plugin = {
-    name: 'TestIdentity',
-    apply(rt) {
-      rt.hooks.credentials.tapPromise({ name: 'TestIdentity', stage: -10 }, async () => {
-        asked.count++;
-        return { username: USER, password: password.current };
-      });
-    },
-  };
-  return { plugin, asked };
-}
 
 async function setUp(t: ExecutionContext, options: { disconnectedMs?: number } = {}) {
   const mosquitto = await startMosquitto({ [USER]: 'first' });
@@ -40,8 +25,8 @@ async function setUp(t: ExecutionContext, options: { disconnectedMs?: number } =
   });
   t.teardown(() => domain.close());
   const password = { current: 'first' };
-  const alphaId = identity(password);
-  const betaId = identity(password);
+  const alphaId = changingIdentity(USER, password);
+  const betaId = changingIdentity(USER, password);
   const bus = options.disconnectedMs ? { disconnectedMs: options.disconnectedMs } : undefined;
   const alpha = runtime(t, { plugins: [alphaId.plugin], bus, restart: { firstDelayMs: 50 } });
   const beta = runtime(t, { plugins: [betaId.plugin], restart: { firstDelayMs: 50 } });
