@@ -52,7 +52,7 @@ export interface BusOptions {
   disconnectedMs?: number;
   /** The once-only window: repeats of a `(from, id)` delivered recently are dropped. */
   onceWindow?: OnceWindowOptions;
-  /** How long an undeploy waits for the stub to end its back-end session (the DELETE control message). Default 1 s. */
+  /** How long an undeploy waits for the stub to end its back-end session (the DELETE control message). Default 3 s: a clean-session login is a new connection (and TLS handshake). */
   undeployGraceMs?: number;
   /** How many of the last messages handed to a stub are handed again to its next instance when it dies. Default 256. */
   replayTail?: number;
@@ -84,7 +84,7 @@ export class MessageBus implements Bus {
     this.#runtime = runtime;
     this.#maxQueued = options.maxQueued ?? 1_000;
     this.#disconnectedMs = options.disconnectedMs ?? 30_000;
-    this.#undeployGraceMs = options.undeployGraceMs ?? 1_000;
+    this.#undeployGraceMs = options.undeployGraceMs ?? 3_000;
     this.#replayTail = Math.max(0, options.replayTail ?? 256);
     this.#once = new OnceWindow(options.onceWindow);
     // Stubs answer control messages to the runtime's own URL.

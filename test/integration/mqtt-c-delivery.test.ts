@@ -222,7 +222,8 @@ withMosquitto('on a DELETE control message the C stub ends its persistent sessio
   const broker = await mosquittoFor(t);
   const domain = await domainOn(t, broker.url, { default: {}, clean: { persistentSession: false } });
   const identity = { credentials: { [domain.name]: USER } };
-  const leaving = runtime(t, { identity }), staying = runtime(t, { identity }), cleanOne = runtime(t, { identity });
+  // A loaded machine must not turn a slow clean-session login into a missed answer.
+  const leaving = runtime(t, { identity, bus: { undeployGraceMs: 20_000 } }), staying = runtime(t, { identity }), cleanOne = runtime(t, { identity });
   const instances = instancesOf(leaving);
   const address = (who: string) => `hyperty://${domain.name}/${who}`;
   const atAlice = inbox(leaving, address('alice'));
