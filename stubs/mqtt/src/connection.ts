@@ -32,7 +32,7 @@ const BACKOFF_MAX_MS = 10_000;
 const FRAME_LIMIT = 256 * 1024;
 // How long a DELETE may spend ending the session at the broker: the runtime
 // stops the stub after `undeployGraceMs` (1 s by default) anyway.
-const END_SESSION_MS = 600;
+const END_SESSION_MS = 500;
 
 export class Connection {
   private state: State = 'waiting';

@@ -15,8 +15,10 @@ import { PacketIds } from './packet-ids.ts';
 import { encodeAck, type Inbound, PacketType } from './packets.ts';
 import { Subscriptions } from './subscriptions.ts';
 
-// How long a DELETE waits for the PUBACKs of what it was handed before.
-const DRAIN_MS = 300;
+// How long a DELETE waits for the PUBACKs of what it was handed before;
+// with ending the session (connection.ts) it stays within the runtime's
+// undeployGraceMs (1 s by default).
+const DRAIN_MS = 400;
 
 export class Session implements ConnectionOwner {
   readonly log: Log;
