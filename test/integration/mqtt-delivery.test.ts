@@ -23,8 +23,8 @@ import { inbox, runtime } from '../helpers/runtime.ts';
 const USER = { username: 'carrier', password: 'p4ss' };
 const users = { [USER.username]: USER.password };
 
-const withMosquitto = (title: string, body: (t: ExecutionContext) => Promise<void>) => (existsSync(MOSQUITTO)
-  ? test(title, body)
+const withMosquitto = (title: string, body: (t: ExecutionContext) => Promise<void>, serial = false) => (existsSync(MOSQUITTO)
+  ? (serial ? test.serial : test)(title, body)
   : test.skip(`${title} — skipped: needs mosquitto at ${MOSQUITTO} (apt-get install mosquitto)`, body));
 
 type Runtime = ReturnType<typeof runtime>;
@@ -164,6 +164,14 @@ withMosquitto('messages sent while mosquitto is killed and restarted reach a rec
   await until(`${KILL_AT} sent`, () => sent >= KILL_AT, 20_000);
   const beforeKill = alphaStatus.seen.length;
   await broker.stop('SIGKILL');
+  // What the broker forwarded before it died reaches bob's listener first:
+  // the killed broker keeps no copy of what it got since it last saved,
+  // and a stub stopped while its posts are on their way to the bus loses
+  // them (the runtime's worker sandbox drops posts once disposing), which
+  // is not what this test is about.
+  const forwardedBeforeKill = [...forwarded];
+  const atBobNow = () => new Set(atBob.messages.map((m) => String(m.id)));
+  await until('what the broker forwarded at bob', () => forwardedBeforeKill.every((id) => atBobNow().has(id)), 5_000).catch(() => {});
   // The receiver's stub goes away while the broker is down, so the sender
   // is back first and the broker must keep what it publishes for bob.
   await beta.hooks.stopInstance.promise(receiver, 'test: receiver away');
@@ -252,7 +260,9 @@ withMosquitto('a message over maxMessageBytes is answered 413 to its sender, and
   t.false(atAlice.messages.some((m) => m.id === 'big-response'), 'a RESPONSE is never answered');
   t.deepEqual(alphaStatus.seen.slice(liveAt), [], 'the sender stayed LIVE throughout');
   t.deepEqual(alpha.errors, []);
-});
+  // Alone: encoding tens of megabytes holds this process's event loop, which
+  // the other tests' timing would feel.
+}, true);
 
 withMosquitto('on a DELETE control message the stub ends its persistent session at the broker and answers 200; later messages are answered 503', async (t) => {
   const broker = await mosquittoFor(t);
@@ -282,14 +292,22 @@ withMosquitto('on a DELETE control message the stub ends its persistent session 
   instance.deliver([...before, { id: 'delete-1', type: 'DELETE', from: leaving.runtimeURL, to: stub.stubURL, body: { reason: 'undeployed' } }]);
   await until('the answer to DELETE', () => answers.length > 0, 10_000);
   t.like(answers[0], { id: 'delete-1', type: 'RESPONSE', from: stub.stubURL, to: leaving.runtimeURL, body: { code: 200 } });
-  await atBob.waitFor(20);
-  t.deepEqual(atBob.messages.map((m) => m.id), before.map((m) => m.id), 'what came before the DELETE was carried');
+  // Each is carried, or answered 503 if its PUBACK did not come within the
+  // stub's wait (a loaded machine); none is dropped.
+  const accounted = () => before.filter((m) => atBob.messages.some((b) => b.id === m.id) || atAlice.messages.some((a) => a.id === m.id));
+  await until('every message handed before the DELETE delivered or answered', () => accounted().length === before.length, 10_000).catch(() => {});
+  const refusedBefore = atAlice.messages.filter((m) => String(m.id).startsWith('before-'));
+  t.log(`before the DELETE: ${before.length - refusedBefore.length} of ${before.length} carried, ${refusedBefore.length} answered`);
+  t.is(accounted().length, before.length, 'what came before the DELETE was carried or answered');
+  t.true(refusedBefore.every((m) => m.type === 'RESPONSE' && codeOf(m) === 503), 'answered 503');
+  t.deepEqual(atBob.messages.map((m) => m.id), before.filter((m) => !refusedBefore.some((r) => r.id === m.id)).map((m) => m.id), 'carried in order, once');
 
   // Its back-end is gone for good: what it is given now is answered, not dropped.
   instance.deliver([{ id: 'too-late', type: 'CREATE', from: address('alice'), to: address('bob') }]);
-  await atAlice.waitFor(1);
-  t.like(atAlice.messages[0], { id: 'too-late', type: 'RESPONSE', from: stub.stubURL, to: address('alice'), body: { code: 503 } });
-  t.regex(String((atAlice.messages[0].body as { reason?: unknown }).reason), /undeployed/);
+  await until('the answer to a message after the DELETE', () => atAlice.messages.some((m) => m.id === 'too-late'), 10_000);
+  const tooLate = atAlice.messages.find((m) => m.id === 'too-late')!;
+  t.like(tooLate, { id: 'too-late', type: 'RESPONSE', from: stub.stubURL, to: address('alice'), body: { code: 503 } });
+  t.regex(String((tooLate.body as { reason?: unknown }).reason), /undeployed/);
 
   // The check can see a session: a stub stopped without DELETE leaves one
   // (persistent by default), and one with persistentSession false does not.
