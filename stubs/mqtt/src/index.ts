@@ -3,7 +3,8 @@
 // trapped instance refuses every later call, so no input may throw out.
 import { log } from 'protofly:stub/host@0.1.0';
 import { parseConfig } from './config.ts';
-import { errorText, Session } from './session.ts';
+import { errorText } from './log.ts';
+import { Session } from './session.ts';
 
 let session: Session | null = null;
 

@@ -61,7 +61,7 @@ export interface ConnectOptions {
   username?: string;
   password?: string;
   /** Keep the session (subscriptions, QoS 1 messages) at the broker across disconnections. */
-  persistentSession?: boolean;
+  persistentSession: boolean;
 }
 
 export function encodeConnect(o: ConnectOptions): Uint8Array {
@@ -75,10 +75,47 @@ export function encodeConnect(o: ConnectOptions): Uint8Array {
   return packet(PacketType.CONNECT << 4, w.done());
 }
 
-export function encodePublish(topic: string, payload: Uint8Array, packetId: number): Uint8Array {
-  const QOS1 = 0x02;
-  const w = new Writer().str(topic).u16(packetId).raw(payload);
-  return packet((PacketType.PUBLISH << 4) | QOS1, w.done());
+/** A topic as PUBLISH carries it: its UTF-8 bytes after their 16-bit length. */
+export function encodeTopic(topic: string): Uint8Array {
+  return new Writer().str(topic).done().slice();
+}
+
+const QOS1 = 0x02, DUP = 0x08;
+
+/**
+ * A QoS 1 PUBLISH, built in one allocation (the per-message path). It ends
+ * with the packet id and the payload, so a queued packet gets its id when it
+ * is sent, and a repeated one is sent as it was, with the DUP flag.
+ */
+export function encodePublish(topic: Uint8Array, payload: Uint8Array, packetId: number): Uint8Array {
+  const remaining = topic.length + 2 + payload.length;
+  if (remaining > MAX_REMAINING) throw new RangeError('MQTT packet too large');
+  const lengthBytes = remaining < 0x80 ? 1 : remaining < 0x4000 ? 2 : remaining < 0x200000 ? 3 : 4;
+  const out = new Uint8Array(1 + lengthBytes + remaining);
+  out[0] = (PacketType.PUBLISH << 4) | QOS1;
+  let n = remaining, at = 1;
+  do {
+    const digit = n & 0x7f;
+    n = Math.floor(n / 128);
+    out[at++] = n > 0 ? digit | 0x80 : digit;
+  } while (n > 0);
+  out.set(topic, at);
+  at += topic.length;
+  out[at] = packetId >> 8;
+  out[at + 1] = packetId & 0xff;
+  out.set(payload, at + 2);
+  return out;
+}
+
+/** Gives a built PUBLISH its packet id. */
+export function setPublishId(packet: Uint8Array, idAt: number, packetId: number): void {
+  packet[idAt] = packetId >> 8;
+  packet[idAt + 1] = packetId & 0xff;
+}
+
+/** Marks a PUBLISH as a repetition of one sent before (MQTT 3.1.1, 4.4). */
+export function markDuplicate(packet: Uint8Array): void {
+  packet[0] = packet[0]! | DUP;
 }
 
 // PUBACK, PUBREC and PUBCOMP: a fixed header and the packet id.
@@ -99,6 +136,7 @@ export function encodeUnsubscribe(packetId: number, topics: string[]): Uint8Arra
 }
 
 export const PINGREQ = new Uint8Array([PacketType.PINGREQ << 4, 0]);
+export const DISCONNECT = new Uint8Array([PacketType.DISCONNECT << 4, 0]);
 
 export type Inbound =
   | { kind: 'connack'; sessionPresent: boolean; returnCode: number }

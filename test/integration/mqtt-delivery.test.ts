@@ -1,0 +1,395 @@
+// The TypeScript MQTT stub keeps stubs/CONTRACT.md's delivery promises
+// against a real mosquitto: what is published while a receiver is away waits
+// at the broker (persistent session), what the stub cannot carry is answered
+// to its sender, and a DELETE control message ends the session at the broker.
+import test, { type ExecutionContext } from 'ava';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { createServer, connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
+import { serveDomain } from '../../domain/serve.ts';
+import type { CatalogueEntry } from '../../domain/catalogue.ts';
+import { decodeCbor } from '../../kernel/cbor.ts';
+import type { Message } from '../../kernel/schemas.ts';
+import type { StubInstance, StubRecord } from '../../kernel/types.ts';
+import { clientIdFor } from '../../stubs/mqtt/src/hash.ts';
+import { builtStub } from '../helpers/built.ts';
+import { MOSQUITTO, startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
+import { freePort } from '../helpers/server-process.ts';
+import { inbox, runtime } from '../helpers/runtime.ts';
+
+const USER = { username: 'carrier', password: 'p4ss' };
+const users = { [USER.username]: USER.password };
+
+const withMosquitto = (title: string, body: (t: ExecutionContext) => Promise<void>, serial = false) => (existsSync(MOSQUITTO)
+  ? (serial ? test.serial : test)(title, body)
+  : test.skip(`${title} — skipped: needs mosquitto at ${MOSQUITTO} (apt-get install mosquitto)`, body));
+
+type Runtime = ReturnType<typeof runtime>;
+
+async function mosquittoFor(t: ExecutionContext): Promise<Mosquitto> {
+  const broker = await startMosquitto(users);
+  t.teardown(() => broker.dispose());
+  return broker;
+}
+
+/** A domain on the broker; every descriptor is the TypeScript MQTT stub, with its own configuration. */
+async function domainOn(t: ExecutionContext, brokerURL: string, configurations: Record<string, Record<string, unknown>>) {
+  const entries: Record<string, CatalogueEntry> = {};
+  for (const [name, configuration] of Object.entries(configurations)) {
+    const urls = configuration.urls as string[] | undefined;
+    entries[name] = {
+      component: builtStub('mqtt'),
+      configuration: urls ? configuration : { url: brokerURL, ...configuration },
+      connect: urls ?? [brokerURL],
+    };
+  }
+  const domain = await serveDomain({ brokerURL, entries });
+  t.teardown(() => domain.close());
+  return { origin: domain.catalogue.origin, name: domain.catalogue.domain };
+}
+
+/** Resolves once `ready()` holds, checked every 50 ms; rejects after `ms`. */
+function until(what: string, ready: () => boolean, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + ms;
+    const check = () => {
+      if (ready()) return resolve();
+      if (Date.now() > deadline) return reject(new Error(`${what}: not within ${ms} ms`));
+      setTimeout(check, 50);
+    };
+    check();
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The statuses of this runtime's stubs, in order. */
+function statusWatch(rt: Runtime) {
+  const seen: string[] = [];
+  rt.hooks.status.tap('test', (_stub: StubRecord, value: string) => { seen.push(value); });
+  return {
+    seen,
+    /** Resolves on the first `value` from the `from`-th status on. */
+    reached: (value: string, from: number, ms = 20_000) => until(`status ${value}`, () => seen.slice(from).includes(value), ms),
+  };
+}
+
+function rawClient(url: string, clientId: string, clean: boolean): Promise<{ client: MqttClient; connack: IConnackPacket }> {
+  const client = mqtt.connect(url, { clientId, clean, ...USER, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000 });
+  return new Promise((resolve, reject) => {
+    client.once('connect', (connack) => resolve({ client, connack }));
+    client.once('error', (error) => { client.end(true); reject(error); });
+  });
+}
+
+/** Whether the broker holds a session for this client id; the look leaves none behind. */
+async function brokerHoldsSession(url: string, clientId: string): Promise<boolean> {
+  const look = await rawClient(url, clientId, false);
+  await look.client.endAsync();
+  const clean = await rawClient(url, clientId, true);
+  await clean.client.endAsync();
+  return look.connack.sessionPresent;
+}
+
+/**
+ * mosquitto's saved database (test/helpers/mosquitto.ts writes it next to
+ * its config): found by the config that names this broker's WebSocket port.
+ */
+async function persistenceFile(brokerURL: string): Promise<string> {
+  const port = new URL(brokerURL).port;
+  for (const name of await readdir(tmpdir())) {
+    if (!name.startsWith('protofly-mosquitto-')) continue;
+    const dir = join(tmpdir(), name);
+    const config = await readFile(join(dir, 'mosquitto.conf'), 'utf8').catch(() => '');
+    if (config.includes(`listener ${port} 127.0.0.1\nprotocol websockets`)) return join(dir, 'mosquitto.db');
+  }
+  throw new Error(`no mosquitto config for port ${port} under ${tmpdir()}`);
+}
+
+/** Resolves once mosquitto has saved its state after `since` (it saves every second). */
+async function savedAfter(brokerURL: string, since: number): Promise<void> {
+  const file = await persistenceFile(brokerURL);
+  const deadline = Date.now() + 10_000;
+  while (((await stat(file).catch(() => null))?.mtimeMs ?? 0) <= since) {
+    if (Date.now() > deadline) throw new Error(`mosquitto did not save ${file} within 10 s`);
+    await sleep(50);
+  }
+}
+
+/** Captures each stub instance as it is attached, to hand it messages without the runtime in between. */
+function instancesOf(rt: Runtime): Map<string, StubInstance> {
+  const instances = new Map<string, StubInstance>();
+  rt.hooks.attach.tapPromise({ name: 'test-capture', stage: -10 }, async (context) => {
+    instances.set(context.stub!.stubURL, context.instance!);
+    return undefined as never;
+  });
+  return instances;
+}
+
+const codeOf = (m: Message) => (m.body as { code?: unknown } | undefined)?.code;
+const isError = (m: Message) => m.type === 'RESPONSE' && typeof codeOf(m) === 'number' && (codeOf(m) as number) >= 400;
+
+withMosquitto('messages sent while mosquitto is killed and restarted reach a receiver that comes back after the sender; none is lost silently', async (t) => {
+  const TOTAL = 300, KILL_AT = 100, EVERY_MS = 10;
+  const broker = await mosquittoFor(t);
+  const domain = await domainOn(t, broker.url, { default: {} });
+  const identity = { credentials: { [domain.name]: USER } };
+  const alpha = runtime(t, { identity }), beta = runtime(t, { identity });
+  const alice = `hyperty://${domain.name}/alice`, bob = `hyperty://${domain.name}/bob`;
+  const atBob = inbox(beta, bob), atAlice = inbox(alpha, alice);
+  const alphaStatus = statusWatch(alpha);
+  const [, receiver] = await Promise.all([alpha.deployStub(domain.origin), beta.deployStub(domain.origin)]);
+  await Promise.all([beta.bus.whenSubscribed(bob), alpha.bus.whenSubscribed(alice)]);
+  // bob's subscription must be in what mosquitto saved before it is killed.
+  await savedAfter(broker.url, Date.now());
+
+  // Another subscriber to bob's topic, to tell where a lost message went
+  // missing: one it saw was forwarded by the broker before the kill.
+  const onlooker = await rawClient(broker.url, `onlooker-${Date.now()}`, true);
+  t.teardown(() => onlooker.client.end(true));
+  const forwarded = new Set<string>();
+  onlooker.client.on('message', (_topic, payload) => { forwarded.add(String((decodeCbor(payload) as { id?: unknown }).id)); });
+  await onlooker.client.subscribeAsync(`protofly/hyperty/${domain.name}/bob`, { qos: 1 });
+  let sent = 0;
+  const sending = (async () => {
+    for (; sent < TOTAL; sent++) {
+      alpha.bus.postMessage({ id: `m${sent}`, type: 'CREATE', from: alice, to: bob, body: { n: sent } });
+      await sleep(EVERY_MS);
+    }
+  })();
+
+  await until(`${KILL_AT} sent`, () => sent >= KILL_AT, 20_000);
+  const beforeKill = alphaStatus.seen.length;
+  await broker.stop('SIGKILL');
+  // What the broker forwarded before it died reaches bob's listener first:
+  // the killed broker keeps no copy of what it got since it last saved,
+  // and a stub stopped while its posts are on their way to the bus loses
+  // them (the runtime's worker sandbox drops posts once disposing), which
+  // is not what this test is about.
+  const forwardedBeforeKill = [...forwarded];
+  const atBobNow = () => new Set(atBob.messages.map((m) => String(m.id)));
+  await until('what the broker forwarded at bob', () => forwardedBeforeKill.every((id) => atBobNow().has(id)), 5_000).catch(() => {});
+  // The receiver's stub goes away while the broker is down, so the sender
+  // is back first and the broker must keep what it publishes for bob.
+  await beta.hooks.stopInstance.promise(receiver, 'test: receiver away');
+  const receivedBeforeReturn = new Set(atBob.messages.map((m) => m.id));
+  await broker.start();
+  await alphaStatus.reached('LIVE', beforeKill);
+  await sending;
+
+  // Publications go out in order: once a marker sent after the last message
+  // reaches a witness, the broker holds all of them.
+  const witnessTopic = `protofly/hyperty/${domain.name}/witness`;
+  const witness = await rawClient(broker.url, `witness-${Date.now()}`, true);
+  t.teardown(() => witness.client.endAsync());
+  await witness.client.subscribeAsync(witnessTopic, { qos: 1 });
+  let marked = false;
+  witness.client.on('message', () => { marked = true; });
+  alpha.bus.postMessage({ id: 'marker', type: 'CREATE', from: alice, to: `hyperty://${domain.name}/witness` });
+  await until('the marker at the witness', () => marked, 30_000);
+
+  await beta.restartStub(receiver, 'test: receiver back');
+  const ids = Array.from({ length: TOTAL }, (_, i) => `m${i}`);
+  const deliveries = () => {
+    const count = new Map<string, number>();
+    for (const m of atBob.messages) count.set(String(m.id), (count.get(String(m.id)) ?? 0) + 1);
+    return count;
+  };
+  const refusals = () => new Map(atAlice.messages.filter(isError).map((m) => [String(m.id), m]));
+  const accounted = () => ids.filter((id) => deliveries().has(id) || refusals().has(id)).length;
+  await until('every message delivered or answered', () => accounted() === TOTAL, 30_000).catch(() => {});
+
+  const delivered = deliveries(), refused = refusals();
+  const once = ids.filter((id) => delivered.get(id) === 1).length;
+  const twice = ids.filter((id) => (delivered.get(id) ?? 0) > 1).length;
+  const answered = ids.filter((id) => !delivered.has(id) && refused.has(id));
+  const lost = ids.filter((id) => !delivered.has(id) && !refused.has(id));
+  const afterReturn = ids.filter((id) => delivered.has(id) && !receivedBeforeReturn.has(id)).length;
+  t.log(`${TOTAL} sent: ${once} delivered once, ${twice} more than once, ${answered.length} answered with an error, ${lost.length} lost; ${afterReturn} waited at the broker for the receiver`);
+  if (lost.length) {
+    t.log(`lost: ${lost.join(', ')}; of these, forwarded by the broker before it was killed: ${lost.filter((id) => forwarded.has(id)).join(', ') || 'none'}; the receiver had ${[...receivedBeforeReturn].slice(-3).join(', ')} last before it went away`);
+  }
+  for (const id of answered) t.log(`answered ${id}: ${JSON.stringify(refused.get(id)!.body)}`);
+  t.deepEqual(lost, [], 'nothing is lost silently');
+  t.is(once + twice + answered.length, TOTAL, 'every message is accounted for');
+  t.true(afterReturn > 0, 'messages published while the receiver was away waited for it at the broker');
+  t.deepEqual(atBob.messages.filter((m) => !String(m.id).startsWith('m')), [], 'nothing else reached bob');
+});
+
+withMosquitto('a message over maxMessageBytes is answered 413 to its sender, and the next small one is delivered', async (t) => {
+  const broker = await mosquittoFor(t);
+  // The first broker of the list is down: the stub goes on to the next
+  // without a DISCONNECTED, which would fail the deploy.
+  const nobody = `ws://127.0.0.1:${await freePort()}`;
+  const urls = [nobody, broker.url];
+  const domain = await domainOn(t, broker.url, { default: { urls }, tight: { urls, maxMessageBytes: 65_536 } });
+  const identity = { credentials: { [domain.name]: USER } };
+  const alpha = runtime(t, { identity }), beta = runtime(t, { identity });
+  const alice = `hyperty://${domain.name}/alice`, bob = `hyperty://${domain.name}/bob`;
+  const atBob = inbox(beta, bob), atAlice = inbox(alpha, alice);
+  const alphaStatus = statusWatch(alpha);
+  const [sender] = await Promise.all([alpha.deployStub(domain.origin, { name: 'tight' }), beta.deployStub(domain.origin)]);
+  t.is(sender.status, 'LIVE');
+  t.false(alphaStatus.seen.includes('DISCONNECTED'), 'no DISCONNECTED while a later broker of the list answered');
+  await Promise.all([beta.bus.whenSubscribed(bob), alpha.bus.whenSubscribed(alice)]);
+  const liveAt = alphaStatus.seen.length;
+
+  const sizes = { 'just-under': 60_000, 'just-over': 70_000, '2-MiB': 2 * 1024 * 1024, '20-MB': 20_000_000 };
+  for (const [label, size] of Object.entries(sizes)) {
+    const before = { bob: atBob.messages.length, alice: atAlice.messages.length };
+    alpha.bus.postMessage({ id: `big-${label}`, type: 'CREATE', from: alice, to: bob, body: { blob: 'x'.repeat(size) } });
+    alpha.bus.postMessage({ id: `after-${label}`, type: 'CREATE', from: alice, to: bob, body: { small: true } });
+    if (size < 65_536) {
+      await atBob.waitFor(before.bob + 2, 15_000);
+      t.deepEqual(atBob.messages.slice(before.bob).map((m) => m.id), [`big-${label}`, `after-${label}`], `${label}: both delivered`);
+      continue;
+    }
+    await Promise.all([atAlice.waitFor(before.alice + 1, 15_000), atBob.waitFor(before.bob + 1, 15_000)]);
+    const answer = atAlice.messages[before.alice];
+    t.like(answer, { id: `big-${label}`, type: 'RESPONSE', from: sender.stubURL, to: alice, body: { code: 413 } }, `${label}: answered 413`);
+    t.regex(String((answer.body as { reason?: unknown }).reason), /maxMessageBytes \(65536\)/);
+    t.deepEqual(atBob.messages.slice(before.bob).map((m) => m.id), [`after-${label}`], `${label}: the next one is delivered`);
+  }
+  // A RESPONSE that cannot be carried is not answered (two dead ends would ping-pong).
+  alpha.bus.postMessage({ id: 'big-response', type: 'RESPONSE', from: alice, to: bob, body: { code: 200, blob: 'x'.repeat(70_000) } });
+  alpha.bus.postMessage({ id: 'after-response', type: 'CREATE', from: alice, to: bob });
+  await until('the message after the RESPONSE', () => atBob.messages.some((m) => m.id === 'after-response'), 15_000);
+  t.false(atAlice.messages.some((m) => m.id === 'big-response'), 'a RESPONSE is never answered');
+  t.deepEqual(alphaStatus.seen.slice(liveAt), [], 'the sender stayed LIVE throughout');
+  t.deepEqual(alpha.errors, []);
+  // Alone: encoding tens of megabytes holds this process's event loop, which
+  // the other tests' timing would feel.
+}, true);
+
+withMosquitto('on a DELETE control message the stub ends its persistent session at the broker and answers 200; later messages are answered 503', async (t) => {
+  const broker = await mosquittoFor(t);
+  const domain = await domainOn(t, broker.url, { default: {}, clean: { persistentSession: false } });
+  const identity = { credentials: { [domain.name]: USER } };
+  const leaving = runtime(t, { identity }), staying = runtime(t, { identity }), cleanOne = runtime(t, { identity });
+  const instances = instancesOf(leaving);
+  const address = (who: string) => `hyperty://${domain.name}/${who}`;
+  const atAlice = inbox(leaving, address('alice'));
+  const atBob = inbox(staying, address('bob'));
+  inbox(cleanOne, address('carol'));
+  const [stub, kept, clean] = await Promise.all([
+    leaving.deployStub(domain.origin), staying.deployStub(domain.origin), cleanOne.deployStub(domain.origin, { name: 'clean' }),
+  ]);
+  await Promise.all([
+    leaving.bus.whenSubscribed(address('alice')),
+    staying.bus.whenSubscribed(address('bob')),
+    cleanOne.bus.whenSubscribed(address('carol')),
+  ]);
+
+  // What the stub was handed before the DELETE is carried: given in the
+  // same call, ahead of it.
+  const answers: Message[] = [];
+  leaving.bus.addListener(leaving.runtimeURL, (m) => { if (m.id === 'delete-1') answers.push(m); });
+  const instance = instances.get(stub.stubURL)!;
+  const before = Array.from({ length: 20 }, (_, i): Message => ({ id: `before-${i}`, type: 'CREATE', from: address('alice'), to: address('bob') }));
+  instance.deliver([...before, { id: 'delete-1', type: 'DELETE', from: leaving.runtimeURL, to: stub.stubURL, body: { reason: 'undeployed' } }]);
+  await until('the answer to DELETE', () => answers.length > 0, 10_000);
+  t.like(answers[0], { id: 'delete-1', type: 'RESPONSE', from: stub.stubURL, to: leaving.runtimeURL, body: { code: 200 } });
+  // Each is carried, or answered 503 if its PUBACK did not come within the
+  // stub's wait (a loaded machine); none is dropped.
+  const accounted = () => before.filter((m) => atBob.messages.some((b) => b.id === m.id) || atAlice.messages.some((a) => a.id === m.id));
+  await until('every message handed before the DELETE delivered or answered', () => accounted().length === before.length, 10_000).catch(() => {});
+  const refusedBefore = atAlice.messages.filter((m) => String(m.id).startsWith('before-'));
+  t.log(`before the DELETE: ${before.length - refusedBefore.length} of ${before.length} carried, ${refusedBefore.length} answered`);
+  t.is(accounted().length, before.length, 'what came before the DELETE was carried or answered');
+  t.true(refusedBefore.every((m) => m.type === 'RESPONSE' && codeOf(m) === 503), 'answered 503');
+  t.deepEqual(atBob.messages.map((m) => m.id), before.filter((m) => !refusedBefore.some((r) => r.id === m.id)).map((m) => m.id), 'carried in order, once');
+
+  // Its back-end is gone for good: what it is given now is answered, not dropped.
+  instance.deliver([{ id: 'too-late', type: 'CREATE', from: address('alice'), to: address('bob') }]);
+  await until('the answer to a message after the DELETE', () => atAlice.messages.some((m) => m.id === 'too-late'), 10_000);
+  const tooLate = atAlice.messages.find((m) => m.id === 'too-late')!;
+  t.like(tooLate, { id: 'too-late', type: 'RESPONSE', from: stub.stubURL, to: address('alice'), body: { code: 503 } });
+  t.regex(String((tooLate.body as { reason?: unknown }).reason), /undeployed/);
+
+  // The check can see a session: a stub stopped without DELETE leaves one
+  // (persistent by default), and one with persistentSession false does not.
+  await staying.hooks.stopInstance.promise(kept, 'test: stopped without DELETE');
+  await cleanOne.hooks.stopInstance.promise(clean, 'test: stopped without DELETE');
+  t.true(await brokerHoldsSession(broker.url, clientIdFor(staying.runtimeURL, kept.stubURL)), 'a stopped persistent stub leaves its session');
+  t.false(await brokerHoldsSession(broker.url, clientIdFor(cleanOne.runtimeURL, clean.stubURL)), 'a clean-session stub leaves none');
+
+  await leaving.undeployStub(domain.origin);
+  t.false(await brokerHoldsSession(broker.url, clientIdFor(leaving.runtimeURL, stub.stubURL)), 'no session left for its client id');
+  t.is(answers.length, 1, 'answered once');
+});
+
+/**
+ * A TCP gate in front of the broker, to cut one runtime off while the
+ * others stay connected: `shut` closes it and every connection through it,
+ * `open` listens again on the same port.
+ */
+async function gateTo(brokerURL: string) {
+  const port = await freePort();
+  const sockets = new Set<Socket>();
+  const server = createServer((inbound) => {
+    const outbound = connect(Number(new URL(brokerURL).port), '127.0.0.1');
+    for (const [a, b] of [[inbound, outbound], [outbound, inbound]]) {
+      sockets.add(a);
+      a.on('error', () => b.destroy()).on('close', () => { sockets.delete(a); b.destroy(); });
+      a.pipe(b);
+    }
+  });
+  const open = () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  const shut = () => new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    for (const socket of sockets) socket.destroy();
+  });
+  await open();
+  return { url: `ws://127.0.0.1:${port}`, open, shut };
+}
+
+withMosquitto('cut off from the broker, the stub answers 503 to messages past the 10 000 it queues, and publishes the queued ones once back', async (t) => {
+  const QUEUED = 10_000, OVER = 50;
+  const broker = await mosquittoFor(t);
+  const gate = await gateTo(broker.url);
+  t.teardown(() => gate.shut());
+  const domain = await domainOn(t, broker.url, { gated: { urls: [gate.url] } });
+  const alpha = runtime(t, { identity: { credentials: { [domain.name]: USER } } });
+  const instances = instancesOf(alpha);
+  const alice = `hyperty://${domain.name}/alice`, bob = `hyperty://${domain.name}/bob`;
+  const atAlice = inbox(alpha, alice);
+  const alphaStatus = statusWatch(alpha);
+  const stub = await alpha.deployStub(domain.origin, { name: 'gated' });
+  await alpha.bus.whenSubscribed(alice);
+  // What reaches the broker for bob, seen by a QoS 0 subscriber (mosquitto
+  // keeps at most 1000 QoS 1 messages for a slow subscriber).
+  const witness = await rawClient(broker.url, `witness-${Date.now()}`, true);
+  t.teardown(() => witness.client.endAsync());
+  const seen = new Map<string, number>();
+  witness.client.on('message', (_topic, payload) => {
+    const id = String((decodeCbor(payload) as { id?: unknown }).id);
+    seen.set(id, (seen.get(id) ?? 0) + 1);
+  });
+  await witness.client.subscribeAsync(`protofly/hyperty/${domain.name}/bob`, { qos: 0 });
+
+  const down = alphaStatus.seen.length;
+  await gate.shut();
+  await alphaStatus.reached('DISCONNECTED', down);
+  // Straight to the stub: the runtime may hold messages for a stub that is
+  // DISCONNECTED, and this is about the stub's own queue.
+  const instance = instances.get(stub.stubURL)!;
+  const all = Array.from({ length: QUEUED + OVER }, (_, i): Message => ({ id: `q${i}`, type: 'CREATE', from: alice, to: bob, body: { i } }));
+  for (let i = 0; i < all.length; i += 500) instance.deliver(all.slice(i, i + 500));
+  await atAlice.waitFor(OVER, 30_000);
+  const over = all.slice(QUEUED).map((m) => String(m.id));
+  t.deepEqual(atAlice.messages.map((m) => String(m.id)), over, 'the newest ones, past the limit, are refused');
+  t.true(atAlice.messages.every((m) => m.type === 'RESPONSE' && codeOf(m) === 503));
+  t.regex(String((atAlice.messages[0].body as { reason?: unknown }).reason), /queue is full/);
+
+  const started = Date.now();
+  await gate.open();
+  await alphaStatus.reached('LIVE', down);
+  await until('every queued message at the broker', () => seen.size >= QUEUED, 60_000).catch(() => {});
+  t.log(`${[...seen.values()].reduce((a, b) => a + b, 0)} publications (${seen.size} distinct) reached the broker in ${Date.now() - started} ms after the gate opened`);
+  t.is(seen.size, QUEUED, 'every queued message is published');
+  t.false(over.some((id) => seen.has(id)), 'no refused message is published');
+  t.is(atAlice.messages.length, OVER, 'nothing else was answered');
+});
