@@ -50,8 +50,12 @@ export interface BusOptions {
    * until it is LIVE again). Default 30 s.
    */
   disconnectedMs?: number;
-  /** The once-only window: repeats of a `(from, id)` delivered recently are dropped. */
-  onceWindow?: OnceWindowOptions;
+  /**
+   * The once-only window: repeats of a `(from, id)` delivered recently are
+   * dropped. `false` turns it off (it costs a lookup per message carried in
+   * by a stub): for back-ends and senders that never repeat.
+   */
+  onceWindow?: OnceWindowOptions | false;
   /** How long an undeploy waits for the stub to end its back-end session (the DELETE control message). Default 3 s: a clean-session login is a new connection (and TLS handshake). */
   undeployGraceMs?: number;
   /** How many of the last messages handed to a stub are handed again to its next instance when it dies. Default 256. */
@@ -72,7 +76,7 @@ export class MessageBus implements Bus {
 
   /** DELETE control messages sent at undeploy, by id, until their stub answers. */
   readonly #pendingEnds = new Map<string, { stubURL: string; answered(): void }>();
-  readonly #once: OnceWindow;
+  readonly #once: OnceWindow | undefined;
 
   readonly #maxQueued: number;
   readonly #disconnectedMs: number;
@@ -86,7 +90,7 @@ export class MessageBus implements Bus {
     this.#disconnectedMs = options.disconnectedMs ?? 30_000;
     this.#undeployGraceMs = options.undeployGraceMs ?? 3_000;
     this.#replayTail = Math.max(0, options.replayTail ?? 256);
-    this.#once = new OnceWindow(options.onceWindow);
+    this.#once = options.onceWindow === false ? undefined : new OnceWindow(options.onceWindow);
     // Stubs answer control messages to the runtime's own URL.
     this.addListener(runtime.runtimeURL, (message) => this.#onControlResponse(message));
   }
@@ -179,7 +183,7 @@ export class MessageBus implements Bus {
     // Once, not twice: what crossed the back-end may cross it again (QoS 1,
     // a replay after a reconnect or a crash). What the stub says for itself
     // (status, its answers) is not a repeat of anything.
-    if (ofDomain && this.#once.repeat(identityOf(raw), Date.now())) {
+    if (ofDomain && this.#once?.repeat(identityOf(raw), Date.now())) {
       record.counters.duplicates++;
       return;
     }

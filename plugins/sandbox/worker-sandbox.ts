@@ -21,6 +21,9 @@ export interface WorkerSandboxOptions {
   stubsPerWorker: number;
 }
 
+/** How long a stub being stopped has to hand over what it posted. */
+const DRAIN_MS = 500;
+
 export async function startInWorker(start: SandboxStart, options: WorkerSandboxOptions): Promise<StubInstance> {
   const { runtime, record, limits } = start;
   const where = { domain: record.domain.name, stubURL: record.stubURL };
@@ -42,6 +45,8 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
   const host = createStubHost(runtime, record, () => events);
   let dead = false;
   let started = false;
+  // Being stopped on purpose: it still hands over what it posted (drain).
+  let draining: (() => void) | undefined;
   // Batches handed to the worker and not yet reported done, oldest first.
   const unacknowledged: Array<{ messages: readonly Message[]; done?: () => void }> = [];
   let settle: { resolve(): void; reject(error: ProtoflyError): void } | undefined;
@@ -52,6 +57,8 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
   // the oldest batch not reported done is the one it held.
   const kill = (error: ProtoflyError, thread: 'leave' | 'terminate' | 'gone' = 'leave', inMessages = false) => {
     if (dead) return;
+    // Already being stopped: the stop goes on, no fault is reported.
+    if (draining) return draining();
     dead = true;
     clearInterval(watchdog);
     host.closeAll();
@@ -108,6 +115,13 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
 
   function onMessage(message: FromSlot): void {
     if (dead) return;
+    if (draining) {
+      // Nothing it did after its connections closed counts as carried: what
+      // it was handed stays unacknowledged and goes back to the bus.
+      if (message.t === 'posts') for (const batch of message.batches) host.post(batch);
+      if (message.t === 'drained') draining();
+      return;
+    }
     switch (message.t) {
       case 'posts': {
         const finished = unacknowledged.splice(0, message.done);
@@ -123,6 +137,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
       case 'ready': started = true; settle?.resolve(); break;
       case 'init-refused': kill(pfError('PF_ERR_STUB_INIT', [message.reason], where)); break;
       case 'fault': kill(pfError(message.code, [message.reason] as never, where), 'leave', message.inMessages); break;
+      default: break;
     }
   }
 
@@ -147,10 +162,18 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
       }
     },
     async dispose() {
-      if (dead) return [];
-      dead = true;
+      if (dead || draining) return [];
       clearInterval(watchdog);
       host.closeAll();
+      // What it posted before it goes (a message it took from its back-end
+      // and already confirmed there) reaches the bus; bounded, for a stub
+      // stuck in a call never answers.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, DRAIN_MS);
+        draining = () => { clearTimeout(timer); resolve(); };
+        send({ t: 'drain' });
+      });
+      dead = true;
       await worker.leave();
       return unacknowledged.splice(0).flatMap((b) => b.messages);
     },

@@ -12,6 +12,8 @@ export type ToSlot =
   | { t: 'start'; prepared: PreparedComponent; config: Uint8Array; limits: GuestLimits; clock?: Int32Array }
   /** The stub leaves a worker that keeps running for others. */
   | { t: 'stop' }
+  /** The stub is about to be stopped: it hands over what it posted and takes nothing more (answered `drained`). */
+  | { t: 'drain' }
   | { t: 'messages'; batch: Uint8Array }
   | { t: 'open'; conn: number }
   | { t: 'frame'; conn: number; frame: Uint8Array }
@@ -30,7 +32,8 @@ export type FromSlot =
   | { t: 'log'; level: number; text: string }
   /** `inMessages`: it died inside `on-messages` (the oldest batch not reported done is why, maybe). */
   | { t: 'fault'; code: ErrorCode; reason: string; inMessages: boolean }
-  | { t: 'pong' };
+  | { t: 'pong' }
+  | { t: 'drained' };
 
 /** The part of a Worker (Node's or the browser's) the sandbox uses. */
 export interface WorkerPort {

@@ -45,11 +45,18 @@ function runSlot(s: number, port: ParentPort, start: ToSlot & { t: 'start' }, go
 
   const handle = (message: ToSlot) => {
     if (message.t === 'ping') return reply({ t: 'pong' });
+    if (message.t === 'drain') {
+      // What it was given after this point goes back to the runtime unread.
+      stopped = true;
+      flushPosts();
+      return reply({ t: 'drained' });
+    }
     if (message.t === 'stop') {
       stopped = true;
       guest?.stop();
       return gone();
     }
+    if (stopped) return;
     if (!guest) return void early.push(message);
     switch (message.t) {
       case 'messages':
@@ -70,7 +77,12 @@ function runSlot(s: number, port: ParentPort, start: ToSlot & { t: 'start' }, go
       scheduleFlush();
     },
     open: (conn, url, protocols) => reply({ t: 'open', conn, url, protocols }),
-    send: (conn, frame) => reply({ t: 'send', conn, frame }, [frame.buffer as ArrayBuffer]),
+    // What it posted before a frame crosses before it: a receipt (an MQTT
+    // PUBACK) must never reach the broker ahead of the message it confirms.
+    send: (conn, frame) => {
+      if (posts.length) flushPosts();
+      reply({ t: 'send', conn, frame }, [frame.buffer as ArrayBuffer]);
+    },
     close: (conn) => reply({ t: 'close', conn }),
     log: (level, text) => reply({ t: 'log', level, text }),
     fault: (code, reason, inMessages) => {
