@@ -23,10 +23,11 @@ export function echoCatalogue(stub: string): Promise<Catalogue> {
   return startCatalogue({ entries: { default: { component: builtStub(stub) } } });
 }
 
-export function echoRuntime(kind: (typeof SANDBOXES)[number], path: (typeof PATHS)[number] = 'direct', stubsPerWorker?: number): Runtime & { errors: unknown[] } {
+export function echoRuntime(kind: (typeof SANDBOXES)[number], path: (typeof PATHS)[number] = 'direct', stubsPerWorker?: number, onceWindow = true): Runtime & { errors: unknown[] } {
   // No disk cache: the bench leaves nothing behind in the user's cache directory.
   const runtime = createRuntime({
     cacheDir: false, directPath: path === 'jco' ? false : undefined, sandbox: { kind, stubsPerWorker, maxPostsPerSecond: NO_FLOOD_GUARD },
+    bus: onceWindow ? undefined : { onceWindow: false },
   });
   const errors: unknown[] = [];
   runtime.hooks.error.tap('bench', (error) => { errors.push(error); });
@@ -143,6 +144,47 @@ export async function run(context: BenchContext): Promise<Figure[]> {
     } finally {
       await catalogue.close();
     }
+  }
+  figures.push(...await onceWindowCost(context, durationMs, runs));
+  return figures;
+}
+
+/**
+ * What the once-only window costs: the fastest stub boundary (echo-c, direct,
+ * in-thread), with the window and without it, runs interleaved; the ceiling
+ * is the same runtime without it.
+ */
+async function onceWindowCost(context: BenchContext, durationMs: number, runs: number): Promise<Figure[]> {
+  const catalogue = await echoCatalogue('echo-c');
+  const on = echoRuntime('in-thread', 'direct');
+  const off = echoRuntime('in-thread', 'direct', undefined, false);
+  const figures: Figure[] = [];
+  try {
+    await Promise.all([on.deployStub(catalogue.origin), off.deployStub(catalogue.origin)]);
+    for (const batch of [1, 256]) {
+      context.progress(`stub-boundary: once-only window on/off, batch ${batch}: ${runs} runs of ${durationMs} ms each`);
+      const [withWindow, without] = [echoDriver(on, [catalogue.domain], batch), echoDriver(off, [catalogue.domain], batch)];
+      await ratePerSecond(durationMs, withWindow.round);
+      await ratePerSecond(durationMs, without.round);
+      const samples: number[] = [];
+      const ceiling: number[] = [];
+      for (let r = 0; r < runs; r++) {
+        samples.push(await ratePerSecond(durationMs, withWindow.round));
+        await breathe();
+        ceiling.push(await ratePerSecond(durationMs, without.round));
+        await breathe();
+      }
+      withWindow.close();
+      without.close();
+      figures.push(figure({
+        bench: name, name: `echo-c direct in-thread batch ${batch}, once-only window on`, unit: 'msg/s', better: 'higher',
+        samples, ceilingName: `the same, window off`, ceilingSamples: ceiling,
+      }));
+    }
+    if (on.errors.length || off.errors.length) throw new Error(`once-only window: the runtime reported ${String(on.errors[0] ?? off.errors[0])}`);
+  } finally {
+    await Promise.all([on.close(), off.close()]);
+    await catalogue.close();
   }
   return figures;
 }

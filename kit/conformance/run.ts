@@ -123,7 +123,8 @@ export async function runConformance(componentPath: string, options: Conformance
   } else {
     checks.push(await checkGoesLive({
       componentPath: path, configuration, connect, brokerURL: options.brokerURL, user: options.user, password: options.password,
-      timeoutMs: options.liveTimeoutMs ?? 10_000, directPath: direct,
+      // Generous: a busy machine compiling a large component must not fail it; a stub that cannot make it says DISCONNECTED at once.
+      timeoutMs: options.liveTimeoutMs ?? 30_000, directPath: direct,
     }));
   }
   return done();
