@@ -183,7 +183,8 @@ export class MessageBus implements Bus {
     // Once, not twice: what crossed the back-end may cross it again (QoS 1,
     // a replay after a reconnect or a crash). What the stub says for itself
     // (status, its answers) is not a repeat of anything.
-    if (ofDomain && this.#once?.repeat(identityOf(raw), Date.now())) {
+    // An answer is known by whom it answers too: ids are chosen by each requester.
+    if (ofDomain && this.#once?.repeat(raw.from, raw.id, raw.type === 'RESPONSE' ? raw.to ?? '' : '', Date.now())) {
       record.counters.duplicates++;
       return;
     }
@@ -542,15 +543,6 @@ export class MessageBus implements Bus {
     if (type === 'SUBSCRIBE') this.#pendingControls.set(id, { stubURL: record.stubURL, resources });
     return { id, type, from: this.#runtime.runtimeURL, to: record.stubURL, body: { resources } };
   }
-}
-
-/**
- * A message's identity for the once-only window: `(from, id)`, and for an
- * answer also whom it answers (ids are chosen by each requester).
- */
-function identityOf(message: Message): string {
-  const id = typeof message.id === 'number' ? `#${message.id}` : message.id;
-  return message.type === 'RESPONSE' ? `${message.from}\u0000${message.to}\u0000${id}` : `${message.from}\u0000${id}`;
 }
 
 let controlSequence = 0;

@@ -5,34 +5,47 @@ import { OnceWindow } from '../../plugins/bus/once-window.ts';
 
 test('a repeat within the window is recognised, a first sighting is not', (t) => {
   const once = new OnceWindow();
-  t.false(once.repeat('a', 0));
-  t.false(once.repeat('b', 1));
-  t.true(once.repeat('a', 2));
-  t.true(once.repeat('b', 3));
+  t.false(once.repeat('sender', 'a', '', 0));
+  t.false(once.repeat('sender', 'b', '', 1));
+  t.true(once.repeat('sender', 'a', '', 2));
+  t.true(once.repeat('sender', 'b', '', 3));
   t.is(once.size, 2);
 });
 
 test('past maxEntries the oldest identities are forgotten first, the newest half always kept, and the size never exceeds the bound', (t) => {
   const once = new OnceWindow({ maxEntries: 4 });
-  for (const id of ['a', 'b', 'c', 'd', 'e']) once.repeat(id, 0);
-  t.true(once.repeat('e', 1), 'the newest is kept');
-  t.true(once.repeat('d', 1));
-  t.false(once.repeat('a', 1), 'the oldest is forgotten');
+  for (const id of ['a', 'b', 'c', 'd', 'e']) once.repeat('sender', id, '', 0);
+  t.true(once.repeat('sender', 'e', '', 1), 'the newest is kept');
+  t.true(once.repeat('sender', 'd', '', 1));
+  t.false(once.repeat('sender', 'a', '', 1), 'the oldest is forgotten');
   for (let i = 0; i < 10_000; i++) {
-    once.repeat(`x${i}`, 2);
+    once.repeat('sender', `x${i}`, '', 2);
     if (once.size > 4) t.fail(`size ${once.size} after ${i}`);
   }
-  t.true(once.repeat('x9999', 3) && once.repeat('x9998', 3));
+  t.true(once.repeat('sender', 'x9999', '', 3) && once.repeat('sender', 'x9998', '', 3));
 });
 
 test('an identity older than maxAgeMs counts as new, and a generation wholly past its age is let go', (t) => {
   const once = new OnceWindow({ maxAgeMs: 1_000, maxEntries: 4 });
-  t.false(once.repeat('old', 0));
-  t.true(once.repeat('old', 999));
-  t.false(once.repeat('old', 1_000), 'the window has passed: a new message');
-  t.false(once.repeat('other', 1_000));
-  t.is(once.size, 2);
-  // Much later, one more: what was taken in at t=1000 is past its age and dropped.
-  t.false(once.repeat('late', 5_000));
-  t.is(once.size, 1);
+  t.false(once.repeat('sender', 'old', '', 0));
+  t.true(once.repeat('sender', 'old', '', 999));
+  t.false(once.repeat('sender', 'old', '', 1_000), 'the window has passed: a new message');
+  t.true(once.repeat('sender', 'old', '', 1_500), 'taken in again at 1000');
+  t.false(once.repeat('sender', 'other', '', 1_500));
+  t.is(once.size, 2, 'taken in again in place');
+  // Much later: everything taken in before is past its age, and the older generation is dropped whole.
+  t.false(once.repeat('sender', 'late', '', 5_000));
+  t.false(once.repeat('sender', 'old', '', 5_000));
+  t.true(once.size <= 4, `size ${once.size}`);
+});
+
+test('a sender, an id and (for answers) whom it answers make the identity: the same id from another sender or to another requester is new', (t) => {
+  const once = new OnceWindow();
+  t.false(once.repeat('ann', 1, '', 0));
+  t.false(once.repeat('ben', 1, '', 0), 'another sender');
+  t.false(once.repeat('ann', '1', '', 0), 'a string id is not the number');
+  t.false(once.repeat('echo', 7, 'ann', 0));
+  t.false(once.repeat('echo', 7, 'ben', 0), 'an answer to another requester');
+  t.true(once.repeat('echo', 7, 'ann', 1));
+  t.true(once.repeat('ann', 1, '', 1));
 });
