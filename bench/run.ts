@@ -7,12 +7,13 @@ import * as brokerE2e from './broker-e2e.ts';
 import * as busRouting from './bus-routing.ts';
 import * as deploy from './deploy.ts';
 import * as exportCall from './export-call.ts';
+import * as recovery from './recovery.ts';
 import * as scale from './scale.ts';
 import type { BenchContext, Benchmark, Figure } from './stats.ts';
 import * as stubBoundary from './stub-boundary.ts';
 import { renderTable } from './table.ts';
 
-const BENCHMARKS: Benchmark[] = [busRouting, exportCall, stubBoundary, brokerE2e, deploy, scale];
+const BENCHMARKS: Benchmark[] = [busRouting, exportCall, stubBoundary, brokerE2e, recovery, deploy, scale];
 
 interface Args { smoke: boolean; json: boolean; only: string[] }
 

@@ -8,6 +8,7 @@ import type { Runtime } from '../../kernel/runtime.ts';
 import { firstError, messageCheck, type Message } from '../../kernel/schemas.ts';
 import type { Bus, Listener, Registry } from '../../kernel/services.ts';
 import type { StubInstance, StubRecord } from '../../kernel/types.ts';
+import { ControlAnswers } from './control-answers.ts';
 import { errorResponse } from './error-response.ts';
 import { OnceWindow, type OnceWindowOptions } from './once-window.ts';
 
@@ -69,13 +70,7 @@ export class MessageBus implements Bus {
   readonly #routes = new Map<string, StubRoute>();
   /** Messages for a domain whose stub is being deployed, in arrival order. */
   readonly #waiting = new Map<string, Message[]>();
-  /** SUBSCRIBE control messages sent, by id, until their stub answers. */
-  readonly #pendingControls = new Map<string, { stubURL: string; resources: string[] }>();
-  readonly #confirmed = new Set<string>();
-  readonly #subscribeWaiters = new Map<string, Set<() => void>>();
-
-  /** DELETE control messages sent at undeploy, by id, until their stub answers. */
-  readonly #pendingEnds = new Map<string, { stubURL: string; answered(): void }>();
+  readonly #answers = new ControlAnswers((address) => this.#listeners.has(address));
   readonly #once: OnceWindow | undefined;
 
   readonly #maxQueued: number;
@@ -92,42 +87,11 @@ export class MessageBus implements Bus {
     this.#replayTail = Math.max(0, options.replayTail ?? 256);
     this.#once = options.onceWindow === false ? undefined : new OnceWindow(options.onceWindow);
     // Stubs answer control messages to the runtime's own URL.
-    this.addListener(runtime.runtimeURL, (message) => this.#onControlResponse(message));
+    this.addListener(runtime.runtimeURL, (message) => this.#answers.answered(message));
   }
 
   whenSubscribed(address: string, timeoutMs = 10_000): Promise<void> {
-    if (this.#confirmed.has(address)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      let waiters = this.#subscribeWaiters.get(address);
-      if (!waiters) this.#subscribeWaiters.set(address, waiters = new Set());
-      const done = () => { clearTimeout(timer); resolve(); };
-      const timer = setTimeout(() => {
-        waiters.delete(done);
-        reject(pfError('PF_ERR_SUBSCRIBE_TIMEOUT', [address, timeoutMs]));
-      }, timeoutMs);
-      waiters.add(done);
-    });
-  }
-
-  #onControlResponse(message: Message): void {
-    const ending = message.type === 'RESPONSE' ? this.#pendingEnds.get(String(message.id)) : undefined;
-    if (ending && ending.stubURL === message.from) {
-      this.#pendingEnds.delete(String(message.id));
-      ending.answered();
-      return;
-    }
-    const pending = message.type === 'RESPONSE' ? this.#pendingControls.get(String(message.id)) : undefined;
-    if (!pending || pending.stubURL !== message.from) return;
-    this.#pendingControls.delete(String(message.id));
-    const code = (message.body as { code?: unknown } | undefined)?.code;
-    if (typeof code === 'number' && code >= 300) return;
-    for (const address of pending.resources) {
-      if (!this.#listeners.has(address)) continue;
-      this.#confirmed.add(address);
-      const waiters = this.#subscribeWaiters.get(address);
-      this.#subscribeWaiters.delete(address);
-      for (const done of waiters ?? []) done();
-    }
+    return this.#answers.whenSubscribed(address, timeoutMs);
   }
 
   addListener(address: string, listener: Listener): () => void {
@@ -148,7 +112,7 @@ export class MessageBus implements Bus {
         return;
       }
       this.#listeners.delete(address);
-      this.#confirmed.delete(address);
+      this.#answers.unconfirm(address);
       this.#controlStub(address, 'UNSUBSCRIBE');
     };
   }
@@ -219,7 +183,7 @@ export class MessageBus implements Bus {
     this.#routes.set(record.domain.name, route);
     // The stub learns which of its domain's addresses are listened to here,
     // before anything else reaches it.
-    for (const address of this.#confirmed) if (domainOfAddress(address) === record.domain.name) this.#confirmed.delete(address);
+    this.#answers.forgetDomain(record.domain.name);
     const wanted = [...this.#listeners.keys()].filter((a) => !isRuntimeAddress(a) && domainOfAddress(a) === record.domain.name);
     if (wanted.length) this.#enqueue(route, this.#control(record, 'SUBSCRIBE', wanted));
     const waiting = this.#waiting.get(record.domain.name) ?? [];
@@ -314,16 +278,11 @@ export class MessageBus implements Bus {
     const route = this.#routes.get(record.domain.name);
     if (route?.record !== record || route.paused || !route.hasConnections()) return;
     const id = `ctl-${++controlSequence}`;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await new Promise<void>((resolve) => {
-      this.#pendingEnds.set(id, { stubURL: record.stubURL, answered: resolve });
-      timer = setTimeout(resolve, this.#undeployGraceMs);
-      // Straight to the stub, after what it was already handed: what waits on
-      // the bus is answered by the undeploy.
-      this.#hand(route, [{ id, type: 'DELETE', from: this.#runtime.runtimeURL, to: record.stubURL, body: { reason } }]);
-    });
-    clearTimeout(timer);
-    this.#pendingEnds.delete(id);
+    const answered = this.#answers.expectEnd(id, record.stubURL, this.#undeployGraceMs);
+    // Straight to the stub, after what it was already handed: what waits on
+    // the bus is answered by the undeploy.
+    this.#hand(route, [{ id, type: 'DELETE', from: this.#runtime.runtimeURL, to: record.stubURL, body: { reason } }]);
+    await answered;
   }
 
   requeue(record: StubRecord, messages: readonly Message[]): void {
@@ -357,16 +316,8 @@ export class MessageBus implements Bus {
       : reason;
     const waiting = [...route.suspects.splice(0), ...route.outbox.splice(0)];
     for (const message of waiting) if (message.to !== record.stubURL) this.#undeliverable(message, error);
-    for (const address of this.#confirmed) {
-      if (domainOfAddress(address) === record.domain.name) this.#confirmed.delete(address);
-    }
-    for (const [id, pending] of this.#pendingControls) {
-      if (pending.stubURL === record.stubURL) this.#pendingControls.delete(id);
-    }
-    for (const [id, pending] of this.#pendingEnds) {
-      if (pending.stubURL === record.stubURL) pending.answered();
-      this.#pendingEnds.delete(id);
-    }
+    this.#answers.forgetDomain(record.domain.name);
+    this.#answers.forgetStub(record.stubURL);
   }
 
   #route(message: Message, origin: StubRecord | undefined): void {
@@ -540,7 +491,7 @@ export class MessageBus implements Bus {
 
   #control(record: StubRecord, type: 'SUBSCRIBE' | 'UNSUBSCRIBE', resources: string[]): Message {
     const id = `ctl-${++controlSequence}`;
-    if (type === 'SUBSCRIBE') this.#pendingControls.set(id, { stubURL: record.stubURL, resources });
+    if (type === 'SUBSCRIBE') this.#answers.expectSubscribe(id, record.stubURL, resources);
     return { id, type, from: this.#runtime.runtimeURL, to: record.stubURL, body: { resources } };
   }
 }
