@@ -8,6 +8,7 @@ const HTTP_LIKE: Partial<Record<ProtoflyError['code'], number>> = {
   PF_ERR_DESCRIPTOR_NOT_FOUND: 404,
   PF_ERR_LOGIN: 401,
   PF_ERR_MESSAGE_INVALID: 400,
+  PF_ERR_TOO_LARGE: 413,
 };
 
 export function errorResponse(to: Message, from: string, error: ProtoflyError): Message {

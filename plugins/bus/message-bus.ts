@@ -3,6 +3,7 @@
 // needed (seed steps 1–2 and 14–15). It is also where the delivery promise is
 // kept: a message reaches its listeners once, or its sender hears why not.
 import { domainOfAddress, isInDomain, isRuntimeAddress, statusResourceOf } from '../../kernel/address.ts';
+import { cborLargerThan } from '../../kernel/cbor-size.ts';
 import { isProtoflyError, pfError, describe, ProtoflyError, type ErrorCode } from '../../kernel/errors.ts';
 import type { Runtime } from '../../kernel/runtime.ts';
 import { firstError, messageCheck, type Message } from '../../kernel/schemas.ts';
@@ -61,6 +62,12 @@ export interface BusOptions {
   undeployGraceMs?: number;
   /** How many of the last messages handed to a stub are handed again to its next instance when it dies. Default 256. */
   replayTail?: number;
+  /**
+   * The largest message (its CBOR) the bus carries to a stub; a larger one is
+   * refused with PF_ERR_TOO_LARGE (a RESPONSE with code 413 to its sender).
+   * Default 1 MiB. Delivery to local listeners is not bounded.
+   */
+  maxMessageBytes?: number;
 }
 
 export class MessageBus implements Bus {
@@ -77,6 +84,7 @@ export class MessageBus implements Bus {
   readonly #disconnectedMs: number;
   readonly #undeployGraceMs: number;
   readonly #replayTail: number;
+  readonly #maxMessageBytes: number;
   #registry: Registry | undefined;
 
   constructor(runtime: Runtime, options: BusOptions = {}) {
@@ -85,6 +93,7 @@ export class MessageBus implements Bus {
     this.#disconnectedMs = options.disconnectedMs ?? 30_000;
     this.#undeployGraceMs = options.undeployGraceMs ?? 3_000;
     this.#replayTail = Math.max(0, options.replayTail ?? 256);
+    this.#maxMessageBytes = options.maxMessageBytes ?? 1_048_576;
     this.#once = options.onceWindow === false ? undefined : new OnceWindow(options.onceWindow);
     // Stubs answer control messages to the runtime's own URL.
     this.addListener(runtime.runtimeURL, (message) => this.#answers.answered(message));
@@ -330,6 +339,12 @@ export class MessageBus implements Bus {
     // A stub's own domain has nowhere else to go: sending it back would loop.
     if (!domain || origin?.domain.name === domain) {
       this.#undeliverable(message, pfError('PF_ERR_NO_ROUTE', [message.to]));
+      return;
+    }
+    // A stub never gets more than it can hold: refused here, before it is
+    // queued, encoded or copied anywhere.
+    if (this.#maxMessageBytes !== Infinity && cborLargerThan(message, this.#maxMessageBytes)) {
+      this.#undeliverable(message, pfError('PF_ERR_TOO_LARGE', [`message ${String(message.id)} to ${message.to}`, this.#maxMessageBytes], { domain }));
       return;
     }
     const route = this.#routes.get(domain);
