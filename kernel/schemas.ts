@@ -23,6 +23,8 @@ export type Message = Static<typeof MessageSchema>;
 export const LimitsSchema = Type.Object({
   memoryMiB: Type.Optional(Type.Number({ minimum: 1, maximum: 4096 })),
   callTimeoutMs: Type.Optional(Type.Number({ minimum: 1, maximum: 600_000 })),
+  /** The largest WebSocket frame a stub's connection takes; a larger one closes the connection (PF_ERR_FRAME_TOO_LARGE). */
+  maxFrameBytes: Type.Optional(Type.Number({ minimum: 1024, maximum: 256 * 1024 * 1024 })),
 }, { additionalProperties: true });
 
 /**

@@ -1,7 +1,7 @@
 // WebSocket connections for stubs: open/send/close from the stub, and
 // on-open/on-frame/on-close back into it, always from a later turn of the
 // event loop, never from inside the stub's own call.
-import { describe, pfError } from '../../kernel/errors.ts';
+import { describe, pfError, type ProtoflyError } from '../../kernel/errors.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
 import type { ConnectionEvents, Transport } from '../../kernel/services.ts';
 import type { StubRecord } from '../../kernel/types.ts';
@@ -18,7 +18,15 @@ export interface WebSocketLike {
   send(data: Uint8Array): void;
   close(code?: number, reason?: string): void;
 }
-export type WebSocketConstructor = new (url: string, protocols?: string[]) => WebSocketLike;
+/**
+ * The third argument is `ws`'s options in Node (`maxPayload`: a frame that
+ * announces more is refused from its header, before it is buffered); a
+ * browser's WebSocket ignores it.
+ */
+export type WebSocketConstructor = new (url: string, protocols?: string[], options?: { maxPayload?: number }) => WebSocketLike;
+
+/** Default `limits.maxFrameBytes`: far below a stub's memory (128 MiB), above the bus's largest message (1 MiB). */
+export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
 export interface TransportOptions {
   WebSocket: WebSocketConstructor;
@@ -35,7 +43,8 @@ export function transportPlugin(options: TransportOptions): Plugin {
       // A fault on the way from a socket to a stub is reported, never thrown
       // into the socket library's event loop (where it would end the process).
       const transport = new WebSocketTransport(options, (error, stub) => runtime.hooks.error.call(
-        pfError('PF_ERR_PLUGIN', ['transport', describe(error)], { stubURL: stub.stubURL, domain: stub.domain.name, cause: error })));
+        pfError('PF_ERR_PLUGIN', ['transport', describe(error)], { stubURL: stub.stubURL, domain: stub.domain.name, cause: error })),
+      (error) => runtime.hooks.error.call(error));
       runtime.provide('transport', transport);
       runtime.hooks.undeploy.tapPromise('TransportPlugin', async (record) => transport.closeAll(record));
     },
@@ -45,12 +54,15 @@ export function transportPlugin(options: TransportOptions): Plugin {
 class WebSocketTransport implements Transport {
   readonly #options: TransportOptions;
   readonly #report: (error: unknown, stub: StubRecord) => void;
+  /** What a connection refused (a frame too large): an error event for the operator. */
+  readonly #refused: (error: ProtoflyError) => void;
   readonly #byStub = new Map<string, Map<number, WebSocketLike>>();
   #nextConn = 1;
 
-  constructor(options: TransportOptions, report: (error: unknown, stub: StubRecord) => void) {
+  constructor(options: TransportOptions, report: (error: unknown, stub: StubRecord) => void, refused: (error: ProtoflyError) => void) {
     this.#options = options;
     this.#report = report;
+    this.#refused = refused;
   }
 
   open(stub: StubRecord, url: string, protocols: string[], events: ConnectionEvents): number {
@@ -59,9 +71,10 @@ class WebSocketTransport implements Transport {
     const conns = this.#connections(stub);
     if (conns.size >= (this.#options.maxConnections ?? 8)) throw pfError('PF_ERR_CONNECT_REFUSED', [`${url} (too many connections)`], where);
     const conn = this.#nextConn++;
+    const maxFrameBytes = stub.descriptor.limits?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     let socket: WebSocketLike;
     try {
-      socket = new this.#options.WebSocket(url, protocols);
+      socket = new this.#options.WebSocket(url, protocols, { maxPayload: maxFrameBytes });
     } catch (error) {
       // A malformed URL or protocol list: report it as a close, like any other failure.
       setTimeout(() => events.onClose(conn, error instanceof Error ? error.message : String(error)), 0);
@@ -82,14 +95,28 @@ class WebSocketTransport implements Transport {
       conns.delete(conn);
       events.onClose(conn, reason);
     };
+    // A frame over the limit closes the connection: reported to the stub
+    // (on-close), the operator (an error event) and the stub's counters.
+    const tooLarge = () => {
+      const error = pfError('PF_ERR_FRAME_TOO_LARGE', [url, maxFrameBytes], where);
+      stub.counters.rejected++;
+      this.#refused(error);
+      try { socket.close(1009, 'frame too large'); } catch { /* already closing */ }
+      finish(`${error.code}: ${error.message}`);
+    };
     socket.onopen = guarded(() => events.onOpen(conn));
     socket.onmessage = guarded(({ data }: { data: unknown }) => {
       const frame = typeof data === 'string' ? new TextEncoder().encode(data)
         : data instanceof ArrayBuffer ? new Uint8Array(data)
           : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
-      if (frame) events.onFrame(conn, frame);
+      if (!frame || closed) return;
+      // Where the socket could not refuse it from its header (a browser).
+      if (frame.byteLength > maxFrameBytes) return tooLarge();
+      events.onFrame(conn, frame);
     });
     socket.onerror = guarded((event: unknown) => {
+      const cause = (event as { error?: { code?: string } })?.error;
+      if (cause?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return tooLarge();
       const message = (event as { message?: string; error?: Error })?.message ?? (event as { error?: Error })?.error?.message;
       finish(message ? `connection error: ${message}` : 'connection error');
     });
