@@ -194,7 +194,11 @@ export class MessageBus implements Bus {
     // before anything else reaches it.
     this.#answers.forgetDomain(record.domain.name);
     const wanted = [...this.#listeners.keys()].filter((a) => !isRuntimeAddress(a) && domainOfAddress(a) === record.domain.name);
-    if (wanted.length) this.#enqueue(route, this.#control(record, 'SUBSCRIBE', wanted));
+    // In bounded pieces: a stub's call never has to take thousands of
+    // addresses at once (each piece is confirmed on its own).
+    for (let from = 0; from < wanted.length; from += MAX_ADDRESSES_PER_CONTROL) {
+      this.#enqueue(route, this.#control(record, 'SUBSCRIBE', wanted.slice(from, from + MAX_ADDRESSES_PER_CONTROL)));
+    }
     const waiting = this.#waiting.get(record.domain.name) ?? [];
     this.#waiting.delete(record.domain.name);
     for (const message of [...queued.filter((m) => m.to !== record.stubURL), ...waiting]) this.#enqueue(route, message);
@@ -512,4 +516,6 @@ export class MessageBus implements Bus {
 }
 
 let controlSequence = 0;
+/** Addresses in one SUBSCRIBE control message at most (stubs/CONTRACT.md). */
+export const MAX_ADDRESSES_PER_CONTROL = 256;
 const settled = Promise.resolve();
