@@ -64,7 +64,8 @@ test('six stubs with stubsPerWorker 3 run in two workers, and each answers its o
 });
 
 test('a stub stuck in a call takes its shared worker down: PF_ERR_STUB_TIMEOUT for it, PF_ERR_WORKER_LOST for its neighbour, and both come back with nothing lost', async (t) => {
-  const bad = await catalogue(t, { default: { component: builtStub('hostile-loop'), limits: { callTimeoutMs: 300 } } });
+  // 1 s: room, on a busy machine, to hand the neighbour's messages over before the watchdog fires.
+  const bad = await catalogue(t, { default: { component: builtStub('hostile-loop'), limits: { callTimeoutMs: 1_000 } } });
   const good = await catalogue(t, { default: { component: builtStub('echo-c') } });
   const { rt, workers, statuses, statusReached } = await sharedRuntime(t, 2);
   await rt.deployStub(bad.origin);
