@@ -14,9 +14,11 @@ import { spawnNodeWorker } from '../../plugins/sandbox/worker/node-spawn.ts';
 import { builtStub } from '../helpers/built.ts';
 import { changingIdentity } from '../helpers/identity.ts';
 import { MOSQUITTO, startMosquitto } from '../helpers/mosquitto.ts';
+import { isError } from '../helpers/mqtt-delivery.ts';
 import { NATS_SERVER, startNatsCluster } from '../helpers/nats-cluster.ts';
 import { catalogue, inbox, runtime } from '../helpers/runtime.ts';
 import { statusLog } from '../helpers/statuses.ts';
+import { sleep, until } from '../helpers/until.ts';
 
 const USER = 'chaos';
 const EVERY_MS = 10;
@@ -39,17 +41,9 @@ interface Backend {
 }
 
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const codeOf = (m: Message) => (m.body as { code?: unknown } | undefined)?.code;
-const isError = (m: Message) => m.type === 'RESPONSE' && typeof codeOf(m) === 'number' && (codeOf(m) as number) >= 400;
-
-async function until(what: string, check: () => boolean, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(20);
-  }
-}
+/** Recovery after each fault is given this long: a loaded CI machine, a broker restart. */
+const RECOVERY_MS = 30_000;
 
 async function chaos(t: ExecutionContext, backend: Backend, password: { current: string }) {
   // The sender's stream stub shares its worker with a stub that gets stuck:
@@ -99,7 +93,7 @@ async function chaos(t: ExecutionContext, backend: Backend, password: { current:
   })();
   const flowing = async (more = 30) => {
     const target = sent.length + more;
-    await until(`${more} more messages delivered`, () => sent.length >= target && atBob.messages.some((m) => m.id === `c${target - 1}`));
+    await until(`${more} more messages delivered`, () => sent.length >= target && atBob.messages.some((m) => m.id === `c${target - 1}`), RECOVERY_MS);
   };
   const liveAgain = async (after: { alpha: number; beta?: number }) => {
     await alphaLog.reached('LIVE', { domain: backend.name, after: after.alpha, ms: 30_000 });
@@ -157,7 +151,7 @@ async function chaos(t: ExecutionContext, backend: Backend, password: { current:
   // Once: a message larger than the stub can carry.
   faults.push('50 MB message');
   alpha.bus.postMessage({ id: 'big', type: 'CREATE', from: alice, to: bob, body: { blob: new Uint8Array(BIG_BYTES) } });
-  await until('the 50 MB message answered', () => atAlice.messages.some((m) => m.id === 'big'));
+  await until('the 50 MB message answered', () => atAlice.messages.some((m) => m.id === 'big'), RECOVERY_MS);
   await flowing();
   streaming = false;
   await streamer;

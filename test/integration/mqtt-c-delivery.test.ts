@@ -2,76 +2,14 @@
 // mosquitto: what is published while a receiver is away waits at the broker
 // (persistent session), what the stub cannot carry is answered to its sender,
 // and a DELETE control message ends the session at the broker.
-import test, { type ExecutionContext } from 'ava';
-import { existsSync } from 'node:fs';
-import { createServer, connect, type Socket } from 'node:net';
-import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
-import { serveDomain } from '../../domain/serve.ts';
-import type { CatalogueEntry } from '../../domain/catalogue.ts';
 import { decodeCbor } from '../../kernel/cbor.ts';
 import type { Message } from '../../kernel/schemas.ts';
-import type { StubInstance, StubRecord } from '../../kernel/types.ts';
-import { builtStub } from '../helpers/built.ts';
-import { MOSQUITTO, startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
+import {
+  brokerHoldsSession, gateTo, instancesOf, isError, mosquittoFor, rawClient, statusWatch, stubDomain, USER, withMosquitto,
+} from '../helpers/mqtt-delivery.ts';
 import { freePort } from '../helpers/server-process.ts';
 import { inbox, runtime } from '../helpers/runtime.ts';
-
-const USER = { username: 'carrier', password: 'p4ss' };
-const users = { [USER.username]: USER.password };
-
-const withMosquitto = (title: string, body: (t: ExecutionContext) => Promise<void>) => (existsSync(MOSQUITTO)
-  ? test(title, body)
-  : test.skip(`${title} — skipped: needs mosquitto at ${MOSQUITTO} (apt-get install mosquitto)`, body));
-
-type Runtime = ReturnType<typeof runtime>;
-
-async function mosquittoFor(t: ExecutionContext): Promise<Mosquitto> {
-  const broker = await startMosquitto(users);
-  t.teardown(() => broker.dispose());
-  return broker;
-}
-
-/** A domain on the broker; every descriptor is the C stub, with its own configuration. */
-async function domainOn(t: ExecutionContext, brokerURL: string, configurations: Record<string, Record<string, unknown>>) {
-  const entries: Record<string, CatalogueEntry> = {};
-  for (const [name, configuration] of Object.entries(configurations)) {
-    const urls = configuration.urls as string[] | undefined;
-    entries[name] = {
-      component: builtStub('mqtt-c'),
-      configuration: urls ? configuration : { url: brokerURL, ...configuration },
-      connect: urls ?? [brokerURL],
-    };
-  }
-  const domain = await serveDomain({ brokerURL, entries });
-  t.teardown(() => domain.close());
-  return { origin: domain.catalogue.origin, name: domain.catalogue.domain };
-}
-
-/** Resolves once `ready()` holds, checked every 50 ms; rejects after `ms`. */
-function until(what: string, ready: () => boolean, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + ms;
-    const check = () => {
-      if (ready()) return resolve();
-      if (Date.now() > deadline) return reject(new Error(`${what}: not within ${ms} ms`));
-      setTimeout(check, 50);
-    };
-    check();
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The value the runtime's `next(value)` waits for, on this runtime's stubs. */
-function statusWatch(rt: Runtime) {
-  const seen: string[] = [];
-  rt.hooks.status.tap('test', (_stub: StubRecord, value: string) => { seen.push(value); });
-  return {
-    seen,
-    /** Resolves on the first `value` from the `from`-th status on. */
-    reached: (value: string, from: number, ms = 20_000) => until(`status ${value}`, () => seen.slice(from).includes(value), ms),
-  };
-}
+import { sleep, until } from '../helpers/until.ts';
 
 /** The client id the C stub logs in with (stubs/mqtt-c/README.md): pf- and FNV-1a 64 of runtimeURL, "\n", stubURL. */
 function clientIdOf(runtimeURL: string, stubURL: string): string {
@@ -83,40 +21,10 @@ function clientIdOf(runtimeURL: string, stubURL: string): string {
   return `pf-${h.toString(16).padStart(16, '0')}`;
 }
 
-function rawClient(url: string, clientId: string, clean: boolean): Promise<{ client: MqttClient; connack: IConnackPacket }> {
-  const client = mqtt.connect(url, { clientId, clean, ...USER, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000 });
-  return new Promise((resolve, reject) => {
-    client.once('connect', (connack) => resolve({ client, connack }));
-    client.once('error', (error) => { client.end(true); reject(error); });
-  });
-}
-
-/** Whether the broker holds a session for this client id; the look leaves none behind. */
-async function brokerHoldsSession(url: string, clientId: string): Promise<boolean> {
-  const look = await rawClient(url, clientId, false);
-  await look.client.endAsync();
-  const clean = await rawClient(url, clientId, true);
-  await clean.client.endAsync();
-  return look.connack.sessionPresent;
-}
-
-/** Captures each stub instance as it is attached, to hand it messages directly (what the contract asks of the stub itself). */
-function instancesOf(rt: Runtime): Map<string, StubInstance> {
-  const instances = new Map<string, StubInstance>();
-  rt.hooks.attach.tapPromise({ name: 'test-capture', stage: -10 }, async (context) => {
-    instances.set(context.stub!.stubURL, context.instance!);
-    return undefined as never;
-  });
-  return instances;
-}
-
-const isError = (m: Message) => m.type === 'RESPONSE' && typeof (m.body as { code?: unknown })?.code === 'number'
-  && (m.body as { code: number }).code >= 400;
-
 withMosquitto('messages sent while mosquitto is killed and restarted reach a receiver that comes back after the sender; none is lost silently', async (t) => {
   const TOTAL = 300, KILL_AT = 100, EVERY_MS = 10;
   const broker = await mosquittoFor(t);
-  const domain = await domainOn(t, broker.url, { default: {} });
+  const domain = await stubDomain(t, 'mqtt-c', broker.url, { default: {} });
   const identity = { credentials: { [domain.name]: USER } };
   const alpha = runtime(t, { identity }), beta = runtime(t, { identity });
   const alice = `hyperty://${domain.name}/alice`, bob = `hyperty://${domain.name}/bob`;
@@ -187,7 +95,7 @@ withMosquitto('a message over maxMessageBytes is answered 413 to its sender, and
   // The first broker of the list is down: the stub goes on to the next.
   const nobody = `ws://127.0.0.1:${await freePort()}`;
   const urls = [nobody, broker.url];
-  const domain = await domainOn(t, broker.url, { default: { urls }, tight: { urls, maxMessageBytes: 65_536 } });
+  const domain = await stubDomain(t, 'mqtt-c', broker.url, { default: { urls }, tight: { urls, maxMessageBytes: 65_536 } });
   const identity = { credentials: { [domain.name]: USER } };
   // The bus refuses messages over 1 MiB itself; the stub's own bound is what is tested here.
   const alpha = runtime(t, { identity, bus: { maxMessageBytes: 64 * 1024 * 1024 } }), beta = runtime(t, { identity });
@@ -221,7 +129,7 @@ withMosquitto('a message over maxMessageBytes is answered 413 to its sender, and
 
 withMosquitto('on a DELETE control message the C stub ends its persistent session at the broker and answers 200', async (t) => {
   const broker = await mosquittoFor(t);
-  const domain = await domainOn(t, broker.url, { default: {}, clean: { persistentSession: false } });
+  const domain = await stubDomain(t, 'mqtt-c', broker.url, { default: {}, clean: { persistentSession: false } });
   const identity = { credentials: { [domain.name]: USER } };
   // A loaded machine must not turn a slow clean-session login into a missed answer.
   const leaving = runtime(t, { identity, bus: { undeployGraceMs: 20_000 } }), staying = runtime(t, { identity }), cleanOne = runtime(t, { identity });
@@ -267,7 +175,7 @@ withMosquitto('on a DELETE control message the C stub ends its persistent sessio
 
 withMosquitto('after a DELETE the C stub answers what it is still given with 503, not silence', async (t) => {
   const broker = await mosquittoFor(t);
-  const domain = await domainOn(t, broker.url, { default: {} });
+  const domain = await stubDomain(t, 'mqtt-c', broker.url, { default: {} });
   const rt = runtime(t, { identity: { credentials: { [domain.name]: USER } } });
   const instances = instancesOf(rt);
   const alice = `hyperty://${domain.name}/alice`;
@@ -284,37 +192,13 @@ withMosquitto('after a DELETE the C stub answers what it is still given with 503
   t.like(atAlice.messages[0], { id: 'too-late', type: 'RESPONSE', from: stub.stubURL, body: { code: 503 } });
 });
 
-/**
- * A TCP gate in front of the broker, to cut one runtime off while the
- * others stay connected: `shut` closes it and every connection through it,
- * `open` listens again on the same port.
- */
-async function gateTo(brokerURL: string) {
-  const port = await freePort();
-  const sockets = new Set<Socket>();
-  const server = createServer((inbound) => {
-    const outbound = connect(Number(new URL(brokerURL).port), '127.0.0.1');
-    for (const [a, b] of [[inbound, outbound], [outbound, inbound]]) {
-      sockets.add(a);
-      a.on('error', () => b.destroy()).on('close', () => { sockets.delete(a); b.destroy(); });
-      a.pipe(b);
-    }
-  });
-  const open = () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
-  const shut = () => new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    for (const socket of sockets) socket.destroy();
-  });
-  await open();
-  return { url: `ws://127.0.0.1:${port}`, open, shut };
-}
 
 withMosquitto('cut off from the broker, the C stub answers 503 to messages past the 10 000 it queues, and publishes the queued ones once back', async (t) => {
   const QUEUED = 10_000, OVER = 50;
   const broker = await mosquittoFor(t);
   const gate = await gateTo(broker.url);
   t.teardown(() => gate.shut());
-  const domain = await domainOn(t, broker.url, { gated: { urls: [gate.url] } });
+  const domain = await stubDomain(t, 'mqtt-c', broker.url, { gated: { urls: [gate.url] } });
   const alpha = runtime(t, { identity: { credentials: { [domain.name]: USER } } });
   const instances = instancesOf(alpha);
   const alice = `hyperty://${domain.name}/alice`, bob = `hyperty://${domain.name}/bob`;

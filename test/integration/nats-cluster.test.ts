@@ -10,6 +10,7 @@ import { builtStub } from '../helpers/built.ts';
 import { NATS_SERVER, startNatsCluster, type NatsNode } from '../helpers/nats-cluster.ts';
 import { inbox, runtime } from '../helpers/runtime.ts';
 import { statusLog } from '../helpers/statuses.ts';
+import { until } from '../helpers/until.ts';
 
 const USER = { username: 'alice-and-bob', password: 's3cret' };
 const WELL_KNOWN = '/.well-known/protocolstub/default';
@@ -50,14 +51,6 @@ function identityFor(domain: string) {
 async function clients(node: NatsNode): Promise<number> {
   const connz = await (await fetch(`http://127.0.0.1:${node.httpPort}/connz`)).json() as { num_connections: number };
   return connz.num_connections;
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000, every = 20) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, every));
-  }
 }
 
 /**

@@ -10,6 +10,7 @@ import { changingIdentity } from '../helpers/identity.ts';
 import { MOSQUITTO, startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 import { inbox, runtime } from '../helpers/runtime.ts';
 import { statusLog, type SeenStatus } from '../helpers/statuses.ts';
+import { until } from '../helpers/until.ts';
 
 const USER = 'status';
 const withMosquitto = (title: string, body: (t: ExecutionContext) => Promise<void>) => (existsSync(MOSQUITTO)
@@ -48,12 +49,8 @@ async function restartWithPassword(mosquitto: Mosquitto, password: string) {
 }
 
 /** Resolves once the stub says DISCONNECTED with PF_ERR_LOGIN (after a DISCONNECTED for the broker going away). */
-async function loginRefused(seen: SeenStatus[], after: number) {
-  const deadline = Date.now() + 20_000;
-  while (!seen.slice(after).some((s) => s.value === 'DISCONNECTED' && s.code === 'PF_ERR_LOGIN')) {
-    if (Date.now() > deadline) throw new Error(`no DISCONNECTED with PF_ERR_LOGIN; saw ${JSON.stringify(seen.slice(after))}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+function loginRefused(seen: SeenStatus[], after: number) {
+  return until('DISCONNECTED with PF_ERR_LOGIN', () => seen.slice(after).some((s) => s.value === 'DISCONNECTED' && s.code === 'PF_ERR_LOGIN'), 20_000);
 }
 
 const isError = (m: Message) => m.type === 'RESPONSE' && ((m.body as { code?: number })?.code ?? 0) >= 400;
@@ -72,8 +69,7 @@ withMosquitto('a login refused after LIVE asks the Identity Module again; with t
   t.true(h.alphaId.asked.count > asked, 'the credentials step ran again');
   // Each of the 20 is delivered or answered with an error; none vanishes.
   const accounted = () => ids.filter((id) => h.atBob.messages.some((m) => m.id === id) || h.atAlice.messages.some((m) => m.id === id && isError(m)));
-  const deadline = Date.now() + 20_000;
-  while (accounted().length < ids.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await until('every message delivered or answered', () => accounted().length === ids.length, 20_000).catch(() => {});
   t.deepEqual(accounted(), ids);
   t.log(`${h.atBob.messages.filter((m) => ids.includes(String(m.id))).length} of 20 delivered, ${h.atAlice.messages.filter(isError).length} answered with an error`);
   t.is(h.stub.status, 'LIVE');
@@ -99,8 +95,7 @@ withMosquitto('a login still refused after asking again leaves the stub FAILED w
   t.deepEqual(h.atBob.messages.filter((m) => ids.includes(String(m.id))), []);
   t.log(`answers: ${JSON.stringify([...new Set(answered.map((m) => `${(m.body as { code?: number }).code} ${(m.body as { error?: string }).error ?? ''}`))])}`);
   // Undeployed after FAILED: the registry lets it go.
-  const deadline = Date.now() + 10_000;
-  while (h.alpha.registry.get(h.name) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await until('the stub undeployed', () => !h.alpha.registry.get(h.name)).catch(() => {});
   t.is(h.alpha.registry.get(h.name), undefined, 'the stub is gone');
 });
 
