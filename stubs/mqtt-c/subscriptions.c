@@ -75,14 +75,20 @@ static int control_take(uint16_t id, strlist *topics) {
   return 0;
 }
 
+// Room for one more of `n` items of `size` bytes in *items (capacity *cap),
+// doubling; 0 when memory runs out (*items is then unchanged).
+static int reserve_one(void **items, size_t *cap, size_t n, size_t size) {
+  if (n < *cap) return 1;
+  size_t grown_cap = *cap ? *cap * 2 : 8;
+  void *grown = pf_realloc(*items, grown_cap * size);
+  if (!grown) return 0;
+  *items = grown;
+  *cap = grown_cap;
+  return 1;
+}
+
 static int control_add(uint16_t id, const strlist *topics) {
-  if (n_controls == cap_controls) {
-    size_t cap = cap_controls ? cap_controls * 2 : 8;
-    control_packet *grown = pf_realloc(controls, cap * sizeof *grown);
-    if (!grown) return 0;
-    controls = grown;
-    cap_controls = cap;
-  }
+  if (!reserve_one((void **)&controls, &cap_controls, n_controls, sizeof *controls)) return 0;
   control_packet c = {id, {0}};
   for (size_t i = 0; topics && i < topics->count; i++) {
     if (!strlist_add(&c.topics, topics->items[i])) {
@@ -184,13 +190,7 @@ static void awaiting_remove(size_t i) {
 
 // Takes ownership of *topics.
 static int awaiting_add(const message_view *m, strlist *topics) {
-  if (n_awaiting == cap_awaiting) {
-    size_t cap = cap_awaiting ? cap_awaiting * 2 : 8;
-    awaiting_ack *grown = pf_realloc(awaiting, cap * sizeof *grown);
-    if (!grown) return 0;
-    awaiting = grown;
-    cap_awaiting = cap;
-  }
+  if (!reserve_one((void **)&awaiting, &cap_awaiting, n_awaiting, sizeof *awaiting)) return 0;
   awaiting_ack a = {0};
   if (!reply_to_keep(&a.reply, m)) return 0;
   a.topics = *topics;
