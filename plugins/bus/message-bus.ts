@@ -202,6 +202,7 @@ export class MessageBus implements Bus {
     const waiting = this.#waiting.get(record.domain.name) ?? [];
     this.#waiting.delete(record.domain.name);
     for (const message of [...queued.filter((m) => m.to !== record.stubURL), ...waiting]) this.#enqueue(route, message);
+    // What was handed over is on its way; only suspects still wait.
     record.counters.queued = route.suspects.length;
     if (route.suspects.length) this.#schedule(route);
     return () => this.detachStub(record);
@@ -245,7 +246,7 @@ export class MessageBus implements Bus {
     route.recent = [];
     // Control messages are sent to the next instance anyway (attachStub).
     route.outbox.unshift(...inDoubt, ...spared);
-    record.counters.queued = route.outbox.length + route.suspects.length;
+    this.#countQueued(route);
   }
 
   /**
@@ -274,10 +275,9 @@ export class MessageBus implements Bus {
       if (!route.disconnected || this.#routes.get(record.domain.name) !== route) return;
       route.unreachable = pfError('PF_ERR_BACKEND_UNREACHABLE',
         [`${reason} (DISCONNECTED for more than ${this.#disconnectedMs} ms)`], { stubURL: record.stubURL, domain: record.domain.name });
-      const waiting = [...route.suspects.splice(0), ...route.outbox.splice(0)];
-      route.outbox = waiting.filter((m) => m.to === record.stubURL);
-      for (const message of waiting) if (message.to !== record.stubURL) this.#undeliverable(message, route.unreachable);
-      record.counters.queued = route.outbox.length;
+      // Control messages stay: the stub needs them once it is back.
+      route.outbox = this.#answerWaiting(route, route.unreachable);
+      this.#countQueued(route);
     }, this.#disconnectedMs);
     (route.unreachableTimer as { unref?: () => void }).unref?.();
   }
@@ -306,7 +306,7 @@ export class MessageBus implements Bus {
     }
     // Control messages are re-sent to the next instance anyway.
     route.outbox.unshift(...messages.filter((m) => m.to !== record.stubURL));
-    record.counters.queued = route.outbox.length;
+    this.#countQueued(route);
   }
 
   pause(record: StubRecord): void {
@@ -327,8 +327,7 @@ export class MessageBus implements Bus {
     const error = record.status === 'FAILED' && typeof code === 'string' && code.startsWith('PF_ERR_')
       ? new ProtoflyError(code as ErrorCode, String(record.statusBody.reason ?? reason.message), { stubURL: record.stubURL, domain: record.domain.name })
       : reason;
-    const waiting = [...route.suspects.splice(0), ...route.outbox.splice(0)];
-    for (const message of waiting) if (message.to !== record.stubURL) this.#undeliverable(message, error);
+    this.#answerWaiting(route, error);
     this.#answers.forgetDomain(record.domain.name);
     this.#answers.forgetStub(record.stubURL);
   }
@@ -422,7 +421,7 @@ export class MessageBus implements Bus {
     }
     route.outbox.push(message);
     if (route.paused || route.disconnected) {
-      route.record.counters.queued = route.outbox.length + route.suspects.length;
+      this.#countQueued(route);
       return;
     }
     this.#schedule(route);
@@ -441,8 +440,7 @@ export class MessageBus implements Bus {
     route.flushScheduled = false;
     if (route.paused || route.disconnected) return;
     if (this.#routes.get(route.record.domain.name) !== route) {
-      const gone = pfError('PF_ERR_UNDEPLOYED', [route.record.domain.name]);
-      for (const m of [...route.suspects.splice(0), ...route.outbox.splice(0)]) this.#undeliverable(m, gone);
+      this.#answerWaiting(route, pfError('PF_ERR_UNDEPLOYED', [route.record.domain.name]));
       return;
     }
     if (!route.suspects.length) {
@@ -467,7 +465,7 @@ export class MessageBus implements Bus {
       if (!route.probing || route.suspects[0] !== probe) return;
       route.suspects.shift();
       route.probing = false;
-      route.record.counters.queued = route.outbox.length + route.suspects.length;
+      this.#countQueued(route);
       if (route.suspects.length || route.outbox.length) this.#schedule(route);
     });
   }
@@ -487,6 +485,25 @@ export class MessageBus implements Bus {
       const failure = pfError('PF_ERR_PLUGIN', ['attach (deliver)', describe(error)], { stubURL: route.record.stubURL, cause: error });
       for (const m of batch) this.#undeliverable(m, failure);
     }
+  }
+
+  /**
+   * Answers every message waiting on a route (suspects, then the outbox) with
+   * `error`; returns the control messages among them (they have no sender
+   * to answer), in order.
+   */
+  #answerWaiting(route: StubRoute, error: ProtoflyError): Message[] {
+    const controls: Message[] = [];
+    for (const message of [...route.suspects.splice(0), ...route.outbox.splice(0)]) {
+      if (message.to === route.record.stubURL) controls.push(message);
+      else this.#undeliverable(message, error);
+    }
+    return controls;
+  }
+
+  /** What waits for the stub, as its record shows it. */
+  #countQueued(route: StubRoute): void {
+    route.record.counters.queued = route.outbox.length + route.suspects.length;
   }
 
   #undeliverable(message: Message, error: ProtoflyError): void {

@@ -50,22 +50,14 @@ export function lifecyclePlugin(policy: RestartPolicy = {}): Plugin {
         // Before its first LIVE the deploy itself fails on it; during a
         // restart that restart does.
         if (!record.deploySteps || restarting.has(record.stubURL)) return;
-        restarting.add(record.stubURL);
-        record.counters.restarts++;
         // The credentials step runs again: an application's `credentials`
         // tap can hand out a fresh token.
-        runtime.restartStub(record, 'login refused: asking the Identity Module again').then(
-          () => restarted(record),
-          (failure: ProtoflyError) => {
-            restarting.delete(record.stubURL);
-            diedRestarting.delete(record.stubURL);
-            if (runtime.registry.byStubURL(record.stubURL) !== record) return;
-            if (failure.code !== 'PF_ERR_LOGIN') return schedule(record, failure);
-            runtime.bus.postMessage(statusMessage(record.stubURL, 'FAILED', { reason: failure.message, code: failure.code }));
-            runtime.hooks.error.call(failure);
-            void runtime.hooks.undeploy.promise(record, failure.message);
-          },
-        );
+        restart(record, 'login refused: asking the Identity Module again', (failure) => {
+          if (failure.code !== 'PF_ERR_LOGIN') return schedule(record, failure);
+          runtime.bus.postMessage(statusMessage(record.stubURL, 'FAILED', { reason: failure.message, code: failure.code }));
+          runtime.hooks.error.call(failure);
+          void runtime.hooks.undeploy.promise(record, failure.message);
+        });
       });
 
       function schedule(record: StubRecord, error: ProtoflyError): void {
@@ -84,24 +76,31 @@ export function lifecyclePlugin(policy: RestartPolicy = {}): Plugin {
         timers.set(record.stubURL, setTimeout(() => {
           timers.delete(record.stubURL);
           if (runtime.registry.byStubURL(record.stubURL) !== record) return;
-          restarting.add(record.stubURL);
-          record.counters.restarts++;
-          runtime.restartStub(record, `restart after ${error.code}`).then(
-            () => restarted(record),
-            (failure: ProtoflyError) => {
-              restarting.delete(record.stubURL);
-              diedRestarting.delete(record.stubURL);
-              if (runtime.registry.byStubURL(record.stubURL) === record) schedule(record, failure);
-            },
-          );
+          restart(record, `restart after ${error.code}`, (failure) => schedule(record, failure));
         }, delay));
       }
 
-      function restarted(record: StubRecord): void {
-        restarting.delete(record.stubURL);
-        const died = diedRestarting.get(record.stubURL);
-        diedRestarting.delete(record.stubURL);
-        if (died && runtime.registry.byStubURL(record.stubURL) === record) schedule(record, died);
+      // One restart at a time per stub. A fault while it runs is handled once
+      // it settles: a restart that went LIVE and then died is scheduled again;
+      // one that failed goes to `failed` — unless the stub is gone meanwhile.
+      function restart(record: StubRecord, reason: string, failed: (failure: ProtoflyError) => void): void {
+        restarting.add(record.stubURL);
+        record.counters.restarts++;
+        const settle = () => {
+          restarting.delete(record.stubURL);
+          const died = diedRestarting.get(record.stubURL);
+          diedRestarting.delete(record.stubURL);
+          return { died, here: runtime.registry.byStubURL(record.stubURL) === record };
+        };
+        runtime.restartStub(record, reason).then(
+          () => {
+            const { died, here } = settle();
+            if (here && died) schedule(record, died);
+          },
+          (failure: ProtoflyError) => {
+            if (settle().here) failed(failure);
+          },
+        );
       }
 
       function giveUp(rt: Runtime, record: StubRecord, error: ProtoflyError, restarts: number): void {

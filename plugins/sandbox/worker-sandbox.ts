@@ -82,7 +82,8 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
     if (!clock) {
       if (now - lastPong >= limits.callTimeoutMs + tickMs) {
         // Which call is stuck is not known without the clock: the oldest
-        // batch is a suspect, and the runtime's replay tells.
+        // batch not reported done is blamed (a batch of one is then taken
+        // for the poison, though a timer or a frame may have been the call).
         kill(pfError('PF_ERR_STUB_TIMEOUT', [started ? 'call' : 'init', limits.callTimeoutMs], where), 'terminate', true);
       } else {
         send({ t: 'ping' });

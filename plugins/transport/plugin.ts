@@ -40,11 +40,7 @@ export function transportPlugin(options: TransportOptions): Plugin {
   return {
     name: 'TransportPlugin',
     apply(runtime) {
-      // A fault on the way from a socket to a stub is reported, never thrown
-      // into the socket library's event loop (where it would end the process).
-      const transport = new WebSocketTransport(options, (error, stub) => runtime.hooks.error.call(
-        pfError('PF_ERR_PLUGIN', ['transport', describe(error)], { stubURL: stub.stubURL, domain: stub.domain.name, cause: error })),
-      (error) => runtime.hooks.error.call(error));
+      const transport = new WebSocketTransport(options, (error) => runtime.hooks.error.call(error));
       runtime.provide('transport', transport);
       runtime.hooks.undeploy.tapPromise('TransportPlugin', async (record) => transport.closeAll(record));
     },
@@ -53,16 +49,14 @@ export function transportPlugin(options: TransportOptions): Plugin {
 
 class WebSocketTransport implements Transport {
   readonly #options: TransportOptions;
-  readonly #report: (error: unknown, stub: StubRecord) => void;
-  /** What a connection refused (a frame too large): an error event for the operator. */
-  readonly #refused: (error: ProtoflyError) => void;
+  /** An error event for the operator: a frame refused, a fault on the way to a stub. */
+  readonly #errorEvent: (error: ProtoflyError) => void;
   readonly #byStub = new Map<string, Map<number, WebSocketLike>>();
   #nextConn = 1;
 
-  constructor(options: TransportOptions, report: (error: unknown, stub: StubRecord) => void, refused: (error: ProtoflyError) => void) {
+  constructor(options: TransportOptions, errorEvent: (error: ProtoflyError) => void) {
     this.#options = options;
-    this.#report = report;
-    this.#refused = refused;
+    this.#errorEvent = errorEvent;
   }
 
   open(stub: StubRecord, url: string, protocols: string[], events: ConnectionEvents): number {
@@ -85,7 +79,9 @@ class WebSocketTransport implements Transport {
       try {
         handler(...args);
       } catch (error) {
-        this.#report(error, stub);
+        // A fault on the way from a socket to a stub is reported, never thrown
+        // into the socket library's event loop (where it would end the process).
+        this.#errorEvent(pfError('PF_ERR_PLUGIN', ['transport', describe(error)], { ...where, cause: error }));
       }
     };
     let closed = false;
@@ -100,7 +96,7 @@ class WebSocketTransport implements Transport {
     const tooLarge = () => {
       const error = pfError('PF_ERR_FRAME_TOO_LARGE', [url, maxFrameBytes], where);
       stub.counters.rejected++;
-      this.#refused(error);
+      this.#errorEvent(error);
       try { socket.close(1009, 'frame too large'); } catch { /* already closing */ }
       finish(`${error.code}: ${error.message}`);
     };
