@@ -522,7 +522,20 @@ export class MessageBus implements Bus {
     if (isRuntimeAddress(address)) return;
     const domain = domainOfAddress(address);
     const route = domain ? this.#routes.get(domain) : undefined;
-    if (route) this.#enqueue(route, this.#control(route.record, type, [address]));
+    if (!route) return;
+    // Listeners added (or removed) in one turn travel together: the last
+    // control message still waiting in the outbox takes the address if it
+    // is of the same kind and has room, so 100,000 addListener calls make a
+    // few hundred control messages, in the order they were asked for.
+    const last = route.outbox[route.outbox.length - 1];
+    const resources = last && last.type === type && last.to === route.record.stubURL && last.from === this.#runtime.runtimeURL
+      ? (last.body as { resources?: unknown } | undefined)?.resources : undefined;
+    if (Array.isArray(resources) && resources.length < MAX_ADDRESSES_PER_CONTROL) {
+      // The same array the answer bookkeeping holds for a SUBSCRIBE.
+      resources.push(address);
+      return;
+    }
+    this.#enqueue(route, this.#control(route.record, type, [address]));
   }
 
   #control(record: StubRecord, type: 'SUBSCRIBE' | 'UNSUBSCRIBE', resources: string[]): Message {
