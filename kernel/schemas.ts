@@ -25,6 +25,12 @@ export const LimitsSchema = Type.Object({
   callTimeoutMs: Type.Optional(Type.Number({ minimum: 1, maximum: 600_000 })),
   /** The largest WebSocket frame a stub's connection takes; a larger one closes the connection (PF_ERR_FRAME_TOO_LARGE). */
   maxFrameBytes: Type.Optional(Type.Number({ minimum: 1024, maximum: 256 * 1024 * 1024 })),
+  /** Frame bytes a connection holds for the stub before the host stops reading it (a browser closes it: PF_ERR_INBOUND_FULL). */
+  maxInboundBytes: Type.Optional(Type.Number({ minimum: 1024, maximum: 256 * 1024 * 1024 })),
+  /** Frames a connection holds for the stub before the host stops reading it. */
+  maxInboundFrames: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+  /** Bytes waiting to be written on a connection before the stub's `send` answers `congested:`. */
+  maxOutboundBytes: Type.Optional(Type.Number({ minimum: 1024, maximum: 256 * 1024 * 1024 })),
 }, { additionalProperties: true });
 
 /**

@@ -33,6 +33,14 @@ export interface Registry {
 export interface Transport {
   open(stub: StubRecord, url: string, protocols: string[], events: ConnectionEvents): number;
   send(stub: StubRecord, conn: number, frame: Uint8Array): void;
+  /** Bytes handed to `send` on `conn` that are not yet written to the network. */
+  buffered(stub: StubRecord, conn: number): number;
+  /**
+   * The stub took `frames` frames (`bytes` bytes) of what `conn` delivered:
+   * they no longer count against the connection's inbound bound, and a
+   * socket paused for it is read again once half of what waits is taken.
+   */
+  taken(stub: StubRecord, conn: number, bytes: number, frames: number): void;
   close(stub: StubRecord, conn: number): void;
   closeAll(stub: StubRecord): void;
 }

@@ -19,6 +19,10 @@ export interface StubRecord {
     poisoned: number;
     /** Messages from the stub dropped as repeats of a `(from, id)` delivered within the once-only window. */
     duplicates: number;
+    /** Times one of the stub's connections stopped being read until the stub took what waited (inbound backpressure). */
+    inboundPauses: number;
+    /** The stub's linear memory as last seen, in bytes (it grows, never shrinks; bounded by `limits.memoryMiB`). */
+    memoryBytes: number;
   };
   /** How the deploy went, step by step, once it is LIVE. */
   deploySteps?: StepTiming[];

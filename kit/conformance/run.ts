@@ -15,6 +15,7 @@ import { checkNoSilentDrop, NO_SILENT_DROP } from './no-silent-drop.ts';
 import { checkGoesLive, GOES_LIVE } from './live.ts';
 import { REMOTE, startSession, STUB_URL, type SessionSetup } from './session.ts';
 import { surviveBatches, surviveFrames } from './survive.ts';
+import { DEFAULT_MAX_OUTBOUND_BYTES } from '../../plugins/transport/limits.ts';
 import { fail, pass, skip, type Check, type ConformanceOptions, type ConformanceReport } from './types.ts';
 import { checkWitShape } from './wit-shape.ts';
 
@@ -70,6 +71,7 @@ export async function runConformance(componentPath: string, options: Conformance
       maxPostsPerSecond: 20_000,
       maxPostBytes: 4 * 1024 * 1024,
       maxMemoryBytes: pagesFor(MEMORY_MIB) * 65_536,
+      maxOutboundBytes: DEFAULT_MAX_OUTBOUND_BYTES,
     },
   };
   const posts: Uint8Array[] = [];

@@ -77,6 +77,8 @@ export async function startSession(setup: SessionSetup, mode: ConnectionMode, co
       answer(conn);
     },
     send: () => {},
+    // No socket: nothing ever waits to be written.
+    outbound: () => 0,
     close: (conn) => { recording.open.delete(conn); },
     log: (level, text) => { recording.logs.push({ level, text }); },
     fault: (code, reason) => { recording.fault ??= { code, reason }; },

@@ -12,6 +12,8 @@ export interface GuestHost {
   /** Opens `conn`; failures come back as `onClose(conn, reason)`. */
   open(conn: number, url: string, protocols: string[]): void;
   send(conn: number, frame: Uint8Array): void;
+  /** Bytes sent on `conn` that are not yet written to the network (as far as this side knows). */
+  outbound(conn: number): number;
   close(conn: number): void;
   log(level: number, text: string): void;
   /**
@@ -29,6 +31,8 @@ export interface GuestLimits {
   maxPostsPerSecond: number;
   maxPostBytes: number;
   maxMemoryBytes: number;
+  /** Bytes waiting to be written on a connection past which `send` answers `congested:`. */
+  maxOutboundBytes: number;
 }
 
 export interface Guest {
@@ -37,6 +41,8 @@ export interface Guest {
   onFrame(conn: number, frame: Uint8Array): void;
   onClose(conn: number, reason: string): void;
   stop(): void;
+  /** The stub's linear memory, in bytes (it grows, never shrinks). */
+  memoryBytes(): number;
 }
 
 /** `init` answered `err`: the stub's own refusal, not a crash. */
@@ -98,6 +104,10 @@ export async function startGuest(prepared: PreparedComponent, host: GuestHost, l
     },
     send(conn, frame) {
       if (conns.get(conn) !== 'open') throw `connection ${conn} is not open`;
+      // Refused, not queued without end: the stub keeps the frame and tries
+      // again later (stubs/CONTRACT.md, "Connections").
+      const waiting = host.outbound(conn);
+      if (waiting >= limits.maxOutboundBytes) throw `congested: ${waiting} bytes wait to be sent on connection ${conn} (limits.maxOutboundBytes ${limits.maxOutboundBytes})`;
       host.send(conn, frame.slice());
     },
     close(conn) {
@@ -199,6 +209,7 @@ export async function startGuest(prepared: PreparedComponent, host: GuestHost, l
       if (conns.delete(conn)) call('on-close', (s) => s.onClose(conn, reason));
     },
     stop,
+    memoryBytes: () => memories.reduce((sum, memory) => sum + memory.buffer.byteLength, 0),
   };
 }
 

@@ -31,12 +31,23 @@ export async function startInThread(start: SandboxStart): Promise<StubInstance> 
   let stopped = false;
   // The batch being handed over: if the stub dies on it, its senders hear so.
   let current: readonly Message[] = [];
-  const host = createStubHost(runtime, record, () => guest!);
+  // Frames reach the stub at once here: taken as soon as its call returns.
+  const events = {
+    onOpen: (conn: number) => guest!.onOpen(conn),
+    onFrame: (conn: number, frame: Uint8Array) => {
+      guest!.onFrame(conn, frame);
+      host.taken(conn, frame.byteLength, 1);
+      record.counters.memoryBytes = guest!.memoryBytes();
+    },
+    onClose: (conn: number, reason: string) => guest!.onClose(conn, reason),
+  };
+  const host = createStubHost(runtime, record, () => events);
   try {
     guest = await startGuest(start.prepared, {
       post: (batch) => host.post(batch),
       open: (conn, url, protocols) => host.open(conn, url, protocols),
       send: (conn, frame) => host.send(conn, frame),
+      outbound: (conn) => host.outbound(conn),
       close: (conn) => host.close(conn),
       log: (level, text) => host.log(level, text),
       fault: (code, reason, inMessages) => {

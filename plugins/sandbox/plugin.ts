@@ -17,6 +17,7 @@ import { LruPromises } from './lru-promises.ts';
 import { substep } from './substep.ts';
 import type { ComponentCache } from './cache/component-cache.ts';
 import { pagesFor } from './memory-limit.ts';
+import { connectionLimits } from '../transport/limits.ts';
 import { startInWorker } from './worker-sandbox.ts';
 import type { SpawnWorker } from './worker/protocol.ts';
 
@@ -175,6 +176,7 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
           maxPostsPerSecond: options.maxPostsPerSecond ?? 20_000,
           maxPostBytes: options.maxPostBytes ?? 4 * 1024 * 1024,
           maxMemoryBytes: maxPages * 65_536,
+          maxOutboundBytes: connectionLimits(descriptor).maxOutboundBytes,
           callTimeoutMs,
         };
         const start: SandboxStart = {

@@ -15,6 +15,10 @@ export interface StubHostSide {
   post(batch: Uint8Array): void;
   open(conn: number, url: string, protocols: string[]): void;
   send(conn: number, frame: Uint8Array): void;
+  /** Bytes sent on `conn` that wait to be written to the network. */
+  outbound(conn: number): number;
+  /** The stub took frames `conn` delivered (see Transport.taken). */
+  taken(conn: number, bytes: number, frames: number): void;
   close(conn: number): void;
   log(level: number, text: string): void;
   closeAll(): void;
@@ -74,6 +78,14 @@ export function createStubHost(runtime: Runtime, record: StubRecord, events: () 
       } catch {
         // Closing already: its on-close is on the way.
       }
+    },
+    outbound(conn) {
+      const id = toTransport.get(conn);
+      return id === undefined ? 0 : transport.buffered(record, id);
+    },
+    taken(conn, bytes, frames) {
+      const id = toTransport.get(conn);
+      if (id !== undefined) transport.taken(record, id, bytes, frames);
     },
     close(conn) {
       const id = toTransport.get(conn);

@@ -34,15 +34,37 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
   const stubsPerWorker = clock ? options.stubsPerWorker : 1;
   const worker = await takeSeat(options.spawn, options.maxHeapMiB, stubsPerWorker, { message: onMessage, lost: onLost });
   const send = (message: ToSlot, transfer: Transferable[] = []) => { if (!dead) worker.send(message, transfer); };
+  // Frames that arrive in one turn (a socket read holds thousands of small
+  // ones) cross to the worker together, one buffer per connection. Each is
+  // copied in as it comes: no object per frame outlives its event, so a
+  // flood of tiny frames leaves garbage that dies young, not a heap to sweep.
+  const arriving = new Map<number, FrameRun>();
+  let framesScheduled = false;
+  const sendFrames = () => {
+    framesScheduled = false;
+    for (const [conn, run] of arriving) send({ t: 'frames', conn, run: run.bytes.subarray(0, run.length), count: run.count }, [run.bytes.buffer]);
+    arriving.clear();
+  };
   const events: GuestEvents = {
     onOpen: (conn) => send({ t: 'open', conn }),
     onFrame: (conn, frame) => {
-      const copy = new Uint8Array(frame);
-      send({ t: 'frame', conn, frame: copy }, [copy.buffer]);
+      let run = arriving.get(conn);
+      if (!run) arriving.set(conn, run = newRun(frame.byteLength));
+      appendFrame(run, frame);
+      if (!framesScheduled) {
+        framesScheduled = true;
+        settled.then(sendFrames);
+      }
     },
-    onClose: (conn, reason) => send({ t: 'close', conn, reason }),
+    onClose: (conn, reason) => {
+      // Its frames go first: a stub hears of a close after what came before it.
+      sendFrames();
+      written.forget(conn);
+      send({ t: 'close', conn, reason });
+    },
   };
   const host = createStubHost(runtime, record, () => events);
+  const written = trackWritten(host, limits.maxOutboundBytes, (conn, bytes, buffered) => send({ t: 'written', conn, bytes, buffered }));
   let dead = false;
   let started = false;
   // Being stopped on purpose: it still hands over what it posted (drain).
@@ -61,6 +83,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
     if (draining) return draining();
     dead = true;
     clearInterval(watchdog);
+    written.stop();
     host.closeAll();
     if (thread === 'leave') void worker.leave();
     else if (thread === 'terminate') void worker.terminate();
@@ -131,7 +154,14 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
         break;
       }
       case 'open': host.open(message.conn, message.url, message.protocols); break;
-      case 'send': host.send(message.conn, message.frame); break;
+      case 'send':
+        host.send(message.conn, message.frame);
+        written.sent(message.conn, message.frame.byteLength);
+        break;
+      case 'taken':
+        host.taken(message.conn, message.bytes, message.frames);
+        record.counters.memoryBytes = message.memory;
+        break;
       case 'close': host.close(message.conn); break;
       case 'log': host.log(message.level, message.text); break;
       case 'pong': lastPong = performance.now(); break;
@@ -165,6 +195,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
     async dispose() {
       if (dead || draining) return [];
       clearInterval(watchdog);
+      written.stop();
       host.closeAll();
       // What it posted before it goes (a message it took from its back-end
       // and already confirmed there) reaches the bus; bounded, for a stub
@@ -179,5 +210,78 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
       return unacknowledged.splice(0).flatMap((b) => b.messages);
     },
     hasConnections: () => host.connections() > 0,
+  };
+}
+
+const settled = Promise.resolve();
+
+/** Frames of one connection on their way to the worker: each a 4-byte length (little-endian) and its bytes. */
+interface FrameRun { bytes: Uint8Array; view: DataView; length: number; count: number }
+
+function newRun(first: number): FrameRun {
+  const bytes = new Uint8Array(Math.max(64 * 1024, first + 4));
+  return { bytes, view: new DataView(bytes.buffer), length: 0, count: 0 };
+}
+
+function appendFrame(run: FrameRun, frame: Uint8Array): void {
+  const need = run.length + 4 + frame.byteLength;
+  if (need > run.bytes.byteLength) {
+    const grown = new Uint8Array(Math.max(need, run.bytes.byteLength * 2));
+    grown.set(run.bytes.subarray(0, run.length));
+    run.bytes = grown;
+    run.view = new DataView(grown.buffer);
+  }
+  run.view.setUint32(run.length, frame.byteLength, true);
+  run.bytes.set(frame, run.length + 4);
+  run.length = need;
+  run.count++;
+}
+/** How often a connection with bytes waiting in its socket is looked at again. */
+const WRITTEN_POLL_MS = 10;
+
+/**
+ * Tells the worker what became of its stub's sends, so the guest can answer
+ * `congested:` without asking across threads. Reports go in steps (an eighth
+ * of the bound handed to the socket, or whenever bytes wait in it), not one
+ * per frame: the guest's view is then an upper bound that is never more than
+ * a step too high, and the hot path pays one report per step.
+ */
+function trackWritten(host: { outbound(conn: number): number }, maxOutboundBytes: number,
+  report: (conn: number, bytes: number, buffered: number) => void) {
+  const step = Math.max(1, Math.floor(maxOutboundBytes / 8));
+  const unreported = new Map<number, number>();
+  const lastBuffered = new Map<number, number>();
+  let poll: ReturnType<typeof setTimeout> | undefined;
+  const look = () => {
+    poll = undefined;
+    let waiting = false;
+    for (const conn of new Set([...unreported.keys(), ...lastBuffered.keys()])) {
+      const bytes = unreported.get(conn) ?? 0;
+      const buffered = host.outbound(conn);
+      if (bytes >= step || buffered !== (lastBuffered.get(conn) ?? 0)) {
+        report(conn, bytes, buffered);
+        unreported.delete(conn);
+        if (buffered) lastBuffered.set(conn, buffered);
+        else lastBuffered.delete(conn);
+      }
+      if (buffered) waiting = true;
+    }
+    // Nothing tells when a socket's buffer drains: look again while it holds bytes.
+    if (waiting) poll = setTimeout(look, WRITTEN_POLL_MS);
+  };
+  return {
+    sent(conn: number, bytes: number) {
+      const total = (unreported.get(conn) ?? 0) + bytes;
+      unreported.set(conn, total);
+      if (!poll && (total >= step || host.outbound(conn) > 0)) poll = setTimeout(look, 0);
+    },
+    forget(conn: number) {
+      unreported.delete(conn);
+      lastBuffered.delete(conn);
+    },
+    stop() {
+      clearTimeout(poll);
+      poll = undefined;
+    },
   };
 }

@@ -1,16 +1,27 @@
 // WebSocket connections for stubs: open/send/close from the stub, and
 // on-open/on-frame/on-close back into it, always from a later turn of the
-// event loop, never from inside the stub's own call.
+// event loop, never from inside the stub's own call. Each connection is
+// bounded both ways (limits.ts): frames wait for the stub up to a bound, past
+// which the socket is no longer read (the peer and TCP hold the rest), and
+// what waits to be written is bounded by `send` answering `congested:`.
 import { describe, pfError, type ProtoflyError } from '../../kernel/errors.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
 import type { ConnectionEvents, Transport } from '../../kernel/services.ts';
 import type { StubRecord } from '../../kernel/types.ts';
 import { isAllowed } from './connect-policy.ts';
+import { connectionLimits, type ConnectionLimits } from './limits.ts';
 
 /** The standard WebSocket API: the browser's, or `ws` in Node. */
 export interface WebSocketLike {
   binaryType: string;
   readonly readyState: number;
+  /** Bytes handed to `send` and not yet written to the network. */
+  readonly bufferedAmount: number;
+  /** Stops (and starts again) reading the socket: `ws` in Node has these, a browser's WebSocket does not. */
+  pause?(): void;
+  resume?(): void;
+  /** `ws`'s own event, without the DOM-style event object `onmessage` makes for every frame. */
+  on?(event: 'message', listener: (data: unknown) => void): unknown;
   onopen: ((event: unknown) => void) | null;
   onmessage: ((event: { data: unknown }) => void) | null;
   onclose: ((event: { code: number; reason: string }) => void) | null;
@@ -25,9 +36,6 @@ export interface WebSocketLike {
  */
 export type WebSocketConstructor = new (url: string, protocols?: string[], options?: { maxPayload?: number }) => WebSocketLike;
 
-/** Default `limits.maxFrameBytes`: far below a stub's memory (128 MiB), above the bus's largest message (1 MiB). */
-export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
-
 export interface TransportOptions {
   WebSocket: WebSocketConstructor;
   /** Connections one stub may hold at once. */
@@ -35,6 +43,18 @@ export interface TransportOptions {
 }
 
 const OPEN = 1;
+
+interface Connection {
+  socket: WebSocketLike;
+  limits: ConnectionLimits;
+  /** Handed to the stub and not yet taken (reported by `taken`). */
+  waitingBytes: number;
+  waitingFrames: number;
+  /** The socket is not being read until the stub catches up. */
+  paused: boolean;
+  /** The stub has heard of its end (or is gone): nothing more reaches it. */
+  closed: boolean;
+}
 
 export function transportPlugin(options: TransportOptions): Plugin {
   return {
@@ -51,7 +71,7 @@ class WebSocketTransport implements Transport {
   readonly #options: TransportOptions;
   /** An error event for the operator: a frame refused, a fault on the way to a stub. */
   readonly #errorEvent: (error: ProtoflyError) => void;
-  readonly #byStub = new Map<string, Map<number, WebSocketLike>>();
+  readonly #byStub = new Map<string, Map<number, Connection>>();
   #nextConn = 1;
 
   constructor(options: TransportOptions, errorEvent: (error: ProtoflyError) => void) {
@@ -65,7 +85,8 @@ class WebSocketTransport implements Transport {
     const conns = this.#connections(stub);
     if (conns.size >= (this.#options.maxConnections ?? 8)) throw pfError('PF_ERR_CONNECT_REFUSED', [`${url} (too many connections)`], where);
     const conn = this.#nextConn++;
-    const maxFrameBytes = stub.descriptor.limits?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    const limits = connectionLimits(stub.descriptor);
+    const { maxFrameBytes } = limits;
     let socket: WebSocketLike;
     try {
       socket = new this.#options.WebSocket(url, protocols, { maxPayload: maxFrameBytes });
@@ -74,7 +95,10 @@ class WebSocketTransport implements Transport {
       setTimeout(() => events.onClose(conn, error instanceof Error ? error.message : String(error)), 0);
       return conn;
     }
-    socket.binaryType = 'arraybuffer';
+    // `ws` (it can pause) hands a frame over as a view of what it read, no
+    // copy; a browser's WebSocket as an ArrayBuffer of its own.
+    socket.binaryType = socket.pause ? 'nodebuffer' : 'arraybuffer';
+    const connection: Connection = { socket, limits, waitingBytes: 0, waitingFrames: 0, paused: false, closed: false };
     const guarded = <A extends unknown[]>(handler: (...args: A) => void) => (...args: A) => {
       try {
         handler(...args);
@@ -84,32 +108,49 @@ class WebSocketTransport implements Transport {
         this.#errorEvent(pfError('PF_ERR_PLUGIN', ['transport', describe(error)], { ...where, cause: error }));
       }
     };
-    let closed = false;
     const finish = (reason: string) => {
-      if (closed) return;
-      closed = true;
+      if (connection.closed) return;
+      connection.closed = true;
       conns.delete(conn);
       events.onClose(conn, reason);
     };
     // A frame over the limit closes the connection: reported to the stub
     // (on-close), the operator (an error event) and the stub's counters.
-    const tooLarge = () => {
-      const error = pfError('PF_ERR_FRAME_TOO_LARGE', [url, maxFrameBytes], where);
+    const refuse = (error: ProtoflyError, closeCode: number) => {
       stub.counters.rejected++;
       this.#errorEvent(error);
-      try { socket.close(1009, 'frame too large'); } catch { /* already closing */ }
+      try { socket.close(closeCode, error.code); } catch { /* already closing */ }
       finish(`${error.code}: ${error.message}`);
     };
+    const tooLarge = () => refuse(pfError('PF_ERR_FRAME_TOO_LARGE', [url, maxFrameBytes], where), 1009);
     socket.onopen = guarded(() => events.onOpen(conn));
-    socket.onmessage = guarded(({ data }: { data: unknown }) => {
-      const frame = typeof data === 'string' ? new TextEncoder().encode(data)
-        : data instanceof ArrayBuffer ? new Uint8Array(data)
-          : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
-      if (!frame || closed) return;
+    const receive = guarded((data: unknown) => {
+      const frame = data instanceof Uint8Array ? data
+        : typeof data === 'string' ? new TextEncoder().encode(data)
+          : data instanceof ArrayBuffer ? new Uint8Array(data) : undefined;
+      if (!frame || connection.closed) return;
       // Where the socket could not refuse it from its header (a browser).
       if (frame.byteLength > maxFrameBytes) return tooLarge();
+      connection.waitingBytes += frame.byteLength;
+      connection.waitingFrames++;
       events.onFrame(conn, frame);
+      if (connection.paused || connection.closed) return;
+      if (connection.waitingBytes <= limits.maxInboundBytes && connection.waitingFrames <= limits.maxInboundFrames) return;
+      if (socket.pause) {
+        // The rest of what the socket already read still arrives; nothing more
+        // is read until the stub has taken half of what waits (`taken`).
+        connection.paused = true;
+        stub.counters.inboundPauses++;
+        socket.pause();
+      } else {
+        // A browser reads on whatever the page does: the only bound left is closing.
+        refuse(pfError('PF_ERR_INBOUND_FULL', [url, connection.waitingBytes, connection.waitingFrames], where), 1008);
+      }
     });
+    // A flood of tiny frames is where the cost per frame shows: in Node,
+    // `ws`'s own event; elsewhere the standard one.
+    if (socket.on) socket.on('message', receive);
+    else socket.onmessage = ({ data }) => receive(data);
     socket.onerror = guarded((event: unknown) => {
       const cause = (event as { error?: { code?: string } })?.error;
       if (cause?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return tooLarge();
@@ -117,28 +158,45 @@ class WebSocketTransport implements Transport {
       finish(message ? `connection error: ${message}` : 'connection error');
     });
     socket.onclose = guarded(({ code, reason }: { code: number; reason: string }) => finish(reason ? `closed (${code}): ${reason}` : `closed (${code})`));
-    conns.set(conn, socket);
+    conns.set(conn, connection);
     return conn;
   }
 
+  taken(stub: StubRecord, conn: number, bytes: number, frames: number): void {
+    const connection = this.#byStub.get(stub.stubURL)?.get(conn);
+    if (!connection) return;
+    connection.waitingBytes = Math.max(0, connection.waitingBytes - bytes);
+    connection.waitingFrames = Math.max(0, connection.waitingFrames - frames);
+    const { limits } = connection;
+    // Half-way down, not just under the bound: one pause per half a bound of
+    // frames, not one per frame.
+    if (connection.paused && connection.waitingBytes <= limits.maxInboundBytes / 2 && connection.waitingFrames <= limits.maxInboundFrames / 2) {
+      connection.paused = false;
+      connection.socket.resume?.();
+    }
+  }
+
   send(stub: StubRecord, conn: number, frame: Uint8Array): void {
-    const socket = this.#byStub.get(stub.stubURL)?.get(conn);
-    if (!socket || socket.readyState !== OPEN) throw new Error(`connection ${conn} is not open`);
-    socket.send(frame);
+    const connection = this.#byStub.get(stub.stubURL)?.get(conn);
+    if (!connection || connection.socket.readyState !== OPEN) throw new Error(`connection ${conn} is not open`);
+    connection.socket.send(frame);
+  }
+
+  buffered(stub: StubRecord, conn: number): number {
+    return this.#byStub.get(stub.stubURL)?.get(conn)?.socket.bufferedAmount ?? 0;
   }
 
   close(stub: StubRecord, conn: number): void {
-    const conns = this.#byStub.get(stub.stubURL);
-    const socket = conns?.get(conn);
-    if (!socket) return;
-    socket.close(1000, 'closed by stub');
+    this.#byStub.get(stub.stubURL)?.get(conn)?.socket.close(1000, 'closed by stub');
   }
 
   closeAll(stub: StubRecord): void {
     const conns = this.#byStub.get(stub.stubURL);
     if (!conns) return;
     this.#byStub.delete(stub.stubURL);
-    for (const socket of conns.values()) {
+    for (const connection of conns.values()) {
+      const { socket } = connection;
+      connection.closed = true;
       socket.onclose = socket.onmessage = socket.onopen = null;
       // Not null: closing a socket still connecting makes `ws` emit an error
       // later, and an error nobody listens to would end the process.
@@ -147,7 +205,7 @@ class WebSocketTransport implements Transport {
     }
   }
 
-  #connections(stub: StubRecord): Map<number, WebSocketLike> {
+  #connections(stub: StubRecord): Map<number, Connection> {
     let conns = this.#byStub.get(stub.stubURL);
     if (!conns) {
       conns = new Map();

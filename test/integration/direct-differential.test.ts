@@ -37,12 +37,13 @@ async function start(prepared: PreparedComponent): Promise<Trace> {
     post: (batch) => events.push(`post ${Buffer.from(batch).toString('hex')}`),
     open: (conn, url, protocols) => events.push(`open ${conn} ${url} ${protocols.join(',')}`),
     send: (conn, frame) => events.push(`send ${conn} ${Buffer.from(frame).toString('hex')}`),
+    outbound: () => 0,
     close: (conn) => events.push(`close ${conn}`),
     log: (level, text) => events.push(`log ${level} ${text}`),
     fault: (code) => events.push(`fault ${code}`),
   };
   const guest = await startGuest(prepared, host, {
-    connect: ['ws://127.0.0.1:9/'], maxConnections: 4, maxTimers: 64, maxPostsPerSecond: 1e9, maxPostBytes: 1 << 20, maxMemoryBytes: 64 << 20,
+    connect: ['ws://127.0.0.1:9/'], maxConnections: 4, maxTimers: 64, maxPostsPerSecond: 1e9, maxPostBytes: 1 << 20, maxMemoryBytes: 64 << 20, maxOutboundBytes: 1 << 22,
   }, CONFIG);
   return { events, guest };
 }

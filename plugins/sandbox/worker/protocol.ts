@@ -16,7 +16,16 @@ export type ToSlot =
   | { t: 'drain' }
   | { t: 'messages'; batch: Uint8Array }
   | { t: 'open'; conn: number }
-  | { t: 'frame'; conn: number; frame: Uint8Array }
+  /**
+   * `count` frames of one connection that arrived in one turn, each a 4-byte
+   * little-endian length and its bytes (answered `taken`).
+   */
+  | { t: 'frames'; conn: number; run: Uint8Array; count: number }
+  /**
+   * What became of the stub's sends on `conn`: `bytes` more were handed to the
+   * socket, and `buffered` bytes wait in it to be written (its send bound).
+   */
+  | { t: 'written'; conn: number; bytes: number; buffered: number }
   | { t: 'close'; conn: number; reason: string }
   /** The watchdog without shared memory: answered only between calls. */
   | { t: 'ping' };
@@ -28,6 +37,8 @@ export type FromSlot =
   | { t: 'posts'; batches: Uint8Array[]; done: number }
   | { t: 'open'; conn: number; url: string; protocols: string[] }
   | { t: 'send'; conn: number; frame: Uint8Array }
+  /** The stub returned from its calls for a `frames` message; `memory`: its linear memory now, in bytes. */
+  | { t: 'taken'; conn: number; bytes: number; frames: number; memory: number }
   | { t: 'close'; conn: number }
   | { t: 'log'; level: number; text: string }
   /** `inMessages`: it died inside `on-messages` (the oldest batch not reported done is why, maybe). */

@@ -27,6 +27,10 @@ function runSlot(s: number, port: ParentPort, start: ToSlot & { t: 'start' }, go
   let done = 0;
   let flushScheduled = false;
   const early: ToSlot[] = [];
+  // Per connection: bytes sent that the runtime's thread has not reported
+  // handed to the socket yet, and what the socket last said waits in it.
+  const unreported = new Map<number, number>();
+  const buffered = new Map<number, number>();
 
   // Posts made during a call (or a burst of calls) cross the boundary once.
   const flushPosts = () => {
@@ -65,8 +69,28 @@ function runSlot(s: number, port: ParentPort, start: ToSlot & { t: 'start' }, go
         scheduleFlush();
         break;
       case 'open': guest.onOpen(message.conn); break;
-      case 'frame': guest.onFrame(message.conn, message.frame); break;
-      case 'close': guest.onClose(message.conn, message.reason); break;
+      case 'frames': {
+        const { conn, run, count } = message;
+        const view = new DataView(run.buffer, run.byteOffset, run.byteLength);
+        let bytes = 0;
+        for (let at = 0; at < run.byteLength;) {
+          const length = view.getUint32(at, true);
+          guest.onFrame(conn, run.subarray(at + 4, at + 4 + length));
+          at += 4 + length;
+          bytes += length;
+        }
+        reply({ t: 'taken', conn, bytes, frames: count, memory: guest.memoryBytes() });
+        break;
+      }
+      case 'written':
+        unreported.set(message.conn, Math.max(0, (unreported.get(message.conn) ?? 0) - message.bytes));
+        buffered.set(message.conn, message.buffered);
+        break;
+      case 'close':
+        unreported.delete(message.conn);
+        buffered.delete(message.conn);
+        guest.onClose(message.conn, message.reason);
+        break;
       default: break;
     }
   };
@@ -81,9 +105,17 @@ function runSlot(s: number, port: ParentPort, start: ToSlot & { t: 'start' }, go
     // PUBACK) must never reach the broker ahead of the message it confirms.
     send: (conn, frame) => {
       if (posts.length) flushPosts();
+      unreported.set(conn, (unreported.get(conn) ?? 0) + frame.byteLength);
       reply({ t: 'send', conn, frame }, [frame.buffer as ArrayBuffer]);
     },
-    close: (conn) => reply({ t: 'close', conn }),
+    // An upper bound: what crossed and was not reported yet may already be
+    // on the network (the other thread reports in steps, see worker-sandbox).
+    outbound: (conn) => (unreported.get(conn) ?? 0) + (buffered.get(conn) ?? 0),
+    close: (conn) => {
+      unreported.delete(conn);
+      buffered.delete(conn);
+      reply({ t: 'close', conn });
+    },
     log: (level, text) => reply({ t: 'log', level, text }),
     fault: (code, reason, inMessages) => {
       flushPosts();

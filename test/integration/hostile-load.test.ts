@@ -1,0 +1,102 @@
+// Bounded under hostile load: a "broker" in another process floods an MQTT
+// stub's connection (the C one, and the componentize-js one) with 1,000,000 tiny frames as fast as it is read,
+// then announces one 256 MiB frame. The runtime's memory stays within a
+// bound above its baseline, its event loop keeps turning, the flooded
+// connection is paused (not buffered) and the giant frame closes it with its
+// code; a healthy stub on another domain answers every message throughout,
+// and the flooded stub comes back LIVE.
+import test from 'ava';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { StubRecord } from '../../kernel/types.ts';
+import { builtStub } from '../helpers/built.ts';
+import { watchEventLoop } from '../helpers/responsiveness.ts';
+import { catalogue, inbox, runtime } from '../helpers/runtime.ts';
+import { sleep, until } from '../helpers/until.ts';
+
+const FRAMES = 1_000_000;
+const GIANT = 256 * 1024 * 1024;
+/** The documented bound (README, "Bounded under load"): what a flood may add to the host's memory beside the stub's own. */
+const RSS_BOUND = 64 * 1024 * 1024;
+/**
+ * The README's figure is a worst lag under 100 ms on an idle machine; a CI
+ * machine shares its 2 cores with the flooding process and the stub's
+ * worker, so the test holds the loop to a looser bound (a buffered flood
+ * stalled it for seconds).
+ */
+const LAG_BOUND_MS = 500;
+
+function floodingBroker() {
+  const child: ChildProcess = fork(fileURLToPath(new URL('../helpers/flooding-broker.ts', import.meta.url)), [String(FRAMES), String(GIANT)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const events: Array<Record<string, unknown>> = [];
+  child.on('message', (message: Record<string, unknown>) => events.push(message));
+  const seen = async (type: string, ms = 120_000) => {
+    await until(`the broker's ${type}`, () => events.some((e) => e.t === type), ms);
+    return events.find((e) => e.t === type)!;
+  };
+  return { child, events, seen, stop: () => child.kill() };
+}
+
+for (const stub of ['mqtt-c', 'mqtt']) test.serial(`a broker flooding 1,000,000 frames then announcing a 256 MiB frame costs the runtime bounded memory and lag (${stub} stub); a healthy stub answers throughout`, async (t) => {
+  t.timeout(240_000);
+  const broker = floodingBroker();
+  t.teardown(broker.stop);
+  const { port } = await broker.seen('listening', 20_000) as { port: number };
+  const url = `ws://127.0.0.1:${port}`;
+
+  const flooded = await catalogue(t, { default: { component: builtStub(stub), configuration: { url }, connect: [url] } });
+  const healthy = await catalogue(t, { default: { component: builtStub('echo-c') } });
+  const rt = runtime(t, { identity: { credentials: { [flooded.domain]: { username: 'u', password: 'p' } } }, restart: { firstDelayMs: 50 } });
+  const statuses: string[] = [];
+  rt.hooks.status.tap('test', (record: StubRecord, value: string) => { if (record.domain.name === flooded.domain) statuses.push(value); });
+  const record = await rt.deployStub(flooded.origin);
+  await rt.deployStub(healthy.origin);
+
+  const me = `hyperty://${healthy.domain}/tester`;
+  const replies = inbox(rt, me);
+  let sent = 0;
+  const ping = () => rt.bus.postMessage({ id: `p${sent++}`, type: 'CREATE', from: me, to: `hyperty://${healthy.domain}/echo`, body: { n: sent } });
+  // Warm: the echo stub's worker and the bus have done their first allocations.
+  for (let i = 0; i < 200; i++) ping();
+  await replies.waitFor(sent);
+  await sleep(300);
+  const baseline = process.memoryUsage.rss();
+  const stubBefore = record.counters.memoryBytes;
+
+  let peak = baseline;
+  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 10);
+  const loop = watchEventLoop();
+  const pinger = setInterval(ping, 20);
+  t.teardown(() => { clearInterval(sampler); clearInterval(pinger); loop.stop(); });
+
+  broker.child.send({ t: 'flood' });
+  const done = await broker.seen('flooded') as { frames: number; ms: number };
+  await until('PF_ERR_FRAME_TOO_LARGE', () => rt.errors.some((e) => e.code === 'PF_ERR_FRAME_TOO_LARGE'), 60_000);
+  const closed = statuses.length;
+  await until('LIVE again', () => statuses.slice(closed).includes('LIVE'), 60_000);
+  clearInterval(pinger);
+  clearInterval(sampler);
+  loop.stop();
+  await replies.waitFor(sent, 20_000);
+
+  // The stub's own memory is its own to use, up to its limit (the TS stub's
+  // JavaScript engine grows its heap under a flood of calls); the bound is
+  // on what the runtime holds beside it.
+  const stubGrewMiB = (record.counters.memoryBytes - stubBefore) / 1048576;
+  const grewMiB = (peak - baseline) / 1048576 - stubGrewMiB;
+  t.log(`${done.frames} frames in ${done.ms.toFixed(0)} ms; RSS +${grewMiB.toFixed(1)} MiB at peak beside the stub's own +${stubGrewMiB.toFixed(1)} MiB; ` +
+    `worst event-loop lag ${loop.worstLagMs().toFixed(0)} ms; ` +
+    `${record.counters.inboundPauses} pauses; ${sent} echo round trips`);
+  t.is(done.frames, FRAMES, 'the whole flood was read: paused, never refused');
+  t.true(record.counters.inboundPauses > 0, 'the flooded connection was paused');
+  t.true(stubBefore > 0, 'the stub\'s memory was seen before the flood');
+  t.true(grewMiB * 1048576 < RSS_BOUND, `RSS grew by ${grewMiB.toFixed(1)} MiB beside the stub's memory`);
+  t.true(loop.worstLagMs() < LAG_BOUND_MS, `worst lag ${loop.worstLagMs()} ms`);
+  t.is(replies.messages.length, sent, 'every message to the healthy stub was answered');
+  t.true(broker.events.filter((e) => e.t === 'connected').length >= 2, 'the flooded stub reconnected');
+  t.is(record.status, 'LIVE');
+  t.deepEqual(rt.errors.map((e) => e.code), ['PF_ERR_FRAME_TOO_LARGE']);
+});
