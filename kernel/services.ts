@@ -43,6 +43,19 @@ export interface Transport {
   taken(stub: StubRecord, conn: number, bytes: number, frames: number): void;
   close(stub: StubRecord, conn: number): void;
   closeAll(stub: StubRecord): void;
+  /** What each of the stub's connections holds now, each way. */
+  connections(stub: StubRecord): ConnectionStats[];
+}
+
+export interface ConnectionStats {
+  url: string;
+  /** Frames received and not yet taken by the stub, and their bytes. */
+  waitingFrames: number;
+  waitingBytes: number;
+  /** Not being read until the stub takes what waits. */
+  paused: boolean;
+  /** Bytes sent and not yet written to the network. */
+  buffered: number;
 }
 
 export interface ConnectionEvents {

@@ -6,7 +6,7 @@
 // what waits to be written is bounded by `send` answering `congested:`.
 import { describe, pfError, type ProtoflyError } from '../../kernel/errors.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
-import type { ConnectionEvents, Transport } from '../../kernel/services.ts';
+import type { ConnectionEvents, ConnectionStats, Transport } from '../../kernel/services.ts';
 import type { StubRecord } from '../../kernel/types.ts';
 import { isAllowed } from './connect-policy.ts';
 import { connectionLimits, type ConnectionLimits } from './limits.ts';
@@ -46,6 +46,7 @@ const OPEN = 1;
 
 interface Connection {
   socket: WebSocketLike;
+  url: string;
   limits: ConnectionLimits;
   /** Handed to the stub and not yet taken (reported by `taken`). */
   waitingBytes: number;
@@ -98,7 +99,7 @@ class WebSocketTransport implements Transport {
     // `ws` (it can pause) hands a frame over as a view of what it read, no
     // copy; a browser's WebSocket as an ArrayBuffer of its own.
     socket.binaryType = socket.pause ? 'nodebuffer' : 'arraybuffer';
-    const connection: Connection = { socket, limits, waitingBytes: 0, waitingFrames: 0, paused: false, closed: false };
+    const connection: Connection = { socket, url, limits, waitingBytes: 0, waitingFrames: 0, paused: false, closed: false };
     const guarded = <A extends unknown[]>(handler: (...args: A) => void) => (...args: A) => {
       try {
         handler(...args);
@@ -203,6 +204,11 @@ class WebSocketTransport implements Transport {
       socket.onerror = ignore;
       try { socket.close(1001, 'stub stopped'); } catch { /* already closing */ }
     }
+  }
+
+  connections(stub: StubRecord): ConnectionStats[] {
+    return [...this.#byStub.get(stub.stubURL)?.values() ?? []].map(({ url, waitingFrames, waitingBytes, paused, socket }) =>
+      ({ url, waitingFrames, waitingBytes, paused, buffered: socket.bufferedAmount }));
   }
 
   #connections(stub: StubRecord): Map<number, Connection> {

@@ -8,7 +8,12 @@
 import test from 'ava';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { platformRuntime } from '../../create-runtime.ts';
 import type { StubRecord } from '../../kernel/types.ts';
+import { sha256IntegrityNode } from '../../plugins/sandbox/integrity-node.ts';
+import { spawnNodeWorker } from '../../plugins/sandbox/worker/node-spawn.ts';
+import type { WebSocketConstructor, WebSocketLike } from '../../plugins/transport/plugin.ts';
 import { builtStub } from '../helpers/built.ts';
 import { watchEventLoop } from '../helpers/responsiveness.ts';
 import { catalogue, inbox, runtime } from '../helpers/runtime.ts';
@@ -26,8 +31,8 @@ const RSS_BOUND = 64 * 1024 * 1024;
  */
 const LAG_BOUND_MS = 500;
 
-function floodingBroker() {
-  const child: ChildProcess = fork(fileURLToPath(new URL('../helpers/flooding-broker.ts', import.meta.url)), [String(FRAMES), String(GIANT)], {
+function floodingBroker(frames = FRAMES) {
+  const child: ChildProcess = fork(fileURLToPath(new URL('../helpers/flooding-broker.ts', import.meta.url)), [String(frames), String(GIANT)], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -99,4 +104,64 @@ for (const stub of ['mqtt-c', 'mqtt']) test.serial(`a broker flooding 1,000,000 
   t.true(broker.events.filter((e) => e.t === 'connected').length >= 2, 'the flooded stub reconnected');
   t.is(record.status, 'LIVE');
   t.deepEqual(rt.errors.map((e) => e.code), ['PF_ERR_FRAME_TOO_LARGE']);
+});
+
+/**
+ * A real WebSocket with only what a browser's offers: no pause, no
+ * `maxPayload`, no Node events. The runtime must bound it by closing.
+ */
+class StandardWebSocket implements WebSocketLike {
+  readonly #socket: WebSocket;
+  onopen: WebSocketLike['onopen'] = null;
+  onmessage: WebSocketLike['onmessage'] = null;
+  onclose: WebSocketLike['onclose'] = null;
+  onerror: WebSocketLike['onerror'] = null;
+  constructor(url: string, protocols?: string[]) {
+    this.#socket = new WebSocket(url, protocols);
+    this.#socket.binaryType = 'arraybuffer';
+    this.#socket.onopen = (event) => this.onopen?.(event);
+    this.#socket.onmessage = ({ data }) => this.onmessage?.({ data });
+    this.#socket.onclose = ({ code, reason }) => this.onclose?.({ code, reason });
+    this.#socket.onerror = (event) => this.onerror?.(event);
+  }
+  get binaryType() { return 'arraybuffer'; }
+  set binaryType(_type: string) { /* a browser page picks arraybuffer too */ }
+  get readyState() { return this.#socket.readyState; }
+  get bufferedAmount() { return this.#socket.bufferedAmount; }
+  send(data: Uint8Array) { this.#socket.send(data); }
+  close(code?: number, reason?: string) { this.#socket.close(code, reason); }
+}
+
+test.serial('where a socket cannot be paused (the browser\'s WebSocket API), a flood past the inbound bound closes the connection with PF_ERR_INBOUND_FULL, and the stub connects again', async (t) => {
+  t.timeout(120_000);
+  const broker = floodingBroker(200_000);
+  t.teardown(broker.stop);
+  const { port } = await broker.seen('listening', 20_000) as { port: number };
+  const url = `ws://127.0.0.1:${port}`;
+  const flooded = await catalogue(t, { default: { component: builtStub('mqtt-c'), configuration: { url }, connect: [url] } });
+  const { createRuntime } = platformRuntime({
+    WebSocket: StandardWebSocket as unknown as WebSocketConstructor,
+    spawnWorker: spawnNodeWorker,
+    cache: () => undefined,
+    integrity: sha256IntegrityNode,
+  });
+  const rt = createRuntime({ identity: { credentials: { [flooded.domain]: { username: 'u', password: 'p' } } } });
+  t.teardown(() => rt.close());
+  const errors: string[] = [];
+  rt.hooks.error.tap('test', (error) => { errors.push(error.code); });
+  const statuses: Array<{ value: string; reason?: unknown }> = [];
+  rt.hooks.status.tap('test', (record: StubRecord, value: string) => { statuses.push({ value, reason: record.statusBody.reason }); });
+  const record = await rt.deployStub(flooded.origin);
+  const from = statuses.length;
+
+  broker.child.send({ t: 'flood' });
+  await until('PF_ERR_INBOUND_FULL', () => errors.includes('PF_ERR_INBOUND_FULL'), 60_000);
+  await until('LIVE again', () => statuses.slice(from).some((s) => s.value === 'LIVE'), 60_000);
+  const after = statuses.slice(from);
+  t.is(after[0].value, 'DISCONNECTED');
+  t.regex(String(after[0].reason), /PF_ERR_INBOUND_FULL/, 'the stub heard why its connection closed');
+  t.true(record.counters.rejected >= 1);
+  t.is(record.counters.inboundPauses, 0, 'nothing to pause');
+  t.true(broker.events.filter((e) => e.t === 'connected').length >= 2, 'it connected again');
+  t.is(record.status, 'LIVE');
 });
