@@ -4,7 +4,7 @@
 // its back-end session, so it may be stopped). Stubs answer with a RESPONSE
 // to the runtime's own URL, carrying the control message's id.
 import { domainOfAddress } from '../../kernel/address.ts';
-import { pfError } from '../../kernel/errors.ts';
+import { pfError, type ProtoflyError } from '../../kernel/errors.ts';
 import type { Message } from '../../kernel/schemas.ts';
 
 export class ControlAnswers {
@@ -15,7 +15,9 @@ export class ControlAnswers {
   /** DELETE control messages sent, by id, until their stub answers. */
   readonly #ends = new Map<string, { stubURL: string; answered(): void }>();
   readonly #confirmed = new Set<string>();
-  readonly #waiters = new Map<string, Set<() => void>>();
+  /** Addresses whose SUBSCRIBE the stub died on alone: not asked for again while listened to. */
+  readonly #refused = new Map<string, ProtoflyError>();
+  readonly #waiters = new Map<string, Set<{ resolve(): void; reject(error: ProtoflyError): void }>>();
 
   constructor(listened: (address: string) => boolean) {
     this.#listened = listened;
@@ -23,20 +25,50 @@ export class ControlAnswers {
 
   whenSubscribed(address: string, timeoutMs: number): Promise<void> {
     if (this.#confirmed.has(address)) return Promise.resolve();
+    const refused = this.#refused.get(address);
+    if (refused) return Promise.reject(refused);
     return new Promise((resolve, reject) => {
       let waiters = this.#waiters.get(address);
       if (!waiters) this.#waiters.set(address, waiters = new Set());
-      const done = () => { clearTimeout(timer); resolve(); };
+      const waiter = {
+        resolve: () => { clearTimeout(timer); resolve(); },
+        reject: (error: ProtoflyError) => { clearTimeout(timer); reject(error); },
+      };
       const timer = setTimeout(() => {
-        waiters.delete(done);
+        waiters.delete(waiter);
         reject(pfError('PF_ERR_SUBSCRIBE_TIMEOUT', [address, timeoutMs]));
       }, timeoutMs);
-      waiters.add(done);
+      waiters.add(waiter);
     });
+  }
+
+  /** The stub died on a SUBSCRIBE of these addresses alone: whoever waits for them hears `error`. */
+  refuse(addresses: readonly string[], error: ProtoflyError): void {
+    for (const address of addresses) {
+      if (!this.#listened(address)) continue;
+      this.#refused.set(address, error);
+      const waiters = this.#waiters.get(address);
+      this.#waiters.delete(address);
+      for (const waiter of waiters ?? []) waiter.reject(error);
+    }
+  }
+
+  isRefused(address: string): boolean {
+    return this.#refused.has(address);
+  }
+
+  /** A new stub serves the domain: it is asked for every address again. */
+  forgetRefused(domain: string): void {
+    for (const address of this.#refused.keys()) if (domainOfAddress(address) === domain) this.#refused.delete(address);
   }
 
   expectSubscribe(id: string, stubURL: string, resources: string[]): void {
     this.#subscribes.set(id, { stubURL, resources });
+  }
+
+  /** The SUBSCRIBE `id` was replaced (split into pieces of its own): no answer to it is awaited. */
+  forgetSubscribe(id: string): void {
+    this.#subscribes.delete(id);
   }
 
   /** Resolves when the stub answers the DELETE `id`, or after `graceMs`. */
@@ -70,13 +102,14 @@ export class ControlAnswers {
       this.#confirmed.add(address);
       const waiters = this.#waiters.get(address);
       this.#waiters.delete(address);
-      for (const done of waiters ?? []) done();
+      for (const waiter of waiters ?? []) waiter.resolve();
     }
   }
 
   /** Nobody listens there any more: a later listener waits for a new confirmation. */
   unconfirm(address: string): void {
     this.#confirmed.delete(address);
+    this.#refused.delete(address);
   }
 
   /** The domain's stub is new (or gone): what the old one confirmed no longer holds. */

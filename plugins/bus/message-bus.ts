@@ -191,9 +191,13 @@ export class MessageBus implements Bus {
     };
     this.#routes.set(record.domain.name, route);
     // The stub learns which of its domain's addresses are listened to here,
-    // before anything else reaches it.
+    // before anything else reaches it: all but those it died on (refused)
+    // or may have (suspects, replayed one piece per call).
     this.#answers.forgetDomain(record.domain.name);
-    const wanted = [...this.#listeners.keys()].filter((a) => !isRuntimeAddress(a) && domainOfAddress(a) === record.domain.name);
+    if (!same) this.#answers.forgetRefused(record.domain.name);
+    const probing = new Set(route.suspects.filter((m) => this.#isOwnSubscribe(record, m)).flatMap(resourcesOf));
+    const wanted = [...this.#listeners.keys()].filter((a) => !isRuntimeAddress(a) && domainOfAddress(a) === record.domain.name
+      && !probing.has(a) && !this.#answers.isRefused(a));
     // In bounded pieces: a stub's call never has to take thousands of
     // addresses at once (each piece is confirmed on its own).
     for (let from = 0; from < wanted.length; from += MAX_ADDRESSES_PER_CONTROL) {
@@ -226,18 +230,34 @@ export class MessageBus implements Bus {
     const probe = route.probing ? route.suspects[0] : undefined;
     route.probing = false;
     // A call that held one message and nothing else died on that message:
-    // it is the poison. A call that held more makes each a suspect.
+    // it is the poison. A call that held more makes each a suspect. The
+    // runtime's own SUBSCRIBE pieces are suspects too: a stub that dies on
+    // one address at every start would otherwise be given up for the
+    // runtime's doing, not its own.
     const held = error.code === 'PF_ERR_WORKER_LOST' ? 0 : suspects;
-    const blamed = unprocessed.slice(0, held).filter(app);
+    const blamed = unprocessed.slice(0, held).filter((m) => app(m) || this.#isOwnSubscribe(record, m));
     const spared = unprocessed.slice(held).filter((m) => app(m) && m !== probe);
     let poison: Message | undefined;
-    if (held === 1 && blamed.length === 1) {
+    if (held === 1 && blamed.length === 1 && !this.#isOwnSubscribe(record, blamed[0])) {
       poison = blamed[0];
       if (poison === probe) route.suspects.shift();
       record.counters.poisoned++;
       this.#undeliverable(poison, error);
+    } else if (held === 1 && blamed.length === 1 && resourcesOf(blamed[0]).length === 1) {
+      // One address alone killed it: not asked for again while it is
+      // listened to; whoever waits for it hears why, and the stub goes on.
+      poison = blamed[0];
+      if (poison === probe) route.suspects.shift();
+      record.counters.poisoned++;
+      this.#runtime.hooks.error.call(error);
+      this.#answers.refuse(resourcesOf(poison), error);
     } else {
-      route.suspects.unshift(...blamed.filter((m) => m !== probe));
+      // A suspect SUBSCRIBE is replayed one address per call, so the one
+      // that kills the stub is found at its next death, not its piece's.
+      const splitProbe = probe !== undefined && blamed.includes(probe) && this.#isOwnSubscribe(record, probe);
+      if (splitProbe) route.suspects.shift();
+      route.suspects.unshift(...blamed.filter((m) => m !== probe || splitProbe)
+        .flatMap((m) => (this.#isOwnSubscribe(record, m) ? this.#perAddress(record, m) : [m])));
     }
     // What it had returned from may still have been in its hands: in doubt,
     // handed again (before what it never saw, in the order first given).
@@ -518,6 +538,19 @@ export class MessageBus implements Bus {
     this.#runtime.hooks.error.call(error);
   }
 
+  /** A SUBSCRIBE piece as one-address SUBSCRIBEs, each confirmed on its own. */
+  #perAddress(record: StubRecord, piece: Message): Message[] {
+    const addresses = resourcesOf(piece);
+    if (addresses.length <= 1) return [piece];
+    this.#answers.forgetSubscribe(String(piece.id));
+    return addresses.map((address) => this.#control(record, 'SUBSCRIBE', [address]));
+  }
+
+  /** A SUBSCRIBE control message this runtime sent to the stub. */
+  #isOwnSubscribe(record: StubRecord, message: Message): boolean {
+    return message.to === record.stubURL && message.type === 'SUBSCRIBE' && message.from === this.#runtime.runtimeURL;
+  }
+
   #controlStub(address: string, type: 'SUBSCRIBE' | 'UNSUBSCRIBE'): void {
     if (isRuntimeAddress(address)) return;
     const domain = domainOfAddress(address);
@@ -546,6 +579,10 @@ export class MessageBus implements Bus {
 }
 
 let controlSequence = 0;
+const resourcesOf = (message: Message): string[] => {
+  const resources = (message.body as { resources?: unknown } | undefined)?.resources;
+  return Array.isArray(resources) ? resources.filter((r): r is string => typeof r === 'string') : [];
+};
 /** Addresses in one SUBSCRIBE control message at most (stubs/CONTRACT.md). */
 export const MAX_ADDRESSES_PER_CONTROL = 256;
 const settled = Promise.resolve();

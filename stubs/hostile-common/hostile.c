@@ -30,8 +30,36 @@ int hostile_parse(const uint8_t *msg, size_t len, echo_message *out) {
   return echo_read(&r, out);
 }
 
+// 1 if the text ends with "/attack".
+static int ends_in_attack(pf_str text) {
+  static const char tail[] = "/attack";
+  size_t n = sizeof tail - 1;
+  if (text.len < n) return 0;
+  for (size_t i = 0; i < n; i++) {
+    if (text.ptr[text.len - n + i] != tail[i]) return 0;
+  }
+  return 1;
+}
+
+// 1 if the array under the reader holds a text ending in "/attack".
+static int resources_attack(pf_cbor_reader *b) {
+  size_t n;
+  if (!pf_cbor_read_array(b, &n)) return 0;
+  while (pf_cbor_next(b, &n) > 0) {
+    pf_str text;
+    if (pf_cbor_read_text(b, &text)) {
+      if (ends_in_attack(text)) return 1;
+    } else if (!pf_cbor_skip(b)) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
 // The trigger is body.attack == true (CBOR true, not 1 or "true"), whatever
-// the message's to: tests may address it to the stub or to its domain.
+// the message's to: tests may address it to the stub or to its domain. A
+// control message triggers it too when one of its body.resources ends in
+// "/attack": a subscription the stub cannot survive.
 static int is_trigger(const uint8_t *msg, size_t len) {
   echo_message h;
   if (!hostile_parse(msg, len, &h) || !h.body) return 0;
@@ -42,6 +70,10 @@ static int is_trigger(const uint8_t *msg, size_t len) {
     uint8_t v;
     if (pf_cbor_read_text_eq(&b, PF_STR("attack"))) {
       if (pf_cbor_read_simple(&b, &v) && v == PF_CBOR_TRUE) return 1;
+      if (!pf_cbor_skip(&b)) return 0;
+    } else if (pf_cbor_read_text_eq(&b, PF_STR("resources"))) {
+      pf_cbor_reader at = b;
+      if (resources_attack(&at)) return 1;
       if (!pf_cbor_skip(&b)) return 0;
     } else if (!pf_cbor_skip(&b) || !pf_cbor_skip(&b)) {
       return 0;

@@ -8,6 +8,7 @@ import type { Message } from '../../kernel/schemas.ts';
 import { builtStub } from '../helpers/built.ts';
 import { catalogue, inbox, runtime } from '../helpers/runtime.ts';
 import { statusLog } from '../helpers/statuses.ts';
+import { until } from '../helpers/until.ts';
 
 type Kind = 'worker' | 'in-thread';
 
@@ -122,3 +123,38 @@ test('a stub given up on answers every message it still held, suspects included'
   t.deepEqual(result.order, ['s0']);
   t.deepEqual(result.failed, { s0: 'PF_ERR_GAVE_UP', poison: 'PF_ERR_GAVE_UP', s2: 'PF_ERR_GAVE_UP', s3: 'PF_ERR_GAVE_UP' });
 });
+
+for (const kind of ['in-thread', 'worker'] as Kind[]) {
+  test(`a stub that dies on one address of the runtime's own SUBSCRIBE is not given up: the piece is replayed address by address, that address alone is refused with the fault, the others reach the stub (${kind})`, async (t) => {
+    const h = await echoing(t, 'hostile-trap', { sandbox: { kind } });
+    const handed: Message[] = [];
+    h.rt.hooks.attach.tapPromise({ name: 'test', stage: -10 }, async (context) => {
+      const instance = context.instance!;
+      const deliver = instance.deliver.bind(instance);
+      instance.deliver = (messages, done) => { handed.push(...messages); deliver(messages, done); };
+      return undefined as never;
+    });
+    const addresses = ['alice', 'attack', 'bob', 'carol'].map((name) => `hyperty://${h.domain}/${name}`);
+    // One turn: one SUBSCRIBE piece with all four.
+    for (const address of addresses) h.rt.bus.addListener(address, () => {});
+    const refused = await t.throwsAsync(h.rt.bus.whenSubscribed(addresses[1], 20_000));
+    t.is((refused as { code?: string }).code, 'PF_ERR_STUB_TRAP');
+    // It is back, and not for nothing: it answers.
+    await h.log.reached('LIVE', { domain: h.domain, after: 1 });
+    h.send('after', { n: 1 });
+    await h.replies.waitFor(1);
+    t.like(h.replies.messages[0], { id: 'after', type: 'RESPONSE' });
+    t.is(h.stub.status, 'LIVE');
+    t.is(h.stub.counters.poisoned, 1);
+    t.is(h.stub.counters.restarts, 2, 'one death on the piece, one on the address alone');
+    // What the last instance was handed: every address but the one it died on.
+    await until('the others handed again', () => handed.filter((m) => m.type === 'SUBSCRIBE').length >= 3);
+    const asked = handed.filter((m) => m.type === 'SUBSCRIBE' && m.to === h.stub.stubURL).flatMap((m) => (m.body as { resources: string[] }).resources);
+    const lastAttack = asked.lastIndexOf(addresses[1]);
+    for (const other of [addresses[0], addresses[2], addresses[3]]) t.true(asked.lastIndexOf(other) > lastAttack, `${other} asked for after the poison was found`);
+    // The restarted instances (the first was deployed before the tap) were
+    // asked for it once, alone, and never again once it was found.
+    t.is(asked.filter((a) => a === addresses[1]).length, 1, 'alone, once');
+    t.deepEqual(h.rt.errors.filter((e) => e.code !== 'PF_ERR_STUB_TRAP').map((e) => e.code), []);
+  });
+}
