@@ -42,9 +42,8 @@ enum State {
 /// belongs to the oldest PING still unanswered.
 enum PingFor {
     Login,
-    Subscribed(Vec<String>),
-    /// Everything wanted, again on a new connection: LIVE once confirmed.
-    Resubscribed(Vec<String>),
+    /// A run of SUBs and UNSUBs: every sid up to this one is confirmed.
+    Subscribed(u64),
     Published,
     KeepAlive,
     Drain,
@@ -72,11 +71,13 @@ pub struct Session {
     parser: Parser,
     sent_connect: bool,
     servers: Servers,
-    subs: Subscriptions,
+    subs: Subscriptions<Reply>,
     outbox: Outbox,
     pings: VecDeque<Ping>,
     keepalive_out: bool,
     out: Vec<u8>,
+    /// SUBSCRIBE / UNSUBSCRIBE messages past one call's share (control.rs).
+    deferred: VecDeque<Vec<u8>>,
     /// RESPONSEs to post at the end of this call.
     answers: Vec<Answer>,
     /// The last server's INFO max_payload.
@@ -90,6 +91,7 @@ pub struct Session {
     handshake_timer: Option<u32>,
     ping_timer: Option<u32>,
     drain_timer: Option<u32>,
+    control_timer: Option<u32>,
     status_seq: u64,
 }
 
@@ -109,6 +111,7 @@ impl Session {
             pings: VecDeque::new(),
             keepalive_out: false,
             out: Vec::new(),
+            deferred: VecDeque::new(),
             answers: Vec::new(),
             server_max_payload: None,
             outage_reported: false,
@@ -118,6 +121,7 @@ impl Session {
             handshake_timer: None,
             ping_timer: None,
             drain_timer: None,
+            control_timer: None,
             status_seq: 0,
         }
     }
@@ -146,6 +150,9 @@ impl Session {
             if self.state == State::Draining {
                 self.finish_delete(&format!("not confirmed by the server within {} ms of the DELETE", DRAIN_MAX_MS));
             }
+        } else if self.control_timer == Some(id) {
+            self.control_timer = None;
+            self.control_deferred();
         } else if self.ping_timer == Some(id) {
             self.ping_timer = None;
             if self.state != State::Live {
@@ -231,11 +238,18 @@ impl Session {
         replies::post_status(&self.cfg.stub_url, self.status_seq, value, reason, code);
     }
 
-    /// Called once at the end of every host→stub call: a PING after the
-    /// PUBs written (its PONG confirms them), what was written, the answers.
+    /// Called once at the end of every host→stub call: the next runs of
+    /// SUBs (each with its PING), a PING after the PUBs written (its PONG
+    /// confirms them), what was written, the answers.
     pub fn flush(&mut self) {
-        if self.state == State::Live && self.outbox.needs_ping() {
-            self.ping(PingFor::Published);
+        if !self.deferred.is_empty() && self.control_timer.is_none() {
+            self.control_timer = timer(0);
+        }
+        if self.state == State::Live {
+            self.write_subscription_runs();
+            if self.outbox.needs_ping() {
+                self.ping(PingFor::Published);
+            }
         }
         if let Some(conn) = self.conn.filter(|_| !self.out.is_empty()) {
             let out = std::mem::take(&mut self.out);

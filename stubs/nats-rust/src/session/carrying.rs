@@ -3,6 +3,7 @@
 // connected, or answered when it cannot be carried (CONTRACT.md, "A stub
 // never drops a message silently"). Inbound publications are posted to the
 // bus once checked to be messages.
+use super::control::Tally;
 use super::{Session, State};
 use crate::cbor;
 use crate::outbox::{self, Outgoing};
@@ -18,6 +19,7 @@ impl Session {
                 return;
             }
         };
+        let mut tally = Tally::default();
         for item in items {
             let entries = match cbor::map_entries(item) {
                 Ok(entries) => entries,
@@ -34,11 +36,12 @@ impl Session {
                 }
             };
             if to == self.cfg.stub_url {
-                self.control(&entries);
+                self.control(item, &entries, &mut tally);
             } else {
                 self.carry(item, &to, &entries);
             }
         }
+        self.log_tally(&tally);
     }
 
     /// A message the stub cannot carry is answered to its sender; a
