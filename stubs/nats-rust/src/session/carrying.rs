@@ -68,10 +68,16 @@ impl Session {
         if item.len() > max {
             return self.refuse(entries, 413, outbox::too_large(item.len(), max));
         }
-        if self.state != State::Live {
-            if let Some(reason) = self.outbox.full(item.len()) {
-                return self.refuse(entries, 503, reason);
-            }
+        // Held while no server is connected; while one is but the host
+        // holds back our writes (unsent.rs), bounded there: either way a
+        // full buffer is answered 503 rather than grown.
+        let full = if self.state == State::Live {
+            self.unsent.full(self.out.len() + item.len())
+        } else {
+            self.outbox.full(item.len())
+        };
+        if let Some(reason) = full {
+            return self.refuse(entries, 503, reason);
         }
         // The message goes out as the runtime encoded it, byte for byte.
         let o = Outgoing { subject, payload: item.to_vec(), reply: Reply::of(entries) };

@@ -90,7 +90,7 @@ impl Session {
             _ => {}
         }
         self.stop_timers();
-        self.out.clear();
+        self.discard_output();
         self.parser.reset();
         self.subs.connection_lost();
         self.pings.clear();
@@ -120,7 +120,7 @@ impl Session {
         self.log(4, &format!("login refused: {}; not retrying", reason));
         self.state = State::Refused;
         self.stop_timers();
-        self.out.clear();
+        self.discard_output();
         if let Some(conn) = self.conn.take() {
             abi::close(conn);
         }

@@ -171,7 +171,7 @@ impl Session {
     pub(super) fn finish_delete(&mut self, unconfirmed_reason: &str) {
         self.state = State::Closed;
         self.stop_timers();
-        self.out.clear();
+        self.discard_output();
         if let Some(conn) = self.conn.take() {
             abi::close(conn);
         }
