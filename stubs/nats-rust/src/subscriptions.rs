@@ -13,8 +13,8 @@
 //
 // A waiting SUBSCRIBE is filed under the highest sid it names; a
 // confirmation takes the waiters filed up to it and no others, so the work
-// it does is what it answers. It is generic over the reply, so it needs
-// nothing but std and nats.rs.
+// it does is what it answers. Generic over the reply, it needs nothing
+// but std and nats.rs, so its tests run on the host (tests/host.rs).
 //
 // Runs are bounded (CONTRACT.md, "Back-end requests are bounded"): at most
 // RUN_LINES lines and RUN_BYTES bytes, then a PING, and no more than
