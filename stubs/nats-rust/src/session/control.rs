@@ -14,8 +14,8 @@ use crate::cbor;
 use crate::replies::{id_text, Reply};
 use crate::subjects;
 
-// Measured: about a microsecond an address in the stub (parse, map
-// insert) on a busy machine, so a call spends a millisecond or two.
+// Measured in V8 (parse, map inserts, the waiter): about half a
+// microsecond an address, so a call's share takes about a millisecond.
 const ADDRESSES_PER_CALL: usize = 2048;
 
 /// What one host call's control messages asked, for one log line: a storm
