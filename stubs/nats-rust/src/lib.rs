@@ -16,6 +16,7 @@ mod replies;
 mod session;
 mod subjects;
 mod subscriptions;
+mod unsent;
 
 use session::Session;
 

@@ -223,12 +223,12 @@ pub fn connect(login: Login) -> Vec<u8> {
 pub const PING: &[u8] = b"PING\r\n";
 pub const PONG: &[u8] = b"PONG\r\n";
 
-pub fn sub(subject: &str, sid: u32) -> Vec<u8> {
-    format!("SUB {} {}\r\n", subject, sid).into_bytes()
+pub fn write_sub(out: &mut Vec<u8>, subject: &str, sid: u64) {
+    out.extend_from_slice(format!("SUB {} {}\r\n", subject, sid).as_bytes());
 }
 
-pub fn unsub(sid: u32) -> Vec<u8> {
-    format!("UNSUB {}\r\n", sid).into_bytes()
+pub fn write_unsub(out: &mut Vec<u8>, sid: u64) {
+    out.extend_from_slice(format!("UNSUB {}\r\n", sid).as_bytes());
 }
 
 pub fn publish(out: &mut Vec<u8>, subject: &str, payload: &[u8]) {

@@ -4,8 +4,8 @@
 //   connection.rs  handshake, keepalive, failover to the next server
 //   carrying.rs    messages out (published, held, answered) and in
 //   control.rs     SUBSCRIBE / UNSUBSCRIBE / DELETE from the runtime
-// and the state they keep in failover.rs, outbox.rs, subscriptions.rs;
-// what the stub posts for itself is built in replies.rs.
+// and the state they keep in failover.rs, outbox.rs, subscriptions.rs and
+// unsent.rs; what the stub posts for itself is built in replies.rs.
 use std::collections::VecDeque;
 
 use crate::abi;
@@ -16,6 +16,7 @@ use crate::nats::{self, Op, Parser};
 use crate::outbox::Outbox;
 use crate::replies::{self, Answer, Reply};
 use crate::subscriptions::Subscriptions;
+use crate::unsent::{Sent, Unsent};
 
 mod carrying;
 mod connection;
@@ -42,9 +43,8 @@ enum State {
 /// belongs to the oldest PING still unanswered.
 enum PingFor {
     Login,
-    Subscribed(Vec<String>),
-    /// Everything wanted, again on a new connection: LIVE once confirmed.
-    Resubscribed(Vec<String>),
+    /// A run of SUBs and UNSUBs: every sid up to this one is confirmed.
+    Subscribed(u64),
     Published,
     KeepAlive,
     Drain,
@@ -61,9 +61,9 @@ const HANDSHAKE_MAX_MS: u32 = 10_000;
 // A DELETE waits this long for the server to confirm what was published;
 // the runtime stops the stub after 1 s by default (undeployGraceMs).
 const DRAIN_MAX_MS: u32 = 500;
-// What one host→stub call writes is sent in frames of at most this; NATS is
-// a byte stream, so a split may fall anywhere.
-const FRAME_LIMIT: usize = 256 * 1024;
+// A send the host refused as congested is tried again after this; the
+// contract asks for a timer, and the socket drains in milliseconds.
+const SEND_RETRY_MS: u32 = 20;
 
 pub struct Session {
     cfg: Config,
@@ -72,11 +72,15 @@ pub struct Session {
     parser: Parser,
     sent_connect: bool,
     servers: Servers,
-    subs: Subscriptions,
+    subs: Subscriptions<Reply>,
     outbox: Outbox,
     pings: VecDeque<Ping>,
     keepalive_out: bool,
+    /// What this call wrote; at its end it goes behind what waits unsent.
     out: Vec<u8>,
+    unsent: Unsent,
+    /// SUBSCRIBE / UNSUBSCRIBE messages past one call's share (control.rs).
+    deferred: VecDeque<Vec<u8>>,
     /// RESPONSEs to post at the end of this call.
     answers: Vec<Answer>,
     /// The last server's INFO max_payload.
@@ -90,6 +94,8 @@ pub struct Session {
     handshake_timer: Option<u32>,
     ping_timer: Option<u32>,
     drain_timer: Option<u32>,
+    send_timer: Option<u32>,
+    control_timer: Option<u32>,
     status_seq: u64,
 }
 
@@ -109,6 +115,8 @@ impl Session {
             pings: VecDeque::new(),
             keepalive_out: false,
             out: Vec::new(),
+            unsent: Unsent::default(),
+            deferred: VecDeque::new(),
             answers: Vec::new(),
             server_max_payload: None,
             outage_reported: false,
@@ -118,6 +126,8 @@ impl Session {
             handshake_timer: None,
             ping_timer: None,
             drain_timer: None,
+            send_timer: None,
+            control_timer: None,
             status_seq: 0,
         }
     }
@@ -146,6 +156,12 @@ impl Session {
             if self.state == State::Draining {
                 self.finish_delete(&format!("not confirmed by the server within {} ms of the DELETE", DRAIN_MAX_MS));
             }
+        } else if self.control_timer == Some(id) {
+            self.control_timer = None;
+            self.control_deferred();
+        } else if self.send_timer == Some(id) {
+            // The flush at the end of this call sends what waits.
+            self.send_timer = None;
         } else if self.ping_timer == Some(id) {
             self.ping_timer = None;
             if self.state != State::Live {
@@ -167,6 +183,13 @@ impl Session {
         clear(&mut self.handshake_timer);
         clear(&mut self.ping_timer);
         clear(&mut self.drain_timer);
+        clear(&mut self.send_timer);
+    }
+
+    /// What was written for a connection that is gone, or going.
+    fn discard_output(&mut self) {
+        self.out.clear();
+        self.unsent.clear();
     }
 
     // ---- inbound ----
@@ -231,19 +254,38 @@ impl Session {
         replies::post_status(&self.cfg.stub_url, self.status_seq, value, reason, code);
     }
 
-    /// Called once at the end of every host→stub call: a PING after the
-    /// PUBs written (its PONG confirms them), what was written, the answers.
+    /// Called once at the end of every host→stub call: the next runs of
+    /// SUBs (each with its PING), a PING after the PUBs written (its PONG
+    /// confirms them), what was written, the answers.
     pub fn flush(&mut self) {
-        if self.state == State::Live && self.outbox.needs_ping() {
-            self.ping(PingFor::Published);
+        if !self.deferred.is_empty() && self.control_timer.is_none() {
+            self.control_timer = timer(0);
         }
-        if let Some(conn) = self.conn.filter(|_| !self.out.is_empty()) {
-            let out = std::mem::take(&mut self.out);
-            for frame in out.chunks(FRAME_LIMIT) {
-                if let Err(e) = abi::send(conn, frame) {
-                    self.drop_connection(&format!("send failed: {}", e));
-                    break;
+        if self.state == State::Live {
+            self.write_subscription_runs();
+            if self.outbox.needs_ping() {
+                self.ping(PingFor::Published);
+            }
+        }
+        if let Some(conn) = self.conn {
+            let was_congested = self.unsent.bytes() > 0;
+            self.unsent.push(std::mem::take(&mut self.out));
+            match self.unsent.send(|frame| abi::send(conn, frame)) {
+                Sent::All => {
+                    clear(&mut self.send_timer);
+                    if was_congested {
+                        self.log(2, "the connection takes writes again");
+                    }
                 }
+                Sent::Congested(reason) => {
+                    if !was_congested {
+                        self.log(3, &format!("{}; {} bytes wait, retrying every {} ms", reason, self.unsent.bytes(), SEND_RETRY_MS));
+                    }
+                    if self.send_timer.is_none() {
+                        self.send_timer = timer(SEND_RETRY_MS);
+                    }
+                }
+                Sent::Failed(e) => self.drop_connection(&format!("send failed: {}", e)),
             }
         }
         // Whatever a drop wrote belongs to a connection that is gone.

@@ -3,6 +3,7 @@
 // connected, or answered when it cannot be carried (CONTRACT.md, "A stub
 // never drops a message silently"). Inbound publications are posted to the
 // bus once checked to be messages.
+use super::control::Tally;
 use super::{Session, State};
 use crate::cbor;
 use crate::outbox::{self, Outgoing};
@@ -18,6 +19,7 @@ impl Session {
                 return;
             }
         };
+        let mut tally = Tally::default();
         for item in items {
             let entries = match cbor::map_entries(item) {
                 Ok(entries) => entries,
@@ -34,11 +36,12 @@ impl Session {
                 }
             };
             if to == self.cfg.stub_url {
-                self.control(&entries);
+                self.control(item, &entries, &mut tally);
             } else {
                 self.carry(item, &to, &entries);
             }
         }
+        self.log_tally(&tally);
     }
 
     /// A message the stub cannot carry is answered to its sender; a
@@ -65,10 +68,16 @@ impl Session {
         if item.len() > max {
             return self.refuse(entries, 413, outbox::too_large(item.len(), max));
         }
-        if self.state != State::Live {
-            if let Some(reason) = self.outbox.full(item.len()) {
-                return self.refuse(entries, 503, reason);
-            }
+        // Held while no server is connected; while one is but the host
+        // holds back our writes (unsent.rs), bounded there: either way a
+        // full buffer is answered 503 rather than grown.
+        let full = if self.state == State::Live {
+            self.unsent.full(self.out.len() + item.len())
+        } else {
+            self.outbox.full(item.len())
+        };
+        if let Some(reason) = full {
+            return self.refuse(entries, 503, reason);
         }
         // The message goes out as the runtime encoded it, byte for byte.
         let o = Outgoing { subject, payload: item.to_vec(), reply: Reply::of(entries) };

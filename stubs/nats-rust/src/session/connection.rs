@@ -8,6 +8,7 @@ use crate::abi;
 use crate::config::Auth;
 use crate::failover;
 use crate::nats;
+use crate::replies::Reply;
 
 impl Session {
     /// Opens `next`, or the servers after it, until one can be opened;
@@ -89,7 +90,7 @@ impl Session {
             _ => {}
         }
         self.stop_timers();
-        self.out.clear();
+        self.discard_output();
         self.parser.reset();
         self.subs.connection_lost();
         self.pings.clear();
@@ -119,7 +120,7 @@ impl Session {
         self.log(4, &format!("login refused: {}; not retrying", reason));
         self.state = State::Refused;
         self.stop_timers();
-        self.out.clear();
+        self.discard_output();
         if let Some(conn) = self.conn.take() {
             abi::close(conn);
         }
@@ -127,23 +128,20 @@ impl Session {
         self.answer_all_held(503, "the NATS server refused the stub's login");
     }
 
-    /// Logged in: subscriptions again, then what was held, in order.
+    /// Logged in: what was held, in order, and every subscription again,
+    /// in runs from the flush at the end of this call on (each PONG lets
+    /// the next run go); LIVE once they are all confirmed.
     pub(super) fn logged_in(&mut self) {
         self.state = State::Live;
         self.servers.logged_in();
         self.outage_reported = false;
         clear(&mut self.handshake_timer);
-        let all = self.subs.all();
-        for (subject, sid) in &all {
-            self.out.extend_from_slice(&nats::sub(subject, *sid));
-        }
+        let wanted = self.subs.connection_up();
         let max = self.max_payload();
         let written = self.outbox.write_held(&mut self.out, max, &mut self.answers);
-        self.log(2, &format!("logged in to {}; {} subscription(s), {} held publication(s) sent", self.servers.current(), all.len(), written));
-        if all.is_empty() {
+        self.log(2, &format!("logged in to {}; {} subscription(s) to make, {} held publication(s) sent", self.servers.current(), wanted, written));
+        if self.subs.resynced() {
             self.report_live();
-        } else {
-            self.ping(PingFor::Resubscribed(all.into_iter().map(|(s, _)| s).collect()));
         }
         self.ping_timer = timer(self.ping_ms());
     }
@@ -207,10 +205,18 @@ impl Session {
                     self.logged_in();
                 }
             }
-            PingFor::Subscribed(subjects) => self.subs.confirm(subjects, &mut self.answers),
-            PingFor::Resubscribed(subjects) => {
-                self.subs.confirm(subjects, &mut self.answers);
-                self.report_live();
+            PingFor::Subscribed(upto) => {
+                let resyncing = !self.subs.resynced();
+                let mut done: Vec<(Reply, u64)> = Vec::new();
+                let refused = self.subs.confirm(upto, &mut done);
+                self.answer_subscribes(done);
+                if refused > 1 {
+                    self.log(3, &format!("the server refused {} subscription(s) (permissions)", refused));
+                }
+                if resyncing && self.subs.resynced() {
+                    self.log(2, &format!("subscribed again to {} subject(s)", self.subs.count()));
+                    self.report_live();
+                }
             }
             PingFor::Published => {}
             PingFor::KeepAlive => self.keepalive_out = false,
@@ -231,10 +237,13 @@ impl Session {
                 self.drop_connection(&format!("server error: {}", text));
             }
         } else if lower.starts_with("permissions violation for subscription") {
-            // The connection stays up; only that subscription is refused.
-            self.log(3, &format!("server: {}", text));
-            let refused: Vec<String> = quoted(text).into_iter().collect();
-            self.subs.refuse(&refused, &mut self.answers);
+            // The connection stays up; only that subscription is refused,
+            // and the SUBSCRIBEs naming it are answered 403 with the PONG
+            // that follows. One line in full; the PONG's log counts the rest.
+            let count = quoted(text).map_or(0, |subject| self.subs.refuse(&subject));
+            if count <= 1 {
+                self.log(3, &format!("server: {}", text));
+            }
         } else if lower.starts_with("permissions violation for publish") {
             // The connection stays up; the publication is answered.
             self.log(3, &format!("server: {}", text));

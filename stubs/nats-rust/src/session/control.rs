@@ -1,21 +1,90 @@
 // Control messages from the runtime (`to` is the stub URL): SUBSCRIBE and
-// UNSUBSCRIBE (subscriptions.rs keeps what is wanted), and DELETE, which
-// ends the session for good: UNSUB everything, a PING to learn the server
-// has every PUB (bounded wait), close, answer 200.
+// UNSUBSCRIBE (subscriptions.rs keeps what is wanted and writes it in
+// bounded runs), and DELETE, which ends the session for good: a PING to
+// learn the server has every PUB (bounded wait), close, answer 200.
+//
+// The runtime hands over up to 64 control messages of 256 addresses in one
+// call. A call takes on at most ADDRESSES_PER_CALL of them; the messages
+// after that wait, in order, for a timer that fires at once, so no call
+// the control traffic causes takes long (CONTRACT.md, "Back-end requests
+// are bounded").
 use super::{clear, timer, PingFor, Session, State, DRAIN_MAX_MS};
 use crate::abi;
 use crate::cbor;
-use crate::nats;
 use crate::replies::{id_text, Reply};
-use crate::subscriptions;
+use crate::subjects;
+
+// Measured in V8 (parse, map inserts, the waiter): about half a
+// microsecond an address, so a call's share takes about a millisecond.
+const ADDRESSES_PER_CALL: usize = 2048;
+
+/// What one host call's control messages asked, for one log line: a storm
+/// of 100,000 addresses logs counts, not addresses.
+#[derive(Default)]
+pub(super) struct Tally {
+    subscribes: usize,
+    addresses: usize,
+    new_subjects: usize,
+    unsubscribes: usize,
+    dropped_subjects: usize,
+}
+
+/// The subjects of a control message's `body.resources`; None when it has
+/// no such list. Resources that are not addresses are counted in `skipped`.
+fn resources(entries: &[(String, &[u8])], prefix: &str, skipped: &mut usize) -> Option<Vec<String>> {
+    let body = cbor::map_entries(cbor::lookup(entries, "body")?).ok()?;
+    let items = cbor::array_items(cbor::lookup(&body, "resources")?).ok()?;
+    let mut subjects = Vec::with_capacity(items.len());
+    for item in items {
+        match cbor::text(item).and_then(|a| subjects::address_to_subject(prefix, &a)) {
+            Some(subject) => subjects.push(subject),
+            None => *skipped += 1,
+        }
+    }
+    Some(subjects)
+}
 
 impl Session {
-    pub(super) fn control(&mut self, entries: &[(String, &[u8])]) {
+    /// A control message handed over by the runtime: a DELETE at once
+    /// (what comes after it is answered 503), the others now or, past this
+    /// call's share, behind those already waiting.
+    pub(super) fn control(&mut self, item: &[u8], entries: &[(String, &[u8])], tally: &mut Tally) {
+        if cbor::lookup(entries, "type").and_then(cbor::text).as_deref() == Some("DELETE") {
+            if !self.deferred.is_empty() {
+                self.log(3, &format!("DELETE: {} waiting SUBSCRIBE/UNSUBSCRIBE message(s) dropped", self.deferred.len()));
+                self.deferred.clear();
+            }
+            return self.delete(Reply::of(entries));
+        }
+        if self.deferred.is_empty() && tally.addresses < ADDRESSES_PER_CALL {
+            self.subscription_change(entries, tally);
+        } else {
+            self.deferred.push_back(item.to_vec());
+        }
+    }
+
+    /// The control messages that waited, as many as one call takes on.
+    pub(super) fn control_deferred(&mut self) {
+        let mut tally = Tally::default();
+        while tally.addresses < ADDRESSES_PER_CALL {
+            let item = match self.deferred.pop_front() {
+                Some(item) => item,
+                None => break,
+            };
+            // They were maps when they came; only a change of state could
+            // make one unreadable now, and there is none.
+            if let Ok(entries) = cbor::map_entries(&item) {
+                self.subscription_change(&entries, &mut tally);
+            }
+        }
+        self.log_tally(&tally);
+    }
+
+    fn subscription_change(&mut self, entries: &[(String, &[u8])], tally: &mut Tally) {
         let kind = cbor::lookup(entries, "type").and_then(cbor::text).unwrap_or_default();
         let subscribe = match kind.as_str() {
             "SUBSCRIBE" => true,
             "UNSUBSCRIBE" => false,
-            "DELETE" => return self.delete(Reply::of(entries)),
             _ => return,
         };
         if matches!(self.state, State::Draining | State::Closed) {
@@ -23,48 +92,73 @@ impl Session {
             return;
         }
         let mut skipped = 0;
-        let subjects = match subscriptions::resources(entries, &self.cfg.subject_prefix, &mut skipped) {
+        let subjects = match resources(entries, &self.cfg.subject_prefix, &mut skipped) {
             Some(subjects) => subjects,
             None => {
                 self.log(3, &format!("skipping {} {}: body.resources must be a list of addresses", kind, id_text(entries)));
                 return;
             }
         };
+        tally.addresses += subjects.len() + skipped;
         if skipped > 0 {
             self.log(3, &format!("skipping {} resource(s) in {} {}: not scheme://host/path addresses", skipped, kind, id_text(entries)));
         }
-        let live = self.state == State::Live;
+        // Nothing is written here: the flush at the end of the call writes
+        // the next runs (subscriptions.rs), so any number of addresses
+        // costs this call a map insert or removal each.
         if subscribe {
-            let new = self.subs.subscribe(subjects, Reply::of(entries));
-            if live && !new.is_empty() {
-                for (subject, sid) in &new {
-                    self.out.extend_from_slice(&nats::sub(subject, *sid));
-                }
-                self.log(2, &format!("subscribing to {} subject(s)", new.len()));
-                self.ping(PingFor::Subscribed(new.into_iter().map(|(s, _)| s).collect()));
-            }
-            self.subs.answer_ready(&[], &mut self.answers);
+            let mut done: Vec<(Reply, u64)> = Vec::new();
+            tally.subscribes += 1;
+            tally.new_subjects += self.subs.subscribe(subjects, Reply::of(entries), &mut done);
+            self.answer_subscribes(done);
         } else {
-            for sid in self.subs.unsubscribe(subjects) {
-                if live {
-                    self.out.extend_from_slice(&nats::unsub(sid));
-                }
-            }
+            tally.unsubscribes += 1;
+            tally.dropped_subjects += self.subs.unsubscribe(subjects);
+        }
+    }
+
+    pub(super) fn log_tally(&self, tally: &Tally) {
+        if tally.subscribes + tally.unsubscribes > 0 {
+            self.log(
+                2,
+                &format!(
+                    "{} SUBSCRIBE(s): {} new subject(s); {} UNSUBSCRIBE(s): {} subject(s) dropped; {} wanted; {} control message(s) waiting",
+                    tally.subscribes,
+                    tally.new_subjects,
+                    tally.unsubscribes,
+                    tally.dropped_subjects,
+                    self.subs.count(),
+                    self.deferred.len()
+                ),
+            );
+        }
+    }
+
+    /// SUBSCRIBE control messages whose subjects the server confirmed (200)
+    /// or refused (403).
+    pub(super) fn answer_subscribes(&mut self, done: Vec<(Reply, u64)>) {
+        self.answers.extend(done.into_iter().map(|(reply, code)| reply.answer(code, None)));
+    }
+
+    /// The next runs of SUBs and UNSUBs, each followed by the PING whose
+    /// PONG confirms it, as far as the runs unanswered allow.
+    pub(super) fn write_subscription_runs(&mut self) {
+        while let Some(run) = self.subs.next_run(&mut self.out) {
+            self.ping(PingFor::Subscribed(run.upto));
         }
     }
 
     /// NATS keeps nothing for a client once it is gone, so ending the
-    /// session is: UNSUB everything, a PING to learn the server has every
-    /// PUB (bounded wait), close.
+    /// session is a PING to learn the server has every PUB (bounded wait),
+    /// then closing, which ends every subscription at the server at once:
+    /// no UNSUBs, however many there are. Publications that arrive
+    /// meanwhile are still delivered.
     pub(super) fn delete(&mut self, reply: Option<Reply>) {
         self.deletes.extend(reply);
         match self.state {
             State::Draining => {}
             State::Live => {
                 self.state = State::Draining;
-                for (_, sid) in self.subs.all() {
-                    self.out.extend_from_slice(&nats::unsub(sid));
-                }
                 self.ping(PingFor::Drain);
                 clear(&mut self.ping_timer);
                 self.drain_timer = timer(DRAIN_MAX_MS);
@@ -77,7 +171,7 @@ impl Session {
     pub(super) fn finish_delete(&mut self, unconfirmed_reason: &str) {
         self.state = State::Closed;
         self.stop_timers();
-        self.out.clear();
+        self.discard_output();
         if let Some(conn) = self.conn.take() {
             abi::close(conn);
         }
