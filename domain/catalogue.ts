@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
-import { INLINE_SOURCE } from '../kernel/schemas.ts';
+import { INLINE_SOURCE, type Descriptor } from '../kernel/schemas.ts';
 
 export interface CatalogueEntry {
   /** Path of the built component (`build/stubs/mqtt.wasm`). */
@@ -13,7 +13,7 @@ export interface CatalogueEntry {
   version?: string;
   configuration?: Record<string, unknown>;
   connect?: string[];
-  limits?: { memoryMiB?: number; callTimeoutMs?: number };
+  limits?: Descriptor['limits'];
   [field: string]: unknown;
 }
 

@@ -60,12 +60,24 @@ export interface ServerProcess {
   start(): Promise<void>;
   /** SIGTERM lets the server save its state; SIGKILL is a crash. */
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** SIGSTOP: the server reads and writes nothing, its sockets stay open (a stalled broker). */
+  freeze(): void;
+  /** SIGCONT: it carries on where it stopped. */
+  thaw(): void;
 }
 
 export function serverProcess(name: string, command: string, args: string[], readyPort: number): ServerProcess {
   let child: ChildProcess | undefined;
   process.once('exit', () => child?.kill('SIGKILL'));
+  let frozen = false;
   return {
+    freeze() {
+      frozen = child?.kill('SIGSTOP') ?? false;
+    },
+    thaw() {
+      if (frozen) child?.kill('SIGCONT');
+      frozen = false;
+    },
     async start() {
       let output = '';
       const started = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -80,6 +92,9 @@ export function serverProcess(name: string, command: string, args: string[], rea
       child = undefined;
       if (!running || running.exitCode !== null || running.signalCode !== null) return;
       const gone = new Promise((resolve) => running.once('exit', resolve));
+      // A frozen process would hold a SIGTERM until it is thawed.
+      if (frozen) running.kill('SIGCONT');
+      frozen = false;
       running.kill(signal);
       await gone;
     },
@@ -94,6 +109,8 @@ export interface WebSocketServer {
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** Starts it again on the same ports (after `stop`). */
   start(): Promise<void>;
+  freeze(): void;
+  thaw(): void;
   /** Stops it and removes its files. */
   dispose(): Promise<void>;
 }
@@ -105,6 +122,8 @@ export async function startWebSocketServer(name: string, command: string, args: 
     url: `ws://127.0.0.1:${wsPort}`,
     start: server.start,
     stop: server.stop,
+    freeze: server.freeze,
+    thaw: server.thaw,
     async dispose() {
       await server.stop();
       await rm(dir, { recursive: true, force: true });
