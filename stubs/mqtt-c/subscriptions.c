@@ -48,6 +48,9 @@ void subscriptions_init(const mqtt_config *config) { cfg = config; }
 
 static topic_entry *entry(uint32_t i) { return &table.entries[i]; }
 
+// A new entry's waiters are TOPIC_NONE: no one waits on it.
+_Static_assert(TOPIC_NONE == AWAITING_NONE, "an empty chain of waiters must read the same in both files");
+
 // Puts topic i on the list of what it still needs, and frees it once
 // nothing is wanted, asked, or waited for.
 static void settle_topic(uint32_t i) {
