@@ -4,6 +4,7 @@
 #include "inbound.h"
 #include "outbound.h"
 #include "packets.h"
+#include "sending.h"
 #include "status.h"
 #include "subscriptions.h"
 #include "text.h"
@@ -70,6 +71,11 @@ static pf_str client_id_str(void) { return (pf_str){client_id, sizeof client_id}
 
 int connection_live(void) { return state == LIVE && has_conn; }
 
+int connection_socket(uint32_t *conn) {
+  if (has_conn) *conn = conn_id;
+  return has_conn;
+}
+
 pf_str connection_gone(void) {
   if (ending != NOT_ENDING) return Z("the stub is being undeployed (DELETE)");
   return gone_reason;
@@ -86,6 +92,7 @@ static void stop_connection_timers(void) {
   clear_timer(&ping_timer);
   clear_timer(&silence_timer);
   clear_timer(&reconnect_timer);
+  sending_stop();
 }
 
 static void arm_silence(void) {
@@ -94,29 +101,8 @@ static void arm_silence(void) {
 
 // ---- Writing ------------------------------------------------------------------------
 
-static void send_written(void) {
-  if (wire_oom()) {
-    wire_reset();
-    if (has_conn) connection_drop(Z("out of memory writing packets"));
-    return;
-  }
-  if (!has_conn) {
-    wire_reset();
-    return;
-  }
-  pf_str err = {0};
-  if (wire_send(conn_id, &err) != 0) {
-    pf_cbor_writer w = {0};
-    buf_z(&w, "send failed: ");
-    buf_str(&w, err);
-    pf_str_free(&err);
-    connection_drop(text_of(&w, "send failed"));
-    pf_cbor_writer_free(&w);
-  }
-}
-
 void connection_flush(void) {
-  send_written();
+  sending_flush();
   answers_post();
 }
 
@@ -127,8 +113,9 @@ static void say_goodbye(void) {
   has_conn = 0;
   mqtt_put_disconnect(wire());
   wire_packet_done();
+  // Even behind a congested send: the socket closes anyway.
   pf_str err = {0};
-  if (!wire_oom() && wire_send(conn_id, &err) != 0) pf_str_free(&err);
+  if (!wire_oom() && wire_send(conn_id, &err) != WIRE_SENT) pf_str_free(&err);
   wire_reset();
   pf_close(conn_id);
 }
@@ -378,7 +365,7 @@ void connection_end(const message_view *m) {
 // ---- Timers ------------------------------------------------------------------------
 
 void connection_on_timer(uint32_t id) {
-  if (!id) return;
+  if (!id || sending_on_timer(id)) return;
   if (id == reconnect_timer) {
     reconnect_timer = 0;
     if (state == WAITING) open_connection();

@@ -12,6 +12,8 @@
 void connection_start(const mqtt_config *config);
 // LIVE: logged in, publications and subscriptions may be written.
 int connection_live(void);
+// The socket in use, if any: 1 and *conn, or 0.
+int connection_socket(uint32_t *conn);
 // Why nothing will be carried any more (login refused, DELETE), as static
 // text; a NULL ptr while the stub still carries messages.
 pf_str connection_gone(void);

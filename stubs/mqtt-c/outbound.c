@@ -69,7 +69,8 @@ static int publish(outgoing *o) {
 }
 
 void outbound_flush(void) {
-  while (queue.count && connection_live()) {
+  // A full wire waits for the host to take what it holds (sending.c).
+  while (queue.count && connection_live() && !wire_full()) {
     int sent = publish(outqueue_front(&queue));
     if (sent == NOT_SENT) break;
     outqueue_pop_front(&queue);
@@ -130,6 +131,11 @@ void outbound_carry(const uint8_t *item, size_t len, const message_view *m) {
   }
   if (queue.count >= QUEUE_LIMIT) {
     refused(m, CODE_UNAVAILABLE, Z("the stub's outbound queue is full (10000)"));
+    return;
+  }
+  // CONTRACT.md, "Outbound": what the stub cannot hold meanwhile is answered.
+  if (wire_full()) {
+    refused(m, CODE_UNAVAILABLE, Z("the connection to the broker is congested"));
     return;
   }
   pf_str topic;

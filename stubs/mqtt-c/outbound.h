@@ -1,6 +1,7 @@
 // Messages from the bus to remote addresses, carried to the broker as QoS 1
 // publications: sent when LIVE, queued (bounded) when not, put back at the
-// head of the queue when a connection drops before their PUBACK. What cannot
+// head of the queue when a connection drops before their PUBACK, refused
+// while the socket is congested and the wire full (wire.h). What cannot
 // be carried is refused to its sender (answers.h), never dropped silently.
 #ifndef MQTT_C_OUTBOUND_H
 #define MQTT_C_OUTBOUND_H

@@ -11,9 +11,11 @@
 void subscriptions_init(const mqtt_config *config);
 // A SUBSCRIBE or UNSUBSCRIBE control message: changes what is wanted.
 void subscriptions_control(const message_view *m);
-// After a batch: asks the broker for the difference, answers what is confirmed.
+// After a batch: asks the broker for what changed. (Control messages whose
+// topics are all confirmed already were answered as they came.)
 void subscriptions_settle(void);
-// Sends the next SUBSCRIBE or UNSUBSCRIBE if none is in flight and we are LIVE.
+// Sends the next SUBSCRIBE or UNSUBSCRIBE (at most 256 topics) if none is in
+// flight and we are LIVE.
 void subscriptions_reconcile(void);
 void subscriptions_on_suback(const mqtt_packet *p);
 void subscriptions_on_unsuback(const mqtt_packet *p);
