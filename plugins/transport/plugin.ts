@@ -34,7 +34,7 @@ export interface WebSocketLike {
  * announces more is refused from its header, before it is buffered); a
  * browser's WebSocket ignores it.
  */
-export type WebSocketConstructor = new (url: string, protocols?: string[], options?: { maxPayload?: number }) => WebSocketLike;
+export type WebSocketConstructor = new (url: string, protocols?: string[], options?: { maxPayload?: number; perMessageDeflate?: boolean }) => WebSocketLike;
 
 export interface TransportOptions {
   WebSocket: WebSocketConstructor;
@@ -90,7 +90,7 @@ class WebSocketTransport implements Transport {
     const { maxFrameBytes } = limits;
     let socket: WebSocketLike;
     try {
-      socket = new this.#options.WebSocket(url, protocols, { maxPayload: maxFrameBytes });
+      socket = new this.#options.WebSocket(url, protocols, { maxPayload: maxFrameBytes, perMessageDeflate: false });
     } catch (error) {
       // A malformed URL or protocol list: report it as a close, like any other failure.
       setTimeout(() => events.onClose(conn, error instanceof Error ? error.message : String(error)), 0);

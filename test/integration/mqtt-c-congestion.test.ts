@@ -52,12 +52,19 @@ async function congestible(t: ExecutionContext) {
       socket.on('close', () => guest?.onClose(conn, 'closed'));
     },
     send(conn, frame) {
-      // jco lowers a thrown string into send's `err`; nothing is sent.
-      if (state.refusal) {
+      // Any other refusal: jco lowers a thrown string into send's `err`.
+      if (state.refusal && !state.refusal.startsWith('congested:')) {
         state.refusedSends++;
         throw state.refusal;
       }
       sockets.get(conn)?.send(frame);
+    },
+    // Congestion is the guest's own answer, as in the runtime: the socket
+    // says this much waits, and `send` answers `congested:` past the bound.
+    outbound() {
+      if (!state.refusal?.startsWith('congested:')) return 0;
+      state.refusedSends++;
+      return Number.MAX_SAFE_INTEGER;
     },
     close(conn) {
       state.closes++;
@@ -68,7 +75,7 @@ async function congestible(t: ExecutionContext) {
   };
   const prepared = await compileComponent(await transpileComponent(await readFile(builtStub('mqtt-c'))), pagesFor(64));
   guest = await startGuest(prepared, host, {
-    connect: [broker.url], maxConnections: 4, maxTimers: 64, maxPostsPerSecond: 1e9, maxPostBytes: 4 << 20, maxMemoryBytes: 64 << 20,
+    connect: [broker.url], maxConnections: 4, maxTimers: 64, maxPostsPerSecond: 1e9, maxPostBytes: 4 << 20, maxMemoryBytes: 64 << 20, maxOutboundBytes: 4 << 20,
   }, encodeCbor({ runtimeURL: 'hyperty-runtime://r', stubURL: STUB_URL, domain: 'd.example', configuration: { url: broker.url }, credentials: USER }));
   t.teardown(() => {
     guest?.stop();
