@@ -138,6 +138,10 @@ export class Session implements ConnectionOwner {
     if (this.deleting && !this.deleted) this.endSession();
   }
 
+  onDrained(): void {
+    this.outbound.flushQueue();
+  }
+
   onRefused(reason: string): void {
     this.outbound.close(`the broker refused the login: ${reason}`);
     this.outbound.refuseAll(`the broker refused the login: ${reason}`);
