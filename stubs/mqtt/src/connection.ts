@@ -1,12 +1,13 @@
 // The connection's life: one MQTT session over one WebSocket at a time,
 // opened on each broker URL in turn, kept alive with PINGREQ, reopened with
 // backoff once every URL has failed, until the broker refuses the login or a
-// DELETE ends the session for good.
+// DELETE ends the session for good. Frames out: send-buffer.ts.
 import * as host from 'protofly:stub/host@0.1.0';
 import type { StubConfig } from './config.ts';
 import { clientIdFor } from './hash.ts';
 import { errorText, type Log } from './log.ts';
 import { DISCONNECT, encodeConnect, type Inbound, MalformedPacket, PacketReader, PINGREQ } from './packets.ts';
+import { SendBuffer } from './send-buffer.ts';
 import { connackReason, statusBatch } from './status.ts';
 
 /** What the connection tells the rest of the stub. */
@@ -17,6 +18,8 @@ export interface ConnectionOwner {
   onLost(): void;
   /** The broker refused the login: nothing more will be carried. */
   onRefused(reason: string): void;
+  /** What the host held back as congested went out: more may be written. */
+  onDrained(): void;
 }
 
 type State = 'opening' | 'connecting' | 'live' | 'waiting' | 'refused' | 'ended';
@@ -27,9 +30,6 @@ type Mode = 'serving' | 'draining' | 'ending';
 
 const BACKOFF_FIRST_MS = 250;
 const BACKOFF_MAX_MS = 10_000;
-// Packets written during one host→stub call go out together, split so no
-// single frame grows without bound.
-const FRAME_LIMIT = 256 * 1024;
 // How long a DELETE may spend ending the session at the broker: the runtime
 // stops the stub after `undeployGraceMs` (1 s by default) anyway.
 const END_SESSION_MS = 500;
@@ -46,7 +46,7 @@ export class Connection {
   private backoffMs = BACKOFF_FIRST_MS;
   // One DISCONNECTED per outage, however many retries it takes.
   private outageReported = false;
-  private out: Uint8Array[] = [];
+  private readonly out: SendBuffer;
   private reconnectTimer: number | null = null;
   private pingTimer: number | null = null;
   private silenceTimer: number | null = null;
@@ -63,11 +63,21 @@ export class Connection {
     this.config = config;
     this.owner = owner;
     this.log = log;
+    this.out = new SendBuffer(log);
     this.clientId = clientIdFor(config.runtimeURL, config.stubURL);
   }
 
   get live(): boolean {
     return this.state === 'live';
+  }
+
+  /** Whether more waits to be sent than the stub holds before refusing new messages. */
+  get congested(): boolean {
+    return this.out.congested;
+  }
+
+  get unsentBytes(): number {
+    return this.out.unsentBytes;
   }
 
   /** Whether the broker refused the login (the stub will not retry). */
@@ -173,7 +183,7 @@ export class Connection {
     if (this.mode === 'ending') return this.endingFailed(reason);
     const wasLive = this.state === 'live';
     this.stopConnectionTimers();
-    this.out = [];
+    this.out.clear();
     this.reader.reset();
     this.state = 'waiting';
     if (this.mode === 'draining') {
@@ -209,7 +219,7 @@ export class Connection {
     this.stopConnectionTimers();
     const conn = this.conn;
     this.conn = null;
-    this.out = [];
+    this.out.clear();
     if (conn !== null) this.safeClose(conn);
     host.post(statusBatch(this.config.stubURL, 'DISCONNECTED', reason, 'PF_ERR_LOGIN'));
     this.owner.onRefused(reason);
@@ -281,7 +291,7 @@ export class Connection {
   private closeCurrent(): void {
     const conn = this.conn;
     this.conn = null;
-    this.out = [];
+    this.out.clear();
     if (conn !== null) this.safeClose(conn);
   }
 
@@ -306,6 +316,9 @@ export class Connection {
     } else if (id === this.endingTimer) {
       this.endingTimer = null;
       if (this.ended) this.finishEnding(this.ended, 503, `no broker ended the session within ${END_SESSION_MS} ms`);
+    } else if (this.out.onTimer(id)) {
+      this.flush();
+      if (this.conn !== null && !this.out.held && !this.out.congested) this.owner.onDrained();
     } else {
       return false;
     }
@@ -326,27 +339,14 @@ export class Connection {
   // --- writing ---
 
   write(packet: Uint8Array): void {
-    this.out.push(packet);
+    this.out.write(packet);
   }
 
   /** Sends what was written; called once at the end of every host→stub call. */
   flush(): void {
-    while (this.out.length && this.conn !== null) {
-      let n = 0, size = 0;
-      while (n < this.out.length && (n === 0 || size + this.out[n]!.length <= FRAME_LIMIT)) size += this.out[n++]!.length;
-      const frame = n === 1 ? this.out[0]! : new Uint8Array(size);
-      if (n > 1) {
-        let at = 0;
-        for (let i = 0; i < n; i++) { frame.set(this.out[i]!, at); at += this.out[i]!.length; }
-      }
-      this.out = n === this.out.length ? [] : this.out.slice(n);
-      try {
-        host.send(this.conn, frame);
-      } catch (e) {
-        this.drop(`send failed: ${errorText(e)}`);
-      }
-    }
-    this.out = [];
+    if (this.conn === null) return this.out.clear();
+    const failed = this.out.flush(this.conn);
+    if (failed !== null) this.drop(`send failed: ${failed}`);
   }
 
   private safeClose(conn: number): void {

@@ -1,8 +1,8 @@
 // Where each message of a CBOR batch lies and the few fields the stub reads
-// (`to`, and `id`, `from`, `type` when it must answer), without decoding the
-// rest: a carried message is published as the bytes it came in, so nothing
-// is decoded and encoded again, and a message too large is refused before
-// anything is copied. Measured reason: the stub runs in an interpreter
+// (`to`, and `id`, `from`, `type`, `body` when it must answer or obey),
+// without decoding the rest: a carried message is published as the bytes it
+// came in, so nothing is decoded and encoded again, and a message too large
+// is refused before anything is copied. Measured reason: the stub runs in an interpreter
 // (StarlingMonkey without JIT), where decoding and re-encoding each message
 // with cbor-x was most of its per-message work.
 import { decodeCbor } from './cbor.ts';
@@ -11,12 +11,19 @@ export class MalformedCbor extends Error {}
 
 const utf8 = new TextDecoder();
 const MAX_DEPTH = 256;
-const BREAK = 0xff;
+export const BREAK = 0xff;
+// Items walked since the stub started: the measure of work inbox.ts bounds.
+let walked = 0;
+
+export function itemsWalked(): number {
+  return walked;
+}
 
 // Offset just past the data item that starts at `at`.
 export function skipItem(b: Uint8Array, at: number, depth = 0): number {
   if (at >= b.length) throw new MalformedCbor('truncated');
   if (depth > MAX_DEPTH) throw new MalformedCbor(`nested deeper than ${MAX_DEPTH}`);
+  walked++;
   const initial = b[at]!;
   const major = initial >> 5, info = initial & 31;
   at++;
@@ -35,7 +42,21 @@ export function skipItem(b: Uint8Array, at: number, depth = 0): number {
       if (at > b.length) throw new MalformedCbor('string runs past the end');
       return at;
     case 4:
-      for (let i = 0; i < arg; i++) at = skipItem(b, at, depth + 1);
+      for (let i = 0; i < arg; i++) {
+        // Short strings without a call: a control message lists hundreds
+        // of addresses, and a call costs in the interpreter.
+        const head = b[at]!, length = head & 31;
+        if ((head & 0xc0) === 0x40 && length < 24) {
+          at += 1 + length;
+          walked++;
+        } else if ((head & 0xc0) === 0x40 && length === 24 && at + 1 < b.length) {
+          at += 2 + b[at + 1]!;
+          walked++;
+        } else {
+          at = skipItem(b, at, depth + 1);
+        }
+      }
+      if (at > b.length) throw new MalformedCbor('string runs past the end');
       return at;
     case 5:
       for (let i = 0; i < arg; i++) at = skipItem(b, skipItem(b, at, depth + 1), depth + 1);
@@ -73,11 +94,12 @@ export interface MessageSpan {
   idAt: number;
   fromAt: number;
   typeAt: number;
+  bodyAt: number;
 }
 
 // The number of items (pairs for a map) of the array or map whose initial
 // byte is at `at`, and where they start; count -1 for an indefinite length.
-function itemCount(b: Uint8Array, at: number): { count: number; at: number } {
+export function itemCount(b: Uint8Array, at: number): { count: number; at: number } {
   const info = b[at]! & 31;
   at++;
   if (info < 24) return { count: info, at };
@@ -91,7 +113,7 @@ function itemCount(b: Uint8Array, at: number): { count: number; at: number } {
 // The span of the message at `at`, with its fields. Reads keys only at the
 // top level of the map, by their bytes, so no key is ever decoded.
 export function scanMessage(b: Uint8Array, at: number): MessageSpan {
-  const span: MessageSpan = { start: at, end: 0, isMap: false, to: null, idAt: -1, fromAt: -1, typeAt: -1 };
+  const span: MessageSpan = { start: at, end: 0, isMap: false, to: null, idAt: -1, fromAt: -1, typeAt: -1, bodyAt: -1 };
   const initial = b[at];
   if (initial === undefined || initial >> 5 !== 5) {
     span.end = skipItem(b, at);
@@ -116,6 +138,7 @@ export function scanMessage(b: Uint8Array, at: number): MessageSpan {
       const c0 = b[key + 1], c1 = b[key + 2], c2 = b[key + 3], c3 = b[key + 4];
       if (c0 === 0x66 && c1 === 0x72 && c2 === 0x6f && c3 === 0x6d) span.fromAt = value; // "from"
       else if (c0 === 0x74 && c1 === 0x79 && c2 === 0x70 && c3 === 0x65) span.typeAt = value; // "type"
+      else if (c0 === 0x62 && c1 === 0x6f && c2 === 0x64 && c3 === 0x79) span.bodyAt = value; // "body"
     }
   }
   span.end = at;
@@ -142,21 +165,38 @@ export function fieldValue(b: Uint8Array, at: number): unknown {
   return at < 0 ? undefined : decodeCbor(b.slice(at, skipItem(b, at)));
 }
 
-/** Every message of a batch (a CBOR array); throws MalformedCbor for anything else. */
-export function scanBatch(b: Uint8Array): MessageSpan[] {
-  const initial = b[0];
-  if (initial === undefined || initial >> 5 !== 4) throw new MalformedCbor('a batch must be a CBOR array');
-  const { count, at: first } = itemCount(b, 0);
-  const spans: MessageSpan[] = [];
-  let at = first;
-  for (let i = 0; count < 0 || i < count; i++) {
-    if (count < 0 && b[at] === BREAK) { at++; break; }
-    const span = scanMessage(b, at);
-    spans.push(span);
-    at = span.end;
+/** The messages of a batch (a CBOR array), one at a time. */
+export class BatchReader {
+  readonly bytes: Uint8Array;
+  private at: number;
+  // Messages left; -1 for an indefinite-length batch, which ends at a break.
+  private left: number;
+
+  /** Throws MalformedCbor when `bytes` does not start a CBOR array. */
+  constructor(bytes: Uint8Array) {
+    if (bytes[0] === undefined || bytes[0] >> 5 !== 4) throw new MalformedCbor('a batch must be a CBOR array');
+    const head = itemCount(bytes, 0);
+    this.bytes = bytes;
+    this.at = head.at;
+    this.left = head.count;
   }
-  if (at !== b.length) throw new MalformedCbor('bytes after the batch');
-  return spans;
+
+  /**
+   * The next message, or null after the last. Throws MalformedCbor where
+   * the bytes are no message, or bytes follow the batch: nothing after
+   * that point can be read.
+   */
+  next(): MessageSpan | null {
+    const b = this.bytes;
+    if (this.left === 0 || (this.left < 0 && b[this.at] === BREAK)) {
+      if ((this.left < 0 ? this.at + 1 : this.at) !== b.length) throw new MalformedCbor('bytes after the batch');
+      return null;
+    }
+    const span = scanMessage(b, this.at);
+    this.at = span.end;
+    if (this.left > 0) this.left--;
+    return span;
+  }
 }
 
 /** Why `payload` is not exactly one message (a map with text `type` and `from`), or null when it is. */

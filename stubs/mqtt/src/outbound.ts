@@ -1,6 +1,7 @@
 // Carrying messages to the broker: QoS 1 publications, a bounded queue while
-// the connection is down, repetition of what was not acknowledged, and a
-// RESPONSE for each message that cannot be carried. On every message's path:
+// the connection is down, repetition of what was not acknowledged, 503 while
+// the host holds back what the stub sends (send-buffer.ts), and a RESPONSE
+// for each message that cannot be carried. On every message's path:
 // one scan of its fields (message-scan.ts), one copy into its PUBLISH packet.
 import type { Answers } from './answers.ts';
 import { MQTT_MAX_REMAINING } from './config.ts';
@@ -58,6 +59,9 @@ export class Outbound {
     if (topic.length + 2 + size > MQTT_MAX_REMAINING) {
       return this.answers.refuse(batch, span, 413, `message of ${size} bytes does not fit in an MQTT packet`);
     }
+    if (this.connection.congested) {
+      return this.answers.refuse(batch, span, 503, `congested: ${this.connection.unsentBytes} bytes wait to be sent to the broker`);
+    }
     const direct = this.queue.length === 0 && this.connection.live ? this.ids.take() : 0;
     if (direct === 0 && this.queue.length >= QUEUE_LIMIT) {
       return this.answers.refuse(batch, span, 503, `the outbound queue is full (${QUEUE_LIMIT} messages wait for the broker)`);
@@ -99,10 +103,10 @@ export class Outbound {
     this.flushQueue();
   }
 
-  /** Publishes queued messages while packet ids are free. */
+  /** Publishes queued messages while packet ids are free and the connection is not congested. */
   flushQueue(): void {
     let sent = 0;
-    while (sent < this.queue.length && this.connection.live) {
+    while (sent < this.queue.length && this.connection.live && !this.connection.congested) {
       const id = this.ids.take();
       if (id === 0) break;
       const item = this.queue[sent++]!;

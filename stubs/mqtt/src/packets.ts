@@ -38,20 +38,25 @@ class Writer {
 
 const MAX_REMAINING = 268_435_455;
 
-function packet(first: number, body: Uint8Array): Uint8Array {
-  let n = body.length;
-  if (n > MAX_REMAINING) throw new RangeError('MQTT packet too large');
-  const len: number[] = [];
-  do {
-    let digit = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) digit |= 0x80;
-    len.push(digit);
-  } while (n > 0);
-  const out = new Uint8Array(1 + len.length + body.length);
+// A whole packet's buffer with its fixed header written; its body is the
+// last `remaining` bytes.
+function fixedHeader(first: number, remaining: number): Uint8Array {
+  if (remaining > MAX_REMAINING) throw new RangeError('MQTT packet too large');
+  const lengthBytes = remaining < 0x80 ? 1 : remaining < 0x4000 ? 2 : remaining < 0x200000 ? 3 : 4;
+  const out = new Uint8Array(1 + lengthBytes + remaining);
   out[0] = first;
-  out.set(len, 1);
-  out.set(body, 1 + len.length);
+  let n = remaining, at = 1;
+  do {
+    const digit = n & 0x7f;
+    n = Math.floor(n / 128);
+    out[at++] = n > 0 ? digit | 0x80 : digit;
+  } while (n > 0);
+  return out;
+}
+
+function packet(first: number, body: Uint8Array): Uint8Array {
+  const out = fixedHeader(first, body.length);
+  out.set(body, out.length - body.length);
   return out;
 }
 
@@ -89,16 +94,8 @@ const QOS1 = 0x02, DUP = 0x08;
  */
 export function encodePublish(topic: Uint8Array, payload: Uint8Array, packetId: number): Uint8Array {
   const remaining = topic.length + 2 + payload.length;
-  if (remaining > MAX_REMAINING) throw new RangeError('MQTT packet too large');
-  const lengthBytes = remaining < 0x80 ? 1 : remaining < 0x4000 ? 2 : remaining < 0x200000 ? 3 : 4;
-  const out = new Uint8Array(1 + lengthBytes + remaining);
-  out[0] = (PacketType.PUBLISH << 4) | QOS1;
-  let n = remaining, at = 1;
-  do {
-    const digit = n & 0x7f;
-    n = Math.floor(n / 128);
-    out[at++] = n > 0 ? digit | 0x80 : digit;
-  } while (n > 0);
+  const out = fixedHeader((PacketType.PUBLISH << 4) | QOS1, remaining);
+  let at = out.length - remaining;
   out.set(topic, at);
   at += topic.length;
   out[at] = packetId >> 8;
@@ -123,16 +120,40 @@ export function encodeAck(type: number, packetId: number): Uint8Array {
   return new Uint8Array([type << 4, 2, packetId >> 8, packetId & 0xff]);
 }
 
-export function encodeSubscribe(packetId: number, topics: string[], qos = 1): Uint8Array {
-  const w = new Writer().u16(packetId);
-  for (const t of topics) w.str(t).byte(qos);
-  return packet((PacketType.SUBSCRIBE << 4) | 0x02, w.done());
+// Each topic is `prefix` followed by one of `topics`, as UTF-8 bytes the
+// caller measured to bound the packet; built in one allocation, as a storm
+// of listeners sends hundreds.
+export function encodeSubscribe(packetId: number, prefix: Uint8Array, topics: Uint8Array[], qos = 1): Uint8Array {
+  return topicListPacket((PacketType.SUBSCRIBE << 4) | 0x02, packetId, prefix, topics, qos);
 }
 
-export function encodeUnsubscribe(packetId: number, topics: string[]): Uint8Array {
-  const w = new Writer().u16(packetId);
-  for (const t of topics) w.str(t);
-  return packet((PacketType.UNSUBSCRIBE << 4) | 0x02, w.done());
+export function encodeUnsubscribe(packetId: number, prefix: Uint8Array, topics: Uint8Array[]): Uint8Array {
+  return topicListPacket((PacketType.UNSUBSCRIBE << 4) | 0x02, packetId, prefix, topics, -1);
+}
+
+// qos -1: no QoS byte after each topic (UNSUBSCRIBE).
+function topicListPacket(first: number, packetId: number, prefix: Uint8Array, topics: Uint8Array[], qos: number): Uint8Array {
+  const perTopic = qos < 0 ? 2 : 3;
+  let remaining = 2;
+  for (const t of topics) {
+    if (prefix.length + t.length > 0xffff) throw new RangeError('MQTT string longer than 65535 bytes');
+    remaining += perTopic + prefix.length + t.length;
+  }
+  const out = fixedHeader(first, remaining);
+  let at = out.length - remaining;
+  out[at++] = packetId >> 8;
+  out[at++] = packetId & 0xff;
+  for (const t of topics) {
+    const length = prefix.length + t.length;
+    out[at++] = length >> 8;
+    out[at++] = length & 0xff;
+    out.set(prefix, at);
+    at += prefix.length;
+    out.set(t, at);
+    at += t.length;
+    if (qos >= 0) out[at++] = qos;
+  }
+  return out;
 }
 
 export const PINGREQ = new Uint8Array([PacketType.PINGREQ << 4, 0]);

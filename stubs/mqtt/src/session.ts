@@ -1,18 +1,21 @@
 // The stub as the host calls it: batches from the bus to their handlers,
 // packets from the broker to theirs, and the DELETE control message that
 // ends the stub's session at the broker. The parts: connection.ts (the
-// socket's life), outbound.ts (carrying messages), subscriptions.ts
-// (SUBSCRIBE / UNSUBSCRIBE), answers.ts (RESPONSEs owed).
+// socket's life), outbound.ts (carrying messages), subscribe-controls.ts
+// and subscriptions.ts (SUBSCRIBE / UNSUBSCRIBE), answers.ts (RESPONSEs owed).
 import * as host from 'protofly:stub/host@0.1.0';
 import { Answers } from './answers.ts';
 import { cborArrayOf, decodeCbor } from './cbor.ts';
 import type { StubConfig } from './config.ts';
 import { Connection, type ConnectionOwner } from './connection.ts';
+import { Inbox } from './inbox.ts';
 import { type Log, stubLog } from './log.ts';
-import { MalformedCbor, type MessageSpan, scanBatch, whyNotOneMessage } from './message-scan.ts';
+import { type MessageSpan, textField, whyNotOneMessage } from './message-scan.ts';
 import { Outbound } from './outbound.ts';
 import { PacketIds } from './packet-ids.ts';
 import { encodeAck, type Inbound, PacketType } from './packets.ts';
+import { SubscribeControls } from './subscribe-controls.ts';
+import { SubscribeWaiters } from './subscribe-waiters.ts';
 import { Subscriptions } from './subscriptions.ts';
 
 // How long a DELETE waits for the PUBACKs of what it was handed before;
@@ -27,6 +30,9 @@ export class Session implements ConnectionOwner {
   private readonly connection: Connection;
   private readonly outbound: Outbound;
   private readonly subscriptions: Subscriptions;
+  private readonly controls: SubscribeControls;
+  private readonly inbox: Inbox;
+  private workTimer: number | null = null;
   // DELETE: whom to answer, the PUBACK wait, and the answer once known.
   private deleting = false;
   private readonly deleteWaiters: Array<{ id: unknown; to: string }> = [];
@@ -37,10 +43,13 @@ export class Session implements ConnectionOwner {
     this.stubURL = config.stubURL;
     this.log = stubLog(config.stubURL);
     this.answers = new Answers(config.stubURL, this.log);
+    this.inbox = new Inbox(this.log);
     const ids = new PacketIds();
     this.connection = new Connection(config, this, this.log);
     this.outbound = new Outbound(config.topicPrefix, config.maxMessageBytes, this.connection, ids, this.answers);
-    this.subscriptions = new Subscriptions(config.topicPrefix, this.connection, ids, this.answers, this.log);
+    const waiters = new SubscribeWaiters(this.answers);
+    this.subscriptions = new Subscriptions(config.topicPrefix, this.connection, ids, waiters, this.log);
+    this.controls = new SubscribeControls(this.subscriptions, waiters, this.log);
   }
 
   start(): void {
@@ -50,39 +59,35 @@ export class Session implements ConnectionOwner {
   // --- from the bus ---
 
   onMessages(batch: Uint8Array): void {
-    let spans: MessageSpan[];
-    try {
-      spans = scanBatch(batch);
-    } catch (e) {
-      if (!(e instanceof MalformedCbor)) throw e;
-      this.log(3, `skipping a batch that is not a CBOR array of messages: ${e.message}`);
-      return;
-    }
-    let controls = false;
-    for (const span of spans) {
-      const to = span.to;
-      if (to === this.stubURL) {
-        controls = this.control(batch, span) || controls;
-      } else if (to !== null) {
-        this.outbound.carry(batch, span, to);
-      } else if (span.isMap) {
-        this.answers.refuse(batch, span, 500, 'the message has no text "to"');
-      } else {
-        this.log(3, 'skipping an item of the batch that is not a message (a map)');
-      }
-    }
-    if (controls) this.subscriptions.settle();
+    this.inbox.push(batch);
+    this.work();
   }
 
-  // Returns whether it was a SUBSCRIBE or UNSUBSCRIBE.
-  private control(batch: Uint8Array, span: MessageSpan): boolean {
-    const m = decodeCbor(batch.slice(span.start, span.end)) as Record<string, unknown>;
-    if (m.type === 'SUBSCRIBE' || m.type === 'UNSUBSCRIBE') {
-      this.subscriptions.control(m);
-      return true;
+  // A call's share of what the bus handed over: messages from the inbox,
+  // then SUBSCRIBE / UNSUBSCRIBE addresses; a timer brings the next share.
+  private work(): void {
+    this.inbox.take((batch, span) => this.handleMessage(batch, span));
+    this.controls.apply();
+    if ((!this.inbox.empty || this.controls.pending) && this.workTimer === null) this.workTimer = host.setTimer(0);
+  }
+
+  private handleMessage(batch: Uint8Array, span: MessageSpan): void {
+    const to = span.to;
+    if (to === this.stubURL) {
+      this.control(batch, span);
+    } else if (to !== null) {
+      this.outbound.carry(batch, span, to);
+    } else if (span.isMap) {
+      this.answers.refuse(batch, span, 500, 'the message has no text "to"');
+    } else {
+      this.log(3, 'skipping an item of the batch that is not a message (a map)');
     }
-    if (m.type === 'DELETE') this.delete(m);
-    return false;
+  }
+
+  private control(batch: Uint8Array, span: MessageSpan): void {
+    const type = textField(batch, span.typeAt);
+    if (type === 'SUBSCRIBE' || type === 'UNSUBSCRIBE') this.controls.push(batch, span, type === 'SUBSCRIBE');
+    else if (type === 'DELETE') this.delete(decodeCbor(batch.slice(span.start, span.end)) as Record<string, unknown>);
   }
 
   // --- DELETE: carry what came before, end the session, answer ---
@@ -133,6 +138,10 @@ export class Session implements ConnectionOwner {
     if (this.deleting && !this.deleted) this.endSession();
   }
 
+  onDrained(): void {
+    this.outbound.flushQueue();
+  }
+
   onRefused(reason: string): void {
     this.outbound.close(`the broker refused the login: ${reason}`);
     this.outbound.refuseAll(`the broker refused the login: ${reason}`);
@@ -147,7 +156,10 @@ export class Session implements ConnectionOwner {
   }
 
   onTimer(id: number): void {
-    if (id === this.drainTimer) {
+    if (id === this.workTimer) {
+      this.workTimer = null;
+      this.work();
+    } else if (id === this.drainTimer) {
       this.drainTimer = null;
       this.endSession();
     } else {

@@ -1,159 +1,196 @@
-// What local listeners want from the broker (SUBSCRIBE / UNSUBSCRIBE control
-// messages) against what the broker has been asked for, and the answers to
-// SUBSCRIBE once the broker confirms (CONTRACT.md, "Messages from the runtime").
-import type { Answers } from './answers.ts';
+// What local listeners want from the broker (applied from SUBSCRIBE /
+// UNSUBSCRIBE control messages by subscribe-controls.ts) against what the
+// broker has been asked for, and its acks (CONTRACT.md, "Messages from the
+// runtime"). Sized for 100,000 addresses on one domain: the difference
+// between wanted and asked-for is kept as either changes, never recomputed
+// from everything wanted, and goes to the broker in bounded packets.
+// Everything is kept by address (one per topic, topics.ts): a topic is
+// built only when its packet is.
 import type { Connection } from './connection.ts';
 import type { Log } from './log.ts';
 import type { PacketIds } from './packet-ids.ts';
 import { encodeSubscribe, encodeUnsubscribe } from './packets.ts';
-import { addressToTopic } from './topics.ts';
+import type { SubscribeWaiters } from './subscribe-waiters.ts';
+import { topicAfterPrefix } from './topics.ts';
+
+// Per SUBSCRIBE or UNSUBSCRIBE packet (CONTRACT.md: back-end requests are bounded).
+const TOPICS_PER_PACKET = 256;
+const PACKET_BYTES = 64 * 1024;
+// The fixed header of a packet under 2 MiB (type and up to 3 length bytes)
+// and the packet id.
+const PACKET_OVERHEAD = 4 + 2;
+// A topic's entry besides its bytes: its 16-bit length and, in SUBSCRIBE, the QoS.
+const SUBSCRIBE_ENTRY = 2 + 1;
+const UNSUBSCRIBE_ENTRY = 2;
+/** The longest topic, so that any one fits in a packet on its own. */
+export const MAX_TOPIC_BYTES = PACKET_BYTES - PACKET_OVERHEAD - SUBSCRIBE_ENTRY;
+
+const utf8 = new TextEncoder();
 
 export class Subscriptions {
-  // topic → address, what local listeners want from the broker.
-  private readonly wanted = new Map<string, string>();
-  // The SUBSCRIBE or UNSUBSCRIBE in flight, by packet id, until its ack. One
-  // at a time: a broker may handle packets that arrive together concurrently
-  // (aedes does), and an UNSUBSCRIBE racing a SUBSCRIBE of the same topic can
-  // leave it unsubscribed, every later message lost.
-  private readonly changing = new Map<number, { subscribe: boolean; topics: string[] }>();
-  // Topics the broker has been asked for on this connection (subscribed
+  // Addresses local listeners want from the broker.
+  private readonly wanted = new Set<string>();
+  // Addresses the broker has been asked for on this connection (subscribed
   // minus unsubscribed, acked or not).
   private readonly requested = new Set<string>();
-  // Topics the broker has confirmed on this connection.
+  // Addresses the broker has confirmed on this connection.
   private readonly confirmed = new Set<string>();
-  // Topics a session the broker kept may still hold: asked for on any
+  // Addresses a session the broker kept may still hold: asked for on any
   // connection and not confirmed unsubscribed since.
   private readonly kept = new Set<string>();
-  // SUBSCRIBE control messages waiting for their topics to be confirmed.
-  private readonly awaitingAck: Array<{ id: unknown; to: string; topics: string[] }> = [];
+  // wanted minus requested, and requested minus wanted: what is still to be
+  // asked for, so an ack costs the next packet's addresses, not a scan of all.
+  private toSubscribe = new Set<string>();
+  private readonly toUnsubscribe = new Set<string>();
+  // The SUBSCRIBE or UNSUBSCRIBE in flight, until its ack. One at a time: a
+  // broker may handle packets that arrive together concurrently (aedes
+  // does), and an UNSUBSCRIBE racing a SUBSCRIBE of the same topic can
+  // leave it unsubscribed, every later message lost.
+  private changing: { id: number; subscribe: boolean; addresses: string[] } | null = null;
 
-  private readonly topicPrefix: string;
+  private readonly prefix: Uint8Array;
   private readonly connection: Connection;
   private readonly ids: PacketIds;
-  private readonly answers: Answers;
+  private readonly waiters: SubscribeWaiters;
   private readonly log: Log;
 
-  constructor(topicPrefix: string, connection: Connection, ids: PacketIds, answers: Answers, log: Log) {
-    this.topicPrefix = topicPrefix;
+  constructor(topicPrefix: string, connection: Connection, ids: PacketIds, waiters: SubscribeWaiters, log: Log) {
+    this.prefix = utf8.encode(topicPrefix);
     this.connection = connection;
     this.ids = ids;
-    this.answers = answers;
+    this.waiters = waiters;
     this.log = log;
   }
 
-  /** A SUBSCRIBE or UNSUBSCRIBE control message; `settle` tells the broker. */
-  control(m: Record<string, unknown>): void {
-    const resources = typeof m.body === 'object' && m.body !== null ? (m.body as { resources?: unknown }).resources : undefined;
-    if (!Array.isArray(resources)) {
-      this.log(3, `skipping ${String(m.type)} ${String(m.id)}: body.resources must be a list of addresses`);
-      return;
-    }
-    // Only what is wanted changes here; reconcile() tells the broker.
-    const topics: string[] = [];
-    for (const address of resources) {
-      const topic = typeof address === 'string' ? addressToTopic(this.topicPrefix, address) : null;
-      if (topic === null) {
-        this.log(3, `skipping resource ${JSON.stringify(address)} in ${String(m.type)}: not a scheme://host/path address`);
-        continue;
-      }
-      if (m.type === 'SUBSCRIBE') this.wanted.set(topic, address as string);
-      else this.wanted.delete(topic);
-      topics.push(topic);
-    }
-    if (m.type === 'SUBSCRIBE' && typeof m.from === 'string') this.awaitingAck.push({ id: m.id, to: m.from, topics });
+  /** Addresses the broker confirmed on this connection. */
+  get confirmedAddresses(): ReadonlySet<string> {
+    return this.confirmed;
+  }
+
+  /** Whether the topic of `address` fits in a packet (checked before want()). */
+  fits(address: string): boolean {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: only a long one is measured.
+    if ((this.prefix.length + address.length) * 3 <= MAX_TOPIC_BYTES) return true;
+    return this.prefix.length + utf8.encode(topicAfterPrefix(address) ?? '').length <= MAX_TOPIC_BYTES;
+  }
+
+  /** `address`, a scheme://host/path address that fits(). */
+  want(address: string): void {
+    this.wanted.add(address);
+    this.toUnsubscribe.delete(address);
+    if (!this.requested.has(address)) this.toSubscribe.add(address);
+  }
+
+  unwant(address: string): void {
+    this.wanted.delete(address);
+    this.toSubscribe.delete(address);
+    if (this.requested.has(address)) this.toUnsubscribe.add(address);
   }
 
   /**
-   * Once per batch of control messages: a listener removed and added again
-   * in one batch changes nothing at the broker.
-   */
-  settle(): void {
-    this.reconcile();
-    this.answerControls([]);
-  }
-
-  /**
-   * A new connection: everything wanted is asked for again; with a session
-   * the broker kept, topics no longer wanted are unsubscribed first.
+   * A new connection: with a session the broker kept, addresses no longer
+   * wanted are unsubscribed first, then everything wanted is asked for.
    */
   onLive(sessionPresent: boolean): void {
     if (!sessionPresent) this.kept.clear();
-    for (const topic of this.kept) if (!this.wanted.has(topic)) this.requested.add(topic);
+    for (const address of this.kept) {
+      if (this.wanted.has(address)) continue;
+      this.requested.add(address);
+      this.toUnsubscribe.add(address);
+    }
     this.reconcile();
   }
 
+  /** Nothing is asked for on the next connection yet: everything wanted is to be. */
   onLost(): void {
-    for (const id of this.changing.keys()) this.ids.release(id);
-    this.changing.clear();
+    if (this.changing) this.ids.release(this.changing.id);
+    this.changing = null;
     this.requested.clear();
     this.confirmed.clear();
+    this.toUnsubscribe.clear();
+    this.toSubscribe = new Set(this.wanted);
   }
 
   onSuback(packetId: number, granted: number[]): void {
-    const change = this.changing.get(packetId);
-    if (!change) return;
+    const change = this.changing;
+    if (!change || change.id !== packetId || !change.subscribe) return;
     this.ids.release(packetId);
-    this.changing.delete(packetId);
-    const refused = change.topics.filter((_, i) => granted[i] === 0x80 || granted[i] === undefined);
-    if (refused.length) this.log(3, `broker refused subscriptions to ${refused.join(', ')}`);
-    else this.log(1, `subscriptions confirmed (packet ${packetId})`);
-    for (const topic of change.topics) if (!refused.includes(topic)) this.confirmed.add(topic);
-    this.answerControls(refused);
+    this.changing = null;
+    const addresses = change.addresses;
+    let refused = 0, firstRefused = '';
+    for (let i = 0; i < addresses.length; i++) {
+      const address = addresses[i]!;
+      if (granted[i] === 0x80 || granted[i] === undefined) {
+        if (refused++ === 0) firstRefused = address;
+        this.waiters.refused(address);
+      } else {
+        this.confirmed.add(address);
+        this.waiters.confirmed(address);
+      }
+    }
+    if (refused) this.log(3, `the broker refused ${refused} of ${addresses.length} subscriptions (packet ${packetId}; first ${firstRefused})`);
+    else this.log(1, `${addresses.length} subscriptions confirmed (packet ${packetId})`);
     this.reconcile();
   }
 
   onUnsuback(packetId: number): void {
-    const change = this.changing.get(packetId);
-    if (!change) return;
+    const change = this.changing;
+    if (!change || change.id !== packetId || change.subscribe) return;
     this.ids.release(packetId);
-    this.changing.delete(packetId);
-    for (const topic of change.topics) if (!this.requested.has(topic)) this.kept.delete(topic);
+    this.changing = null;
+    for (const address of change.addresses) if (!this.requested.has(address)) this.kept.delete(address);
     this.reconcile();
   }
 
-  // Answers each waiting SUBSCRIBE whose topics are all confirmed (200), or
-  // one of whose topics the broker refused (403).
-  private answerControls(refused: string[]): void {
-    for (let i = 0; i < this.awaitingAck.length;) {
-      const waiting = this.awaitingAck[i]!;
-      const denied = waiting.topics.some((t) => refused.includes(t));
-      if (denied || waiting.topics.every((t) => this.confirmed.has(t))) {
-        this.answers.respond(waiting.id, waiting.to, { code: denied ? 403 : 200 });
-        this.awaitingAck.splice(i, 1);
-      } else {
-        i++;
+  /**
+   * Brings the broker's subscriptions to what the listeners want, one
+   * packet at a time: what is no longer wanted first, then what is new.
+   * Called after a run of want() and unwant(), and on each ack.
+   */
+  reconcile(): void {
+    if (!this.connection.live || this.changing) return;
+    if (this.toUnsubscribe.size) {
+      const { addresses, topics } = this.takePacketful(this.toUnsubscribe, UNSUBSCRIBE_ENTRY);
+      for (const address of addresses) {
+        this.requested.delete(address);
+        this.confirmed.delete(address);
       }
+      this.change(false, addresses, topics);
+    } else if (this.toSubscribe.size) {
+      const { addresses, topics } = this.takePacketful(this.toSubscribe, SUBSCRIBE_ENTRY);
+      for (const address of addresses) {
+        this.requested.add(address);
+        this.kept.add(address);
+      }
+      this.change(true, addresses, topics);
     }
   }
 
-  // Brings the broker's subscriptions to what the listeners want, one
-  // packet at a time: what is no longer wanted first, then what is new.
-  private reconcile(): void {
-    if (!this.connection.live || this.changing.size) return;
-    const gone = [...this.requested].filter((topic) => !this.wanted.has(topic));
-    if (gone.length) {
-      for (const topic of gone) {
-        this.requested.delete(topic);
-        this.confirmed.delete(topic);
-      }
-      this.change(false, gone);
-      return;
-    }
-    const added = [...this.wanted.keys()].filter((topic) => !this.requested.has(topic));
-    if (added.length) {
-      for (const topic of added) {
-        this.requested.add(topic);
-        this.kept.add(topic);
-      }
-      this.change(true, added);
-    }
-  }
-
-  private change(subscribe: boolean, topics: string[]): void {
+  private change(subscribe: boolean, addresses: string[], topics: Uint8Array[]): void {
     const id = this.ids.take();
     if (id === 0) return this.connection.drop('out of packet ids');
-    this.changing.set(id, { subscribe, topics });
-    this.log(2, `${subscribe ? 'subscribing to' : 'unsubscribing from'} ${topics.join(', ')}`);
-    this.connection.write(subscribe ? encodeSubscribe(id, topics) : encodeUnsubscribe(id, topics));
+    this.changing = { id, subscribe, addresses };
+    const left = subscribe ? this.toSubscribe.size : this.toUnsubscribe.size;
+    this.log(1, `${subscribe ? 'subscribing to' : 'unsubscribing from'} ${addresses.length} address${addresses.length > 1 ? 'es' : ''} (packet ${id}, first ${addresses[0]}; ${left} more to go)`);
+    this.connection.write(subscribe ? encodeSubscribe(id, this.prefix, topics) : encodeUnsubscribe(id, this.prefix, topics));
+  }
+
+  // Takes from `pending`, in the order they came, the addresses of one
+  // packet, at most TOPICS_PER_PACKET and PACKET_BYTES (at least one), and
+  // their topics' bytes after the prefix.
+  private takePacketful(pending: Set<string>, entryOverhead: number): { addresses: string[]; topics: Uint8Array[] } {
+    const addresses: string[] = [], topics: Uint8Array[] = [];
+    let size = PACKET_OVERHEAD;
+    for (const address of pending) {
+      if (addresses.length === TOPICS_PER_PACKET) break;
+      const topic = utf8.encode(topicAfterPrefix(address)!);
+      const entry = entryOverhead + this.prefix.length + topic.length;
+      if (addresses.length && size + entry > PACKET_BYTES) break;
+      size += entry;
+      addresses.push(address);
+      topics.push(topic);
+      pending.delete(address);
+    }
+    return { addresses, topics };
   }
 }
