@@ -95,6 +95,7 @@ function stalled(stub: string, brokerName: string) {
     t.deepEqual(both, [], 'a message answered with an error was not delivered as well');
     t.true(delivered.size > 0, 'what it held went out once the broker read again');
     t.true([...failed.values()].every((code) => code === 503), 'what it could not hold was answered 503');
+    t.true([...reasons.keys()].every((why) => /congested/.test(why)), 'because the connection was congested');
     // The socket's buffer never held much more than the bound: a step of
     // reports and one frame more at most (see worker-sandbox's trackWritten).
     t.true(worst <= 2 * MAX_OUTBOUND + 2 * BODY, `worst buffered ${worst} bytes`);
