@@ -6,6 +6,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './broker.ts';
 import { startCatalogue, type Catalogue, type CatalogueEntry } from './catalogue.ts';
 import { builtComponent, readStubFolder } from '../kit/stub-folder.ts';
 
+/** The package's built stubs (`mqtt.wasm`, `mqtt-c.wasm`, `nats-rust.wasm`…), where it is installed or cloned. */
 export const BUILT_STUBS = fileURLToPath(new URL('../build/stubs/', import.meta.url));
 
 export interface LocalDomain {

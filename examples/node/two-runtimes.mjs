@@ -1,7 +1,8 @@
 // Embedding protofly in a Node service: serve a local domain, deploy its
 // stub in two runtimes, and send a message from one to the other.
-// Run after `npm run build:stubs && npm run build`:  node examples/node/two-runtimes.mjs
-import { createRuntime, serveDomain } from '../../dist/index.js';
+// Run where protofly is installed, or in a clone after `npm run build:stubs && npm run build`
+// (the package refers to itself by name):  node examples/node/two-runtimes.mjs
+import { createRuntime, serveDomain } from 'protofly';
 
 const user = { username: 'example', password: 'example-password' };
 const domain = await serveDomain({ users: { [user.username]: user.password } });
