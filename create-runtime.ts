@@ -13,13 +13,18 @@ import { sandboxPlugin, type SandboxOptions } from './plugins/sandbox/plugin.ts'
 import type { ComponentCache } from './plugins/sandbox/cache/component-cache.ts';
 import type { TranspiledComponent } from './plugins/sandbox/component-instance.ts';
 import type { SpawnWorker } from './plugins/sandbox/worker/protocol.ts';
-import { transportPlugin, type WebSocketConstructor } from './plugins/transport/plugin.ts';
+import { transportPlugin, type TransportOptions, type WebSocketConstructor } from './plugins/transport/plugin.ts';
 
 export interface CreateRuntimeOptions extends Omit<RuntimeOptions, 'plugins'> {
   identity?: IdentityOptions;
   descriptor?: DescriptorOptions;
   sandbox?: SandboxOptions;
   bus?: BusOptions;
+  /**
+   * Stub connections. `ca`: certificate authorities (PEM) trusted for `wss://`
+   * besides the platform's own (Node; a browser uses its own trust store).
+   */
+  transport?: Pick<TransportOptions, 'ca'>;
   /** Where transpiled components are kept between runs: a directory in Node (`false`: nowhere). */
   cacheDir?: string | false;
   restart?: RestartPolicy;
@@ -58,7 +63,7 @@ export function platformRuntime(platform: Platform) {
         cache,
       }),
       lifecyclePlugin(options.restart),
-      transportPlugin({ WebSocket: platform.WebSocket }),
+      transportPlugin({ WebSocket: platform.WebSocket, ...options.transport }),
       identityPlugin(options.identity),
     ];
     if (options.domainRegistry) plugins.push(domainRegistryPlugin(options.domainRegistry));

@@ -13,6 +13,7 @@ export const ERRORS = {
   PF_ERR_TOO_LARGE: (what: string, limit: number) => `${what} is larger than the ${limit}-byte limit`,
   PF_ERR_FRAME_TOO_LARGE: (url: string, limit: number) => `a frame from ${url} is larger than the ${limit}-byte limit (limits.maxFrameBytes): the connection was closed`,
   PF_ERR_INBOUND_FULL: (url: string, bytes: number, frames: number) => `${url} sent more than the stub took (${bytes} bytes in ${frames} frames waiting, limits.maxInboundBytes/maxInboundFrames) where the connection cannot be paused: it was closed`,
+  PF_ERR_TLS: (url: string, detail: string) => `the TLS connection to ${url} failed: ${detail}`,
   PF_ERR_SOURCE_UNREACHABLE: (url: string) => `the stub source at ${url} could not be downloaded`,
   PF_ERR_INTEGRITY: (expected: string, actual: string) => `the stub source hash ${actual} does not match the descriptor's ${expected}`,
   PF_ERR_COMPONENT_INVALID: (detail: string) => `the stub is not a valid protofly:stub@0.1.0 component: ${detail}`,

@@ -212,9 +212,9 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
         if (value === 'LIVE') resolve(true);
         else if (value === 'FAILED') reject(failureOf(record, reason, context));
         else if (value === 'DISCONNECTED') {
-          reject(record.statusBody.code === 'PF_ERR_LOGIN'
-            ? pfError('PF_ERR_LOGIN', [reason], context)
-            : pfError('PF_ERR_BACKEND_UNREACHABLE', [reason], context));
+          reject(record.statusBody.code === 'PF_ERR_LOGIN' ? pfError('PF_ERR_LOGIN', [reason], context)
+            // Why its connection failed, when the transport knows better than the stub can say.
+            : record.connectionError ?? pfError('PF_ERR_BACKEND_UNREACHABLE', [reason], context));
         }
       };
       statusWaiters.add(waiter);

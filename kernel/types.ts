@@ -1,4 +1,5 @@
 // The shapes that hooks pass around. Plugins read and fill them.
+import type { ProtoflyError } from './errors.ts';
 import type { Domain } from './address.ts';
 import type { Credentials, Descriptor, Message, StatusValue } from './schemas.ts';
 import type { Runtime } from './runtime.ts';
@@ -13,6 +14,8 @@ export interface StubRecord {
   status: StatusValue;
   /** The body of the last status publication (reason, code…). */
   statusBody: Record<string, unknown>;
+  /** The last connection the transport saw fail for a reason of its own (PF_ERR_TLS), until one opens. */
+  connectionError?: ProtoflyError;
   counters: {
     messagesIn: number; messagesOut: number; rejected: number; restarts: number; queued: number;
     /** Messages the stub died on alone (a call that held only them): answered with the fault, never retried. */

@@ -34,13 +34,28 @@ export interface WebSocketLike {
  * announces more is refused from its header, before it is buffered); a
  * browser's WebSocket ignores it.
  */
-export type WebSocketConstructor = new (url: string, protocols?: string[], options?: { maxPayload?: number; perMessageDeflate?: boolean }) => WebSocketLike;
+export type WebSocketConstructor = new (url: string, protocols?: string[],
+  options?: { maxPayload?: number; perMessageDeflate?: boolean; ca?: TrustedCA }) => WebSocketLike;
+
+/** PEM certificates of authorities to trust for `wss://`. */
+export type TrustedCA = string | Uint8Array | Array<string | Uint8Array>;
 
 export interface TransportOptions {
   WebSocket: WebSocketConstructor;
   /** Connections one stub may hold at once. */
   maxConnections?: number;
+  /**
+   * Authorities trusted for `wss://` on top of the platform's own (Node;
+   * `ws` hands them to TLS). A browser trusts what the browser trusts.
+   */
+  ca?: TrustedCA;
 }
+
+/**
+ * Node's codes for a certificate that does not check out: an unknown or
+ * self-signed authority, a name that does not match, a date out of range.
+ */
+const TLS_CODES = /^(ERR_TLS_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|CERT_|ERR_SSL_)/;
 
 const OPEN = 1;
 
@@ -90,7 +105,9 @@ class WebSocketTransport implements Transport {
     const { maxFrameBytes } = limits;
     let socket: WebSocketLike;
     try {
-      socket = new this.#options.WebSocket(url, protocols, { maxPayload: maxFrameBytes, perMessageDeflate: false });
+      socket = new this.#options.WebSocket(url, protocols, {
+        maxPayload: maxFrameBytes, perMessageDeflate: false, ...(this.#options.ca ? { ca: this.#options.ca } : {}),
+      });
     } catch (error) {
       // A malformed URL or protocol list: report it as a close, like any other failure.
       setTimeout(() => events.onClose(conn, error instanceof Error ? error.message : String(error)), 0);
@@ -124,7 +141,10 @@ class WebSocketTransport implements Transport {
       finish(`${error.code}: ${error.message}`);
     };
     const tooLarge = () => refuse(pfError('PF_ERR_FRAME_TOO_LARGE', [url, maxFrameBytes], where), 1009);
-    socket.onopen = guarded(() => events.onOpen(conn));
+    socket.onopen = guarded(() => {
+      stub.connectionError = undefined;
+      events.onOpen(conn);
+    });
     const receive = guarded((data: unknown) => {
       const frame = data instanceof Uint8Array ? data
         : typeof data === 'string' ? new TextEncoder().encode(data)
@@ -155,6 +175,14 @@ class WebSocketTransport implements Transport {
     socket.onerror = guarded((event: unknown) => {
       const cause = (event as { error?: { code?: string } })?.error;
       if (cause?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return tooLarge();
+      // A certificate that does not check out: the operator and the deploy
+      // hear it by its own code, not as one more unreachable back-end.
+      if (cause?.code && TLS_CODES.test(cause.code)) {
+        const error = pfError('PF_ERR_TLS', [url, `${cause.code}: ${(cause as { message?: string }).message ?? ''}`], where);
+        stub.connectionError = error;
+        this.#errorEvent(error);
+        return finish(`${error.code}: ${error.message}`);
+      }
       const message = (event as { message?: string; error?: Error })?.message ?? (event as { error?: Error })?.error?.message;
       finish(message ? `connection error: ${message}` : 'connection error');
     });

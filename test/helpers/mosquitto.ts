@@ -16,7 +16,10 @@ export interface Mosquitto extends WebSocketServer {
   savedAfter(since: number, ms?: number): Promise<void>;
 }
 
-export async function startMosquitto(users: Record<string, string>): Promise<Mosquitto> {
+/** A certificate and its key (PEM files) for a `wss://` listener. */
+export interface ServerCertificate { cert: string; key: string }
+
+export async function startMosquitto(users: Record<string, string>, tls?: ServerCertificate): Promise<Mosquitto> {
   const dir = await mkdtemp(join(tmpdir(), 'protofly-mosquitto-'));
   // mosquitto drops root to its own user, which must read these files and
   // write its persistence database here (sessions survive a restart).
@@ -50,9 +53,10 @@ export async function startMosquitto(users: Record<string, string>): Promise<Mos
     `listener ${tcpPort} 127.0.0.1`,
     `listener ${wsPort} 127.0.0.1`,
     'protocol websockets',
+    ...(tls ? [`certfile ${tls.cert}`, `keyfile ${tls.key}`] : []),
     '',
   ].join('\n'));
-  const server = await startWebSocketServer('mosquitto', MOSQUITTO, ['-c', config], wsPort, dir);
+  const server = await startWebSocketServer('mosquitto', MOSQUITTO, ['-c', config], wsPort, dir, tls ? 'wss' : 'ws');
   const database = join(dir, 'mosquitto.db');
   const savedAfter = async (since: number, ms = 10_000) => {
     const deadline = Date.now() + ms;

@@ -24,16 +24,18 @@ function authorization(auth: NatsAuth): string {
   return `authorization { users: [ ${users.join(', ')} ] }`;
 }
 
-export async function startNatsServer(auth: NatsAuth): Promise<NatsServer> {
+export async function startNatsServer(auth: NatsAuth, tls?: { cert: string; key: string }): Promise<NatsServer> {
   const dir = await mkdtemp(join(tmpdir(), 'protofly-nats-'));
   const [clientPort, wsPort] = [await freePort(), await freePort()];
   const config = join(dir, 'nats.conf');
   await writeFile(config, [
     `listen: "127.0.0.1:${clientPort}"`,
     authorization(auth),
-    `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true }`,
+    tls
+      ? `websocket { listen: "127.0.0.1:${wsPort}", tls { cert_file: ${quote(tls.cert)}, key_file: ${quote(tls.key)} } }`
+      : `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true }`,
     '',
   ].join('\n'));
-  const server = await startWebSocketServer('nats-server', NATS_SERVER, ['-c', config], wsPort, dir);
+  const server = await startWebSocketServer('nats-server', NATS_SERVER, ['-c', config], wsPort, dir, tls ? 'wss' : 'ws');
   return { ...server, clientPort };
 }

@@ -116,10 +116,10 @@ export interface WebSocketServer {
 }
 
 /** Starts a server whose config and files are in `dir`; ready once `wsPort` listens. */
-export async function startWebSocketServer(name: string, command: string, args: string[], wsPort: number, dir: string): Promise<WebSocketServer> {
+export async function startWebSocketServer(name: string, command: string, args: string[], wsPort: number, dir: string, scheme: 'ws' | 'wss' = 'ws'): Promise<WebSocketServer> {
   const server = serverProcess(name, command, args, wsPort);
   const handle: WebSocketServer = {
-    url: `ws://127.0.0.1:${wsPort}`,
+    url: `${scheme}://127.0.0.1:${wsPort}`,
     start: server.start,
     stop: server.stop,
     freeze: server.freeze,
