@@ -1,12 +1,14 @@
 // The package as a user gets it: `npm pack`, installed from the tarball into
 // an empty project in a temporary folder (no path back to this clone), then
 // the README's promises run there: the Node example (examples/node/
-// two-runtimes.mjs, as it is), `protofly demo`, and `serveDomain()` with
-// `deployStub`. Needs `npm run build:stubs && npm run build` first (the
+// two-runtimes.mjs, as it is), the README's TypeScript for Node checked with
+// `tsc --strict` against the installed types, `protofly demo`, `serveDomain()`
+// with `deployStub`, and `protofly stub new|build` + `conformance`. Needs `npm run build:stubs && npm run build` first (the
 // test script's pretest does it) and the npm registry or npm's cache for the
 // package's dependencies.
 import test from 'ava';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +30,10 @@ function install(): Promise<string> {
     const project = join(dir, 'project');
     await run('mkdir', [project]);
     await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'uses-protofly', private: true, type: 'module' }));
-    await run(NPM, ['install', join(dir, filename), '--no-audit', '--no-fund', '--prefer-offline'], { cwd: project, maxBuffer: 64 * 1024 * 1024 });
+    // A Node project in TypeScript has Node's types: the same version this repo builds with.
+    const { devDependencies } = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+    await run(NPM, ['install', join(dir, filename), `@types/node@${devDependencies['@types/node']}`, '--no-audit', '--no-fund', '--prefer-offline'],
+      { cwd: project, maxBuffer: 64 * 1024 * 1024 });
     return project;
   })();
   return installed;
@@ -86,4 +91,39 @@ test.serial('the installed package serves a domain with each of its built stubs,
   `);
   const { stdout } = await node(project, ['serve.mjs']);
   t.deepEqual(JSON.parse(stdout), ['mqtt LIVE', 'mqtt-c LIVE']);
+});
+
+/** The first fenced block of `lang` after the README heading `heading`. */
+async function readmeBlock(heading: string, lang: string): Promise<string> {
+  const readme = await readFile(join(REPO, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf(`## ${heading}`));
+  const block = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(section);
+  if (!block) throw new Error(`no ${lang} block under "${heading}" in README.md`);
+  return block[1];
+}
+
+test.serial('the README\'s TypeScript for Node type-checks with tsc --strict against the installed package\'s types', async (t) => {
+  t.timeout(600_000);
+  const project = await install();
+  await writeFile(join(project, 'readme-node.ts'), await readmeBlock('Use it in Node', 'ts'));
+  await writeFile(join(project, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', types: ['node'] },
+    files: ['readme-node.ts'],
+  }));
+  // The repo's compiler, the project's files and types: nothing else.
+  const tsc = join(REPO, 'node_modules/typescript/bin/tsc');
+  const result = await node(project, [tsc, '-p', 'tsconfig.json']).then(() => '', (error: { stdout?: string }) => error.stdout ?? String(error));
+  t.is(result, '', 'no type errors');
+});
+
+const CLANG = '/usr/bin/clang';
+(existsSync(CLANG) ? test.serial : test.skip)(`the installed \`protofly stub new --lang c\`, \`stub build\` and \`conformance\` make a conformant stub${existsSync(CLANG) ? '' : ' — skipped: needs clang'}`, async (t) => {
+  t.timeout(600_000);
+  const project = await install();
+  const cli = join(project, 'node_modules/protofly/bin/protofly.js');
+  await node(project, [cli, 'stub', 'new', 'hello', '--lang', 'c']);
+  await node(project, [cli, 'stub', 'build', 'hello']);
+  const { stdout } = await node(project, [cli, 'conformance', join(project, 'hello/build/hello.wasm')]);
+  t.regex(stdout, /conformant: .*hello\.wasm/);
+  t.notRegex(stdout, /FAIL/);
 });
