@@ -3,17 +3,20 @@
 // the README's promises run there: the Node example (examples/node/
 // two-runtimes.mjs, as it is), the README's TypeScript for Node checked with
 // `tsc --strict` against the installed types, `protofly demo`, `serveDomain()`
-// with `deployStub`, and `protofly stub new|build` + `conformance`. Needs `npm run build:stubs && npm run build` first (the
+// with `deployStub`, `protofly stub new|build` + `conformance`, and
+// `protofly serve --demo` opened in Chromium (the page embeds the installed
+// dist/browser/ bundle). Needs `npm run build:stubs && npm run build` first (the
 // test script's pretest does it) and the npm registry or npm's cache for the
 // package's dependencies.
 import test from 'ava';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -126,4 +129,42 @@ const CLANG = '/usr/bin/clang';
   const { stdout } = await node(project, [cli, 'conformance', join(project, 'hello/build/hello.wasm')]);
   t.regex(stdout, /conformant: .*hello\.wasm/);
   t.notRegex(stdout, /FAIL/);
+});
+
+const CHROMIUM = '/usr/bin/chromium';
+(existsSync(CHROMIUM) ? test.serial : test.skip)(`the installed \`protofly serve --demo\` page embeds the installed browser bundle and deploys LIVE in Chromium${existsSync(CHROMIUM) ? '' : ' — skipped: needs chromium'}`, async (t) => {
+  t.timeout(600_000);
+  const project = await install();
+  const server = spawn(process.execPath, [join(project, 'node_modules/protofly/bin/protofly.js'), 'serve', '--demo'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { server.kill(); });
+  let printed = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    server.stdout!.on('data', (chunk) => {
+      printed += chunk;
+      const found = /demo at (http:\/\/\S+)/.exec(printed);
+      if (found) resolve(found[1]);
+    });
+    server.stderr!.on('data', (chunk) => { printed += chunk; });
+    server.once('exit', (code) => reject(new Error(`protofly serve --demo exited (${code}): ${printed}`)));
+  });
+  const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'protofly-chromium-')), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(url);
+  await page.waitForFunction(() => {
+    const demo = (window as unknown as { protoflyDemo?: { panes: Record<string, { ready?: boolean }> } }).protoflyDemo;
+    return demo?.panes.alpha?.ready && demo.panes.beta?.ready;
+  }, null, { timeout: 90_000 });
+  const statuses = await page.evaluate(() => {
+    const demo = (window as unknown as { protoflyDemo: { panes: Record<string, { status: string }> } }).protoflyDemo;
+    return [demo.panes.alpha.status, demo.panes.beta.status];
+  });
+  t.deepEqual(statuses, ['LIVE', 'LIVE']);
+  t.deepEqual(pageErrors, []);
 });
