@@ -135,18 +135,7 @@ const CHROMIUM = '/usr/bin/chromium';
 (existsSync(CHROMIUM) ? test.serial : test.skip)(`the installed \`protofly serve --demo\` page embeds the installed browser bundle and deploys LIVE in Chromium${existsSync(CHROMIUM) ? '' : ' — skipped: needs chromium'}`, async (t) => {
   t.timeout(600_000);
   const project = await install();
-  const server = spawn(process.execPath, [join(project, 'node_modules/protofly/bin/protofly.js'), 'serve', '--demo'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => { server.kill(); });
-  let printed = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    server.stdout!.on('data', (chunk) => {
-      printed += chunk;
-      const found = /demo at (http:\/\/\S+)/.exec(printed);
-      if (found) resolve(found[1]);
-    });
-    server.stderr!.on('data', (chunk) => { printed += chunk; });
-    server.once('exit', (code) => reject(new Error(`protofly serve --demo exited (${code}): ${printed}`)));
-  });
+  const [, url] = await serving(t, project, ['serve', '--demo'], /demo at (http:\/\/\S+)/);
   const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'protofly-chromium-')), {
     executablePath: CHROMIUM,
     headless: true,
@@ -167,4 +156,30 @@ const CHROMIUM = '/usr/bin/chromium';
   });
   t.deepEqual(statuses, ['LIVE', 'LIVE']);
   t.deepEqual(pageErrors, []);
+});
+
+/** Starts an installed CLI command that serves until stopped; resolves with the line matching `ready`. */
+async function serving(t: import('ava').ExecutionContext, project: string, args: string[], ready: RegExp): Promise<RegExpExecArray> {
+  const server = spawn(process.execPath, [join(project, 'node_modules/protofly/bin/protofly.js'), ...args], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { server.kill(); });
+  let printed = '';
+  return new Promise((resolve, reject) => {
+    server.stdout!.on('data', (chunk) => {
+      printed += chunk;
+      const found = ready.exec(printed);
+      if (found) resolve(found);
+    });
+    server.stderr!.on('data', (chunk) => { printed += chunk; });
+    server.once('exit', (code) => reject(new Error(`protofly ${args.join(' ')} exited (${code}): ${printed}`)));
+  });
+}
+
+test.serial('the installed `protofly serve` serves a domain that the installed `protofly deploy` deploys LIVE', async (t) => {
+  t.timeout(600_000);
+  const project = await install();
+  const [, origin] = await serving(t, project, ['serve', '--user', 'cli', '--password', 'cli-pass'], /serving (http:\/\/\S+)/);
+  const { stdout } = await node(project, [join(project, 'node_modules/protofly/bin/protofly.js'), 'deploy', origin, '--json', '--user', 'cli', '--password', 'cli-pass']);
+  const result = JSON.parse(stdout) as { status: string; stubURL: string };
+  t.is(result.status, 'LIVE');
+  t.regex(result.stubURL, /^hyperty-runtime:\/\/127\.0\.0\.1:\d+\/protostub\//);
 });
