@@ -5,9 +5,30 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildComponent, StubManifest } from './manifest.ts';
 
+/**
+ * What a JavaScript/TypeScript stub's build needs beside protofly, as this
+ * repository pins them (package.json's optional peerDependencies say the
+ * same): an installed package does not bring them, as few users build
+ * JavaScript stubs and StarlingMonkey alone is ≈10 MiB.
+ */
+export const JS_TOOLCHAIN = {
+  esbuild: '0.28.2',
+  '@bytecodealliance/componentize-js': '0.23.0',
+  // componentize-js imports it without depending on it.
+  '@bytecodealliance/preview2-shim': '0.26.1',
+};
+
 // Loaded on demand: each pulls in a heavy compiler (esbuild, componentize-js).
 export const TOOLCHAINS: Record<StubManifest['lang'], () => Promise<BuildComponent>> = {
-  js: async () => (await import('./js.ts')).buildComponent,
+  js: async () => {
+    try {
+      return (await import('./js.ts')).buildComponent;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+      const wanted = Object.entries(JS_TOOLCHAIN).map(([name, version]) => `${name}@${version}`).join(' ');
+      throw new Error(`a JavaScript or TypeScript stub is built with ${Object.keys(JS_TOOLCHAIN).join(', ')}, not all installed here: npm install --save-dev ${wanted} (${(error as Error).message})`);
+    }
+  },
   c: async () => (await import('./c.ts')).buildComponent,
   rust: async () => (await import('./rust.ts')).buildComponent,
 };

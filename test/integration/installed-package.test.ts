@@ -183,3 +183,21 @@ test.serial('the installed `protofly serve` serves a domain that the installed `
   t.is(result.status, 'LIVE');
   t.regex(result.stubURL, /^hyperty-runtime:\/\/127\.0\.0\.1:\d+\/protostub\//);
 });
+
+test.serial('the installed `protofly stub build` of a TypeScript stub names what it needs, and builds a conformant stub once the project installs it', async (t) => {
+  t.timeout(900_000);
+  const project = await install();
+  const cli = join(project, 'node_modules/protofly/bin/protofly.js');
+  await node(project, [cli, 'stub', 'new', 'hello-ts', '--lang', 'ts']);
+  const refused = await node(project, [cli, 'stub', 'build', 'hello-ts']).then(() => undefined, (error: { stderr?: string; code?: number }) => error);
+  t.truthy(refused, 'the build cannot succeed without its toolchain');
+  // The command it prints, as a user would paste it.
+  const command = /npm install --save-dev ([^(]+) \(/.exec(refused!.stderr ?? '');
+  t.truthy(command, refused!.stderr);
+  t.regex(command![1], /esbuild@[\d.]+/);
+  t.regex(command![1], /@bytecodealliance\/componentize-js@[\d.]+/);
+  await run(NPM, ['install', '--save-dev', ...command![1].trim().split(/\s+/), '--no-audit', '--no-fund', '--prefer-offline'], { cwd: project, maxBuffer: 64 * 1024 * 1024 });
+  await node(project, [cli, 'stub', 'build', 'hello-ts']);
+  const { stdout } = await node(project, [cli, 'conformance', join(project, 'hello-ts/build/hello-ts.wasm')]);
+  t.regex(stdout, /conformant: .*hello-ts\.wasm/);
+});
