@@ -2,13 +2,12 @@
 // two runtimes in one page, Web Worker sandboxes, the IndexedDB cache, and
 // the page's strict Content-Security-Policy.
 import test from 'ava';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { serveDemo } from '../../domain/demo-server.ts';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url).pathname;
 
 interface DemoState {
@@ -30,12 +29,7 @@ const withChromium = existsSync(CHROMIUM) ? test : test.skip;
 withChromium('the browser demo deploys in two panes, carries typed messages, survives a looping stub, and deploys from cache on reload', async (t) => {
   const demo = await serveDemo();
   t.teardown(() => demo.close());
-  const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'protofly-chromium-')), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
-  t.teardown(() => context.close());
+  const context = await launchChromium(t);
   const page = await context.newPage();
   const refused: string[] = [];
   page.on('console', (message) => { if (/Refused|Content Security Policy/i.test(message.text())) refused.push(message.text()); });

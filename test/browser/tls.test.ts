@@ -15,13 +15,12 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
 import { serveDomain } from '../../domain/serve.ts';
 import { builtStub } from '../helpers/built.ts';
 import { makeCertificates, OPENSSL } from '../helpers/certificates.ts';
 import { MOSQUITTO, startMosquitto } from '../helpers/mosquitto.ts';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const CERTUTIL = '/usr/bin/certutil';
 const BUNDLE = fileURLToPath(new URL('../../dist/browser/', import.meta.url));
 const USER = { username: 'page', password: 'p4ge' };
@@ -87,13 +86,7 @@ async function deployFromPage(t: ExecutionContext, trustCA: boolean) {
   t.teardown(() => domain.close());
   const pageURL = await servePage(t);
   const home = await homeTrusting(trustCA ? certificates.ca : undefined);
-  const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'protofly-chromium-')), {
-    executablePath: CHROMIUM,
-    headless: true,
-    env: { ...process.env, HOME: home },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
-  t.teardown(() => context.close());
+  const context = await launchChromium(t, { ...process.env, HOME: home });
   const page = await context.newPage();
   await page.goto(`${pageURL}?origin=${encodeURIComponent(domain.catalogue.origin)}&domain=${encodeURIComponent(domain.catalogue.domain)}`);
   await page.waitForFunction(() => (window as unknown as { result?: unknown }).result, null, { timeout: 60_000 });

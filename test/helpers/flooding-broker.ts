@@ -7,9 +7,9 @@
 // followed by its payload for as long as the client reads. Later connections
 // only get their CONNACK. It reports to its parent over IPC.
 // Run with: node --import tsx flooding-broker.ts <frames> <giant>
-import { createHash } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { upgradeAnswer } from './ws-upgrade.ts';
 
 const frames = Number(process.argv[2]);
 const giant = Number(process.argv[3]);
@@ -60,18 +60,17 @@ async function floodThenGiant(socket: Socket): Promise<void> {
 const server = createServer((socket) => {
   socket.on('error', () => {});
   let head = '';
+  let upgraded = false;
   let connacked = false;
   const index = ++connections;
   socket.on('close', () => report({ t: 'closed', connection: index }));
   socket.on('data', (data) => {
-    if (!head.includes('\r\n\r\n')) {
+    if (!upgraded) {
       head += data.toString('latin1');
-      if (!head.includes('\r\n\r\n')) return;
-      const key = /sec-websocket-key: *(.+)\r\n/i.exec(head)?.[1].trim() ?? '';
-      const protocol = /sec-websocket-protocol: *([^,\r\n]+)/i.exec(head)?.[1].trim();
-      const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-      socket.write(['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade',
-        `Sec-WebSocket-Accept: ${accept}`, ...(protocol ? [`Sec-WebSocket-Protocol: ${protocol}`] : []), '', ''].join('\r\n'));
+      const answer = upgradeAnswer(head);
+      if (!answer) return;
+      upgraded = true;
+      socket.write(answer);
       report({ t: 'connected', connection: index });
       return;
     }

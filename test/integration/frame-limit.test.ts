@@ -4,11 +4,11 @@
 // event, a counter) — in Node from the frame's header, before its payload.
 // The server is a real socket that speaks just enough WebSocket to upgrade.
 import test, { type ExecutionContext } from 'ava';
-import { createHash } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { builtStub } from '../helpers/built.ts';
 import { catalogue, runtime } from '../helpers/runtime.ts';
+import { upgradeAnswer } from '../helpers/ws-upgrade.ts';
 
 /** Upgrades any WebSocket request, then sends one binary frame whose header announces `announced` bytes, followed by `payload` of them. */
 async function hostileBroker(t: ExecutionContext, announced: number, payload: number) {
@@ -21,12 +21,9 @@ async function hostileBroker(t: ExecutionContext, announced: number, payload: nu
     socket.on('data', (chunk) => {
       if (head.includes('\r\n\r\n')) return;
       head += chunk.toString('latin1');
-      if (!head.includes('\r\n\r\n')) return;
-      const key = /sec-websocket-key: *(.+)\r\n/i.exec(head)?.[1].trim() ?? '';
-      const protocol = /sec-websocket-protocol: *([^,\r\n]+)/i.exec(head)?.[1].trim();
-      const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-      socket.write(['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade',
-        `Sec-WebSocket-Accept: ${accept}`, ...(protocol ? [`Sec-WebSocket-Protocol: ${protocol}`] : []), '', ''].join('\r\n'));
+      const answer = upgradeAnswer(head);
+      if (!answer) return;
+      socket.write(answer);
       upgraded++;
       const header = Buffer.alloc(10);
       header[0] = 0x82; // FIN, binary

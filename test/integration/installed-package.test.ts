@@ -10,13 +10,13 @@
 // package's dependencies.
 import test from 'ava';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -131,17 +131,11 @@ const CLANG = '/usr/bin/clang';
   t.notRegex(stdout, /FAIL/);
 });
 
-const CHROMIUM = '/usr/bin/chromium';
 (existsSync(CHROMIUM) ? test.serial : test.skip)(`the installed \`protofly serve --demo\` page embeds the installed browser bundle and deploys LIVE in Chromium${existsSync(CHROMIUM) ? '' : ' — skipped: needs chromium'}`, async (t) => {
   t.timeout(600_000);
   const project = await install();
   const [, url] = await serving(t, project, ['serve', '--demo'], /demo at (http:\/\/\S+)/);
-  const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'protofly-chromium-')), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
-  t.teardown(() => context.close());
+  const context = await launchChromium(t);
   const page = await context.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
