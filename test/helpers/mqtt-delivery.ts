@@ -1,5 +1,4 @@
-// What the MQTT stubs' delivery tests share: a real mosquitto per test, a
-// domain whose descriptors are one stub with different configurations, the
+// What the MQTT stubs' delivery tests share: a real mosquitto per test, the
 // raw `mqtt` client to look at the broker's sessions, the stub instances as
 // attached (to hand them messages without the runtime in between), and a TCP
 // gate to cut one runtime off from the broker.
@@ -7,11 +6,8 @@ import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
-import type { CatalogueEntry } from '../../domain/catalogue.ts';
-import { serveDomain } from '../../domain/serve.ts';
 import type { Message } from '../../kernel/schemas.ts';
 import type { StubInstance, StubRecord } from '../../kernel/types.ts';
-import { builtStub } from './built.ts';
 import { MOSQUITTO, startMosquitto, type Mosquitto } from './mosquitto.ts';
 import type { runtime } from './runtime.ts';
 import { freePort } from './server-process.ts';
@@ -29,22 +25,6 @@ export async function mosquittoFor(t: ExecutionContext): Promise<Mosquitto> {
   const broker = await startMosquitto({ [USER.username]: USER.password });
   t.teardown(() => broker.dispose());
   return broker;
-}
-
-/** A domain on the broker; every descriptor is the stub `component`, with its own configuration. */
-export async function stubDomain(t: ExecutionContext, component: string, brokerURL: string, configurations: Record<string, Record<string, unknown>>) {
-  const entries: Record<string, CatalogueEntry> = {};
-  for (const [name, configuration] of Object.entries(configurations)) {
-    const urls = configuration.urls as string[] | undefined;
-    entries[name] = {
-      component: builtStub(component),
-      configuration: urls ? configuration : { url: brokerURL, ...configuration },
-      connect: urls ?? [brokerURL],
-    };
-  }
-  const domain = await serveDomain({ brokerURL, entries });
-  t.teardown(() => domain.close());
-  return { origin: domain.catalogue.origin, name: domain.catalogue.domain };
 }
 
 /** The statuses of this runtime's stubs, in order. */

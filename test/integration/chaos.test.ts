@@ -18,6 +18,7 @@ import { isError } from '../helpers/mqtt-delivery.ts';
 import { NATS_SERVER, startNatsCluster } from '../helpers/nats-cluster.ts';
 import { catalogue, inbox, runtime } from '../helpers/runtime.ts';
 import { statusLog } from '../helpers/statuses.ts';
+import { stubDomain } from '../helpers/stub-domain.ts';
 import { sleep, until } from '../helpers/until.ts';
 
 const USER = 'chaos';
@@ -186,14 +187,9 @@ async function chaos(t: ExecutionContext, backend: Backend, password: { current:
 when(existsSync(MOSQUITTO), `mosquitto at ${MOSQUITTO}`)('chaos on mosquitto and the C MQTT stub: nothing lost, nothing twice', async (t) => {
   const mosquitto = await startMosquitto({ [USER]: 'first' });
   t.teardown(() => mosquitto.dispose());
-  const domain = await serveDomain({
-    brokerURL: mosquitto.url,
-    entries: { default: { component: builtStub('mqtt-c'), configuration: { url: mosquitto.url }, connect: [mosquitto.url] } },
-  });
-  t.teardown(() => domain.close());
+  const domain = await stubDomain(t, 'mqtt-c', mosquitto.url);
   await chaos(t, {
-    origin: domain.catalogue.origin,
-    name: domain.catalogue.domain,
+    ...domain,
     persisted: () => mosquitto.savedAfter(Date.now()),
     killIsOutage: true,
     killBroker: async () => {
@@ -211,12 +207,7 @@ when(existsSync(MOSQUITTO), `mosquitto at ${MOSQUITTO}`)('chaos on mosquitto and
 test.serial('chaos on the embedded aedes broker and the C MQTT stub (no broker restart: aedes keeps sessions in memory): nothing lost, nothing twice', async (t) => {
   const broker = await startEmbeddedBroker({ users: { [USER]: 'first' } });
   t.teardown(() => broker.close());
-  const domain = await serveDomain({
-    brokerURL: broker.url,
-    entries: { default: { component: builtStub('mqtt-c'), configuration: { url: broker.url }, connect: [broker.url] } },
-  });
-  t.teardown(() => domain.close());
-  await chaos(t, { origin: domain.catalogue.origin, name: domain.catalogue.domain }, { current: 'first' });
+  await chaos(t, await stubDomain(t, 'mqtt-c', broker.url), { current: 'first' });
 });
 
 when(existsSync(NATS_SERVER), `nats-server at ${NATS_SERVER}`)('chaos on a three-node nats-server cluster and the NATS stub (the sender\'s node killed): nothing lost, nothing twice', async (t) => {

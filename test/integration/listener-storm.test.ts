@@ -5,43 +5,28 @@
 // addresses still arrives from a second runtime.
 import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
-import { serveDomain } from '../../domain/serve.ts';
 import type { StubRecord } from '../../kernel/types.ts';
-import { builtStub } from '../helpers/built.ts';
-import { MOSQUITTO, startMosquitto } from '../helpers/mosquitto.ts';
-import { NATS_SERVER, startNatsServer } from '../helpers/nats-server.ts';
+import { BROKER_BINARY, startBroker, type BrokerKind } from '../helpers/brokers.ts';
 import { inbox, runtime } from '../helpers/runtime.ts';
+import { stubDomain } from '../helpers/stub-domain.ts';
 
 const LISTENERS = 100_000;
 const USER = { username: 'storm', password: 'st0rm' };
 
-interface Broker { url: string; dispose(): Promise<void> | void }
-
-const brokers: Record<string, { binary: string; start(): Promise<Broker> }> = {
-  mosquitto: { binary: MOSQUITTO, start: () => startMosquitto({ [USER.username]: USER.password }) },
-  'nats-server': { binary: NATS_SERVER, start: () => startNatsServer({ users: { [USER.username]: USER.password } }) },
-};
-
-function storm(stub: string, brokerName: keyof typeof brokers) {
-  const broker = brokers[brokerName];
+function storm(stub: string, brokerName: BrokerKind) {
   const title = `${LISTENERS.toLocaleString('en')} listeners on one domain all subscribe through the ${stub} stub and ${brokerName}, the stub LIVE throughout`;
-  if (!existsSync(broker.binary)) return test.skip(`${title} — skipped: needs ${broker.binary}`, () => {});
+  if (!existsSync(BROKER_BINARY[brokerName])) return test.skip(`${title} — skipped: needs ${BROKER_BINARY[brokerName]}`, () => {});
   return test.serial(title, async (t: ExecutionContext) => {
     t.timeout(240_000);
-    const server = await broker.start();
-    t.teardown(() => server.dispose());
-    const domain = await serveDomain({
-      brokerURL: server.url,
-      entries: { default: { component: builtStub(stub), configuration: { url: server.url }, connect: [server.url] } },
-    });
-    t.teardown(() => domain.close());
-    const name = domain.catalogue.domain;
+    const server = await startBroker(t, brokerName, { [USER.username]: USER.password });
+    const domain = await stubDomain(t, stub, server.url);
+    const name = domain.name;
     const identity = { credentials: { [name]: USER } };
     const alpha = runtime(t, { identity });
     const beta = runtime(t, { identity });
     const seen: string[] = [];
     alpha.hooks.status.tap('test', (_record: StubRecord, value: string) => { seen.push(value); });
-    const [record] = await Promise.all([alpha.deployStub(domain.catalogue.origin), beta.deployStub(domain.catalogue.origin)]);
+    const [record] = await Promise.all([alpha.deployStub(domain.origin), beta.deployStub(domain.origin)]);
     t.is(record.status, 'LIVE');
     const from = seen.length;
 

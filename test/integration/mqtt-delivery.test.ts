@@ -6,9 +6,10 @@ import { decodeCbor } from '../../kernel/cbor.ts';
 import type { Message } from '../../kernel/schemas.ts';
 import { clientIdFor } from '../../stubs/mqtt/src/hash.ts';
 import {
-  brokerHoldsSession, gateTo, instancesOf, isError, mosquittoFor, rawClient, statusWatch, stubDomain, USER, withMosquitto,
+  brokerHoldsSession, gateTo, instancesOf, isError, mosquittoFor, rawClient, statusWatch, USER, withMosquitto,
 } from '../helpers/mqtt-delivery.ts';
 import { freePort } from '../helpers/server-process.ts';
+import { stubDomain } from '../helpers/stub-domain.ts';
 import { inbox, runtime } from '../helpers/runtime.ts';
 import { sleep, until } from '../helpers/until.ts';
 

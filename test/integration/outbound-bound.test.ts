@@ -6,14 +6,11 @@
 // once, or answered with an error — none lost, none twice.
 import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
-import { serveDomain } from '../../domain/serve.ts';
 import type { Message } from '../../kernel/schemas.ts';
 import type { StubRecord } from '../../kernel/types.ts';
-import { builtStub } from '../helpers/built.ts';
-import { MOSQUITTO, startMosquitto } from '../helpers/mosquitto.ts';
-import { NATS_SERVER, startNatsServer } from '../helpers/nats-server.ts';
+import { BROKER_BINARY, startBroker, type BrokerKind } from '../helpers/brokers.ts';
 import { runtime } from '../helpers/runtime.ts';
-import type { WebSocketServer } from '../helpers/server-process.ts';
+import { stubDomain } from '../helpers/stub-domain.ts';
 import { until } from '../helpers/until.ts';
 
 const USER = { username: 'sender', password: 's3nd' };
@@ -25,26 +22,20 @@ const USER = { username: 'sender', password: 's3nd' };
  * in 4 KiB steps a loop turn apart (64 KiB: ≈0.5 s, the raw `mqtt` client
  * too), so it gets many small messages instead of fewer large ones.
  */
-const brokers: Record<string, { binary: string; start(): Promise<WebSocketServer>; messages: number; body: number; maxOutbound: number }> = {
-  mosquitto: { binary: MOSQUITTO, start: () => startMosquitto({ [USER.username]: USER.password }), messages: 6_000, body: 3 * 1024, maxOutbound: 64 * 1024 },
-  'nats-server': { binary: NATS_SERVER, start: () => startNatsServer({ users: { [USER.username]: USER.password } }), messages: 300, body: 64 * 1024, maxOutbound: 256 * 1024 },
+const sizes: Record<BrokerKind, { messages: number; body: number; maxOutbound: number }> = {
+  mosquitto: { messages: 6_000, body: 3 * 1024, maxOutbound: 64 * 1024 },
+  'nats-server': { messages: 300, body: 64 * 1024, maxOutbound: 256 * 1024 },
 };
 
-function stalled(stub: string, brokerName: string) {
-  const broker = brokers[brokerName];
-  const { messages: MESSAGES, body: BODY, maxOutbound: MAX_OUTBOUND } = broker;
+function stalled(stub: string, brokerName: BrokerKind) {
+  const { messages: MESSAGES, body: BODY, maxOutbound: MAX_OUTBOUND } = sizes[brokerName];
   const title = `a ${brokerName} that stops reading holds the ${stub} stub's sends to the outbound bound; every message is delivered once or answered`;
-  if (!existsSync(broker.binary)) return test.skip(`${title} — skipped: needs ${broker.binary}`, () => {});
+  if (!existsSync(BROKER_BINARY[brokerName])) return test.skip(`${title} — skipped: needs ${BROKER_BINARY[brokerName]}`, () => {});
   return test.serial(title, async (t: ExecutionContext) => {
     t.timeout(180_000);
-    const server = await broker.start();
-    t.teardown(() => server.dispose());
-    const domain = await serveDomain({
-      brokerURL: server.url,
-      entries: { default: { component: builtStub(stub), configuration: { url: server.url }, connect: [server.url], limits: { maxOutboundBytes: MAX_OUTBOUND } } },
-    });
-    t.teardown(() => domain.close());
-    const name = domain.catalogue.domain;
+    const server = await startBroker(t, brokerName, { [USER.username]: USER.password });
+    const domain = await stubDomain(t, stub, server.url, { default: {} }, { limits: { maxOutboundBytes: MAX_OUTBOUND } });
+    const name = domain.name;
     const identity = { credentials: { [name]: USER } };
     const alpha = runtime(t, { identity });
     const beta = runtime(t, { identity });
@@ -61,7 +52,7 @@ function stalled(stub: string, brokerName: string) {
       const why = String(error ?? reason).slice(0, 60);
       reasons.set(why, (reasons.get(why) ?? 0) + 1);
     });
-    const [record] = await Promise.all([alpha.deployStub(domain.catalogue.origin), beta.deployStub(domain.catalogue.origin)]);
+    const [record] = await Promise.all([alpha.deployStub(domain.origin), beta.deployStub(domain.origin)]);
     await beta.bus.whenSubscribed(bob);
 
     const transport = alpha.service('transport');

@@ -3,13 +3,12 @@
 // waiting messages answered. Real mosquitto, the C MQTT stub, real HTTP.
 import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
-import { serveDomain } from '../../domain/serve.ts';
 import type { Message } from '../../kernel/schemas.ts';
-import { builtStub } from '../helpers/built.ts';
 import { changingIdentity } from '../helpers/identity.ts';
 import { MOSQUITTO, startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 import { inbox, runtime } from '../helpers/runtime.ts';
 import { statusLog, type SeenStatus } from '../helpers/statuses.ts';
+import { stubDomain } from '../helpers/stub-domain.ts';
 import { until } from '../helpers/until.ts';
 
 const USER = 'status';
@@ -20,23 +19,19 @@ const withMosquitto = (title: string, body: (t: ExecutionContext) => Promise<voi
 async function setUp(t: ExecutionContext, options: { disconnectedMs?: number } = {}) {
   const mosquitto = await startMosquitto({ [USER]: 'first' });
   t.teardown(() => mosquitto.dispose());
-  const domain = await serveDomain({
-    brokerURL: mosquitto.url,
-    entries: { default: { component: builtStub('mqtt-c'), configuration: { url: mosquitto.url }, connect: [mosquitto.url] } },
-  });
-  t.teardown(() => domain.close());
+  const domain = await stubDomain(t, 'mqtt-c', mosquitto.url);
   const password = { current: 'first' };
   const alphaId = changingIdentity(USER, password);
   const betaId = changingIdentity(USER, password);
   const bus = options.disconnectedMs ? { disconnectedMs: options.disconnectedMs } : undefined;
   const alpha = runtime(t, { plugins: [alphaId.plugin], bus, restart: { firstDelayMs: 50 } });
   const beta = runtime(t, { plugins: [betaId.plugin], restart: { firstDelayMs: 50 } });
-  const name = domain.catalogue.domain;
+  const name = domain.name;
   const alice = `hyperty://${name}/alice`, bob = `hyperty://${name}/bob`;
   const atAlice = inbox(alpha, alice), atBob = inbox(beta, bob);
   const log = statusLog(alpha);
   const betaLog = statusLog(beta);
-  const [stub] = await Promise.all([alpha.deployStub(domain.catalogue.origin), beta.deployStub(domain.catalogue.origin)]);
+  const [stub] = await Promise.all([alpha.deployStub(domain.origin), beta.deployStub(domain.origin)]);
   await beta.bus.whenSubscribed(bob);
   await alpha.bus.whenSubscribed(alice);
   return { mosquitto, password, alpha, beta, alphaId, stub, alice, bob, atAlice, atBob, log, betaLog, name };

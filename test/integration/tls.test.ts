@@ -6,46 +6,35 @@
 // PF_ERR_TLS, an error event the operator sees, and a DISCONNECTED status.
 import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
-import { serveDomain } from '../../domain/serve.ts';
 import type { StubRecord } from '../../kernel/types.ts';
-import { builtStub } from '../helpers/built.ts';
+import { BROKER_BINARY, startBroker, type BrokerKind } from '../helpers/brokers.ts';
 import { makeCertificates, OPENSSL, type Certificates } from '../helpers/certificates.ts';
-import { MOSQUITTO, startMosquitto, type ServerCertificate } from '../helpers/mosquitto.ts';
-import { NATS_SERVER, startNatsServer } from '../helpers/nats-server.ts';
+import type { ServerCertificate } from '../helpers/mosquitto.ts';
 import { runtime } from '../helpers/runtime.ts';
+import { stubDomain } from '../helpers/stub-domain.ts';
 
 const USER = { username: 'tls-user', password: 'tls-pass' };
 
-const brokers = {
-  mosquitto: { binary: MOSQUITTO, stub: 'mqtt-c', start: (cert: ServerCertificate) => startMosquitto({ [USER.username]: USER.password }, cert) },
-  'nats-server': { binary: NATS_SERVER, stub: 'nats-rust', start: (cert: ServerCertificate) => startNatsServer({ users: { [USER.username]: USER.password } }, cert) },
-};
-type BrokerName = keyof typeof brokers;
+/** The stub each broker is reached with. */
+const brokers: Record<BrokerKind, { stub: string }> = { mosquitto: { stub: 'mqtt-c' }, 'nats-server': { stub: 'nats-rust' } };
 
 let certificates: Promise<Certificates> | undefined;
 const certs = () => (certificates ??= makeCertificates());
 test.after.always(async () => { await (await certificates?.catch(() => undefined))?.dispose(); });
 
-function withTls(title: string, brokerName: BrokerName, body: (t: ExecutionContext, c: Certificates) => Promise<void>) {
-  const missing = [OPENSSL, brokers[brokerName].binary].find((binary) => !existsSync(binary));
+function withTls(title: string, brokerName: BrokerKind, body: (t: ExecutionContext, c: Certificates) => Promise<void>) {
+  const missing = [OPENSSL, BROKER_BINARY[brokerName]].find((binary) => !existsSync(binary));
   if (missing) return test.skip(`${title} — skipped: needs ${missing}`, () => {});
   return test(title, async (t) => body(t, await certs()));
 }
 
-async function tlsDomain(t: ExecutionContext, brokerName: BrokerName, cert: ServerCertificate) {
-  const broker = brokers[brokerName];
-  const server = await broker.start(cert);
-  t.teardown(() => server.dispose());
+async function tlsDomain(t: ExecutionContext, brokerName: BrokerKind, cert: ServerCertificate) {
+  const server = await startBroker(t, brokerName, { [USER.username]: USER.password }, cert);
   t.true(server.url.startsWith('wss://'));
-  const domain = await serveDomain({
-    brokerURL: server.url,
-    entries: { default: { component: builtStub(broker.stub), configuration: { url: server.url }, connect: [server.url] } },
-  });
-  t.teardown(() => domain.close());
-  return { origin: domain.catalogue.origin, name: domain.catalogue.domain };
+  return stubDomain(t, brokers[brokerName].stub, server.url);
 }
 
-for (const brokerName of Object.keys(brokers) as BrokerName[]) {
+for (const brokerName of Object.keys(brokers) as BrokerKind[]) {
   withTls(`the ${brokers[brokerName].stub} stub reaches ${brokerName} over wss:// with a CA the runtime is told to trust, and messages cross`, brokerName, async (t, c) => {
     const domain = await tlsDomain(t, brokerName, c.good);
     const identity = { credentials: { [domain.name]: USER } };
