@@ -5,17 +5,21 @@
 // `tsc --strict` against the installed types, `protofly demo`, `serveDomain()`
 // with `deployStub`, `protofly stub new|build` + `conformance`, and
 // `protofly serve --demo` opened in Chromium (the page embeds the installed
-// dist/browser/ bundle). Needs `npm run build:stubs && npm run build` first (the
+// dist/browser/ bundle), and the README's "Embed in a page" files served with
+// the README's Content-Security-Policies, deploying in Chromium. Needs `npm run build:stubs && npm run build` first (the
 // test script's pretest does it) and the npm registry or npm's cache for the
 // package's dependencies.
 import test from 'ava';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { serveDomain } from '../../domain/serve.ts';
 import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 
 const run = promisify(execFile);
@@ -96,13 +100,21 @@ test.serial('the installed package serves a domain with each of its built stubs,
   t.deepEqual(JSON.parse(stdout), ['mqtt LIVE', 'mqtt-c LIVE']);
 });
 
-/** The first fenced block of `lang` after the README heading `heading`. */
-async function readmeBlock(heading: string, lang: string): Promise<string> {
+/** The fenced blocks under the README heading `heading` (up to the next heading of its level), in order. */
+async function readmeBlocks(heading: string): Promise<Array<{ lang: string; text: string }>> {
   const readme = await readFile(join(REPO, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf(`## ${heading}`));
-  const block = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(section);
-  if (!block) throw new Error(`no ${lang} block under "${heading}" in README.md`);
-  return block[1];
+  const start = readme.indexOf(`\n## ${heading}\n`);
+  if (start < 0) throw new Error(`no heading "${heading}" in README.md`);
+  const end = readme.indexOf('\n## ', start + 1);
+  const section = readme.slice(start, end < 0 ? undefined : end);
+  return [...section.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)].map(([, lang, text]) => ({ lang, text }));
+}
+
+/** The first fenced block of `lang` under the README heading `heading`. */
+async function readmeBlock(heading: string, lang: string): Promise<string> {
+  const block = (await readmeBlocks(heading)).find((b) => b.lang === lang);
+  if (!block) throw new Error(`no ${lang || 'plain'} block under "${heading}" in README.md`);
+  return block.text;
 }
 
 test.serial('the README\'s TypeScript for Node type-checks with tsc --strict against the installed package\'s types', async (t) => {
@@ -150,6 +162,60 @@ const CLANG = '/usr/bin/clang';
   });
   t.deepEqual(statuses, ['LIVE', 'LIVE']);
   t.deepEqual(pageErrors, []);
+});
+
+(existsSync(CHROMIUM) ? test.serial : test.skip)(`the README's "Embed in a page" example, under the README's CSPs, deploys LIVE in Chromium from the installed dist/browser/${existsSync(CHROMIUM) ? '' : ' — skipped: needs chromium'}`, async (t) => {
+  t.timeout(600_000);
+  const project = await install();
+  const bundle = join(project, 'node_modules/protofly/dist/browser');
+  const user = { username: 'embedder', password: 'embed-pass' };
+  const domain = await serveDomain({ users: { [user.username]: user.password } });
+  t.teardown(() => domain.close());
+  const [html, script, pagePolicy, workerPolicy] = await readmeBlocks('Embed in a page');
+  t.deepEqual([html.lang, script.lang], ['html', 'js']);
+  // The README's placeholders, filled in for this domain: nothing else changes.
+  const app = script.text.replace("'https://example.com'", `'${domain.catalogue.origin}'`);
+  t.not(app, script.text, 'the example names a domain to replace');
+  const policy = pagePolicy.text.trim().replace('<the domains> <their brokers>', `${domain.catalogue.origin} ${new URL(domain.brokerURL).origin}`);
+  t.not(policy, pagePolicy.text.trim(), 'the page policy has placeholders to fill');
+  const site = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': policy }).end(html.text);
+      return;
+    }
+    if (path === '/app.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(app);
+      return;
+    }
+    const name = path.slice('/protofly/'.length);
+    if (!path.startsWith('/protofly/') || !/^[\w.-]+$/.test(name)) {
+      res.writeHead(404).end();
+      return;
+    }
+    readFile(join(bundle, name)).then((body) => {
+      const headers: Record<string, string> = { 'content-type': name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript; charset=utf-8' };
+      if (name === 'stub-worker.js') headers['content-security-policy'] = workerPolicy.text.trim();
+      res.writeHead(200, headers).end(body);
+    }, () => res.writeHead(404).end());
+  });
+  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => site.close(() => resolve())));
+  const context = await launchChromium(t);
+  const tab = await context.newPage();
+  const problems: string[] = [];
+  tab.on('pageerror', (error) => problems.push(error.message));
+  tab.on('console', (message) => { if (/Content.Security.Policy|Refused to/i.test(message.text())) problems.push(message.text()); });
+  const asked: string[] = [];
+  tab.on('dialog', (dialog) => {
+    asked.push(dialog.message());
+    void dialog.accept(/password/.test(dialog.message()) ? user.password : user.username);
+  });
+  await tab.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
+  await tab.waitForFunction(() => /LIVE|FAILED|DISCONNECTED/.test(document.body?.textContent ?? ''), null, { timeout: 90_000 });
+  t.regex(await tab.evaluate(() => document.body.textContent ?? ''), /^hyperty-runtime:\/\/127\.0\.0\.1:\d+\/protostub\/\S+ LIVE$/);
+  t.deepEqual(asked, [`${domain.catalogue.domain} user`, `${domain.catalogue.domain} password`], 'the identity lookup asked once for the domain');
+  t.deepEqual(problems, []);
 });
 
 /** Starts an installed CLI command that serves until stopped; resolves with the line matching `ready`. */
