@@ -17,6 +17,6 @@ export const { createRuntime, defaultPlugins } = platformRuntime({
 export * from './api.ts';
 
 // A local domain to deploy from (Node only): catalogue, embedded broker.
-export { serveDomain, BUILT_STUBS, type LocalDomain, type ServeOptions } from './domain/serve.ts';
+export { serveDomain, BUILT_STUBS, LOCAL_STUBS, type LocalDomain, type LocalStubName, type ServeOptions } from './domain/serve.ts';
 export { startCatalogue, type Catalogue, type CatalogueEntry } from './domain/catalogue.ts';
 export { startEmbeddedBroker, type EmbeddedBroker } from './domain/broker.ts';

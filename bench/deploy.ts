@@ -33,14 +33,15 @@ const STUBS: Array<{ stub: string; runs: number; serve(): Promise<Served> }> = [
     runs: 5,
     serve: () => startCatalogue({ entries: { default: { component: builtStub('echo-c') } } }),
   },
-  {
-    stub: 'mqtt',
+  // The local domain's default, then the TypeScript one beside it.
+  ...(['mqtt-c', 'mqtt-ts'] as const).map((stub) => ({
+    stub,
     runs: 3,
-    serve: async () => {
-      const domain = await serveDomain();
+    serve: async (): Promise<Served> => {
+      const domain = await serveDomain({ stub });
       return { origin: domain.catalogue.origin, brokerURL: domain.brokerURL, close: () => domain.close() };
     },
-  },
+  })),
 ];
 
 export async function run(context: BenchContext): Promise<Figure[]> {

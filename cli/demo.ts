@@ -3,12 +3,14 @@
 import { createRuntime } from '../index.ts';
 import type { Message } from '../kernel/schemas.ts';
 import type { StepTiming } from '../kernel/types.ts';
-import { serveDomain } from '../domain/serve.ts';
+import { DEFAULT_LOCAL_STUB, LOCAL_STUBS, serveDomain, type LocalStubName } from '../domain/serve.ts';
 import { printSteps } from './step-printer.ts';
 
 export interface DemoOptions {
   count?: number;
   brokerURL?: string;
+  /** Which local MQTT stub the domain serves as its default: the C one unless asked. */
+  stub?: LocalStubName;
   write?: (line: string) => void;
 }
 
@@ -18,6 +20,9 @@ export interface DemoResult {
   sent: number;
   received: number;
   stubURL: string;
+  /** Which stub carried the messages (`mqtt-c`, `mqtt-ts`) and what it is written in. */
+  stub: LocalStubName;
+  language: string;
   /** How the stub's component runs: `direct` or `jco`. */
   path?: string;
   messagesPerSecond: number;
@@ -29,12 +34,14 @@ const DEMO_USER = { username: 'demo', password: 'protofly-demo' };
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const count = options.count ?? 1000;
   const write = options.write ?? (() => {});
-  const domain = await serveDomain({ brokerURL: options.brokerURL, users: { [DEMO_USER.username]: DEMO_USER.password } });
+  const chosen = options.stub ?? DEFAULT_LOCAL_STUB;
+  const { language } = LOCAL_STUBS[chosen];
+  const domain = await serveDomain({ brokerURL: options.brokerURL, stub: chosen, users: { [DEMO_USER.username]: DEMO_USER.password } });
   const identity = { credentials: { [domain.catalogue.domain]: DEMO_USER } };
   const alpha = createRuntime({ identity });
   const beta = createRuntime({ identity });
   try {
-    write(`domain ${domain.catalogue.origin}  (broker ${domain.brokerURL})`);
+    write(`domain ${domain.catalogue.origin}  (broker ${domain.brokerURL}; stub ${chosen}, written in ${language})`);
     printSteps(alpha, 'alpha', write);
     printSteps(beta, 'beta ', write);
 
@@ -65,7 +72,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     clearTimeout(giveUp);
     const seconds = (performance.now() - sendStart) / 1000;
     const inOrder = inbox.every((m, i) => m.id === `m${i}`);
-    write(`sent ${count} alice → bob, received ${inbox.length}${inOrder ? ', in order' : ', OUT OF ORDER'}, ${(inbox.length / seconds).toFixed(0)} msg/s`);
+    write(`sent ${count} alice → bob, received ${inbox.length}${inOrder ? ', in order' : ', OUT OF ORDER'}, ${(inbox.length / seconds).toFixed(0)} msg/s through the ${language} stub ${chosen} (${stub.path?.kind ?? 'jco'} path)`);
     if (inbox.length) write(`last message: ${JSON.stringify(inbox[inbox.length - 1])}`);
     return {
       steps: stub.deploySteps ?? [],
@@ -73,6 +80,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       sent: count,
       received: inbox.length,
       stubURL: stub.stubURL,
+      stub: chosen,
+      language,
       path: stub.path?.kind,
       messagesPerSecond: Math.round(inbox.length / seconds),
       deployMs: Math.round(deployMs),

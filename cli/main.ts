@@ -2,21 +2,23 @@
 import { createRuntime } from '../index.ts';
 import { isProtoflyError } from '../kernel/errors.ts';
 import { serveDemo } from '../domain/demo-server.ts';
-import { serveDomain } from '../domain/serve.ts';
-import { flagNumber, flagString, parseArgs } from './args.ts';
+import { LOCAL_STUBS, serveDomain, type LocalStubName } from '../domain/serve.ts';
+import { flagNumber, flagString, parseArgs, type Args } from './args.ts';
 import { runDemo } from './demo.ts';
 import { conformanceCommand, stubCommand } from './kit-commands.ts';
 import { printSteps } from './step-printer.ts';
 
 const USAGE = `protofly — deploy protocol stubs on the fly
 
-  protofly demo [--json] [--count N] [--broker ws://…]
+  protofly demo [--json] [--count N] [--broker ws://…] [--stub mqtt-c|mqtt-ts]
       a local domain, two runtimes, a stub in each, messages between them
+      (the C MQTT stub unless --stub names the TypeScript one)
   protofly deploy <domain> [--json] [--name N] [--user U --password P]
       deploys the domain's stub and waits for its status
-  protofly serve [<stub dir>] [--port N] [--broker-port N] [--broker ws://…] [--user U --password P]
+  protofly serve [<stub dir>] [--port N] [--broker-port N] [--broker ws://…] [--user U --password P] [--stub mqtt-c|mqtt-ts]
       serves a local domain: descriptors, stubs, and an embedded MQTT broker;
-      with a stub folder, its built stub is the domain's default
+      the C MQTT stub is its default (--stub names another), or with a stub
+      folder, that folder's built stub
   protofly serve --demo [--port N]
       the browser demo on loopback: open the printed URL
   protofly stub new <name> --lang ts|c|rust [--dir <parent>]
@@ -36,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'demo': {
-        const result = await runDemo({ count: flagNumber(args, 'count', 1000), brokerURL: flagString(args, 'broker'), write: say });
+        const result = await runDemo({ count: flagNumber(args, 'count', 1000), brokerURL: flagString(args, 'broker'), stub: localStub(args), write: say });
         if (json) console.log(JSON.stringify(result, null, 2));
         return result.status === 'LIVE' && result.received === result.sent ? 0 : 1;
       }
@@ -73,6 +75,7 @@ export async function main(argv: string[]): Promise<number> {
           brokerPort: flagNumber(args, 'broker-port', 0),
           brokerURL: flagString(args, 'broker'),
           users: user ? { [user]: flagString(args, 'password') ?? '' } : undefined,
+          stub: localStub(args),
         });
         console.log(`serving ${domain.catalogue.origin}  (descriptor: ${domain.catalogue.origin}/.well-known/protocolstub/default, broker: ${domain.brokerURL})`);
         await untilStopped();
@@ -103,6 +106,12 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+function localStub(args: Args): LocalStubName | undefined {
+  const name = flagString(args, 'stub');
+  if (name !== undefined && !Object.hasOwn(LOCAL_STUBS, name)) throw new UsageError(`--stub must be one of ${Object.keys(LOCAL_STUBS).join(', ')}, not "${name}"`);
+  return name as LocalStubName | undefined;
+}
 
 function untilStopped(): Promise<void> {
   return new Promise((resolve) => {

@@ -8,7 +8,7 @@ import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmbeddedBroker } from './broker.ts';
 import { startCatalogue, type Catalogue } from './catalogue.ts';
-import { BUILT_STUBS } from './serve.ts';
+import { BUILT_STUBS, DEFAULT_LOCAL_STUB, LOCAL_STUBS } from './serve.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PAGE_DIR = join(ROOT, 'examples', 'browser');
@@ -60,7 +60,7 @@ export async function serveDemo(options: { port?: number } = {}): Promise<DemoSe
   let config = '';
   const domain = await startCatalogue({
     port: options.port,
-    entries: { default: { component: join(BUILT_STUBS, 'mqtt.wasm'), configuration: { url: broker.url }, connect: [broker.url] } },
+    entries: { default: { component: join(BUILT_STUBS, LOCAL_STUBS[DEFAULT_LOCAL_STUB].file), name: DEFAULT_LOCAL_STUB, configuration: { url: broker.url }, connect: [broker.url] } },
     extra: (path, req, res) => serveStatic(path, req, res, csp, config),
   });
   csp = pageCSP([broker.url.replace(/\/mqtt$/, ''), hostile.origin]);

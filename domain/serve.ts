@@ -1,5 +1,6 @@
 // A whole local domain: the catalogue (descriptors + components over HTTP)
 // and its back-end (the embedded MQTT broker unless one is named).
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.ts';
@@ -8,6 +9,18 @@ import { builtComponent, readStubFolder } from '../kit/stub-folder.ts';
 
 /** The package's built stubs (`mqtt.wasm`, `mqtt-c.wasm`, `nats-rust.wasm`…), where it is installed or cloned. */
 export const BUILT_STUBS = fileURLToPath(new URL('../build/stubs/', import.meta.url));
+
+/**
+ * The MQTT stubs a local domain serves, each under its own descriptor name.
+ * The C one is the `default`: it carries messages as fast as a raw MQTT
+ * client (the bench's broker-e2e), the TypeScript one at a fraction of that.
+ */
+export const LOCAL_STUBS = {
+  'mqtt-c': { file: 'mqtt-c.wasm', language: 'C' },
+  'mqtt-ts': { file: 'mqtt.wasm', language: 'TypeScript' },
+} as const;
+export type LocalStubName = keyof typeof LOCAL_STUBS;
+export const DEFAULT_LOCAL_STUB: LocalStubName = 'mqtt-c';
 
 export interface LocalDomain {
   catalogue: Catalogue;
@@ -31,20 +44,20 @@ export interface ServeOptions {
   registry?: boolean;
   /** A stub folder (`protofly stub new`, then `stub build`): its component is the domain's default stub. */
   stubDir?: string;
+  /** Which of LOCAL_STUBS is the domain's `default` (`mqtt-c` unless asked). */
+  stub?: LocalStubName;
 }
 
 export async function serveDomain(options: ServeOptions = {}): Promise<LocalDomain> {
   const broker = options.brokerURL ? undefined : await startEmbeddedBroker({ port: options.brokerPort, users: options.users });
   const brokerURL = options.brokerURL ?? broker!.url;
-  const stubs = options.stubsDir ?? BUILT_STUBS;
   try {
     const catalogue = await startCatalogue({
       port: options.port,
       registry: options.registry,
       entries: {
-        default: options.stubDir
-          ? await folderEntry(options.stubDir, brokerURL)
-          : { component: join(stubs, 'mqtt.wasm'), configuration: { url: brokerURL }, connect: [brokerURL] },
+        ...await localStubEntries(options.stubsDir ?? BUILT_STUBS, brokerURL, options.stub ?? DEFAULT_LOCAL_STUB),
+        ...(options.stubDir ? { default: await folderEntry(options.stubDir, brokerURL) } : {}),
         ...options.entries,
       },
     });
@@ -61,6 +74,24 @@ export async function serveDomain(options: ServeOptions = {}): Promise<LocalDoma
     await broker?.close();
     throw error;
   }
+}
+
+// Every local MQTT stub that is built, under its own name, and the chosen one
+// again as `default`; the default must be there, the others may be missing
+// (`npm start` builds only what the demo runs).
+async function localStubEntries(dir: string, brokerURL: string, chosen: LocalStubName): Promise<Record<string, CatalogueEntry>> {
+  if (!Object.hasOwn(LOCAL_STUBS, chosen)) throw new Error(`no local stub "${chosen}" (${Object.keys(LOCAL_STUBS).join(', ')})`);
+  const entries: Record<string, CatalogueEntry> = {};
+  for (const [name, { file }] of Object.entries(LOCAL_STUBS)) {
+    const component = join(dir, file);
+    if (!existsSync(component)) {
+      if (name === chosen) throw new Error(`the ${name} stub is not built at ${component}: npm run build:stubs -- ${file.replace(/\.wasm$/, '')}`);
+      continue;
+    }
+    entries[name] = { component, name, configuration: { url: brokerURL }, connect: [brokerURL] };
+  }
+  entries.default = entries[chosen];
+  return entries;
 }
 
 // The folder's stub, pointed at this domain's back-end the way the repo's

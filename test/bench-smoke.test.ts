@@ -59,7 +59,7 @@ test('npm run bench -- --smoke --json reports every figure with its ceiling and 
     }
   }
   t.deepEqual(names('export-call'), ['echo-c on-timer, direct path', 'echo-c on-timer, jco path']);
-  for (const stub of ['echo-c', 'mqtt']) {
+  for (const stub of ['echo-c', 'mqtt-c', 'mqtt-ts']) {
     t.true(names('deploy').includes(`${stub} cold deploy, total`));
     t.true(names('deploy').includes(`${stub} warm deploy, total`));
   }

@@ -30,6 +30,19 @@ test('protofly demo --json reports LIVE and every message sent was received', as
   t.regex(report.stubURL, /^hyperty-runtime:\/\/127\.0\.0\.1:\d+\/protostub\/[0-9a-f]{8}$/);
   t.deepEqual(report.steps.map((s: { hook: string }) => s.hook), [...DEPLOY_STEPS]);
   t.true(report.steps.every((s: { ms: number }) => typeof s.ms === 'number' && s.ms >= 0));
+  // A first impression is the fast path: the C stub, run without jco.
+  t.like(report, { stub: 'mqtt-c', language: 'C', path: 'direct' });
+});
+
+test('protofly demo --stub mqtt-ts carries the same messages through the TypeScript stub, and names it', async (t) => {
+  const { code, stdout } = await protofly('demo', '--json', '--count', '100', '--stub', 'mqtt-ts');
+  t.is(code, 0);
+  t.like(JSON.parse(stdout), { status: 'LIVE', sent: 100, received: 100, stub: 'mqtt-ts', language: 'TypeScript' });
+  const text = await protofly('demo', '--count', '20');
+  t.regex(text.stdout, /^sent 20 alice → bob, received 20, in order, \d+ msg\/s through the C stub mqtt-c \(direct path\)$/m);
+  const wrong = await protofly('demo', '--stub', 'mqtt-go');
+  t.is(wrong.code, 2);
+  t.regex(wrong.stderr, /--stub must be one of mqtt-c, mqtt-ts, not "mqtt-go"/);
 });
 
 test('protofly deploy <domain> deploys a stub and prints its status', async (t) => {

@@ -11,8 +11,9 @@ import { deployedPair, inbox, runtime } from '../helpers/runtime.ts';
 const USER = { username: 'alice-and-bob', password: 's3cret' };
 const users = { [USER.username]: USER.password };
 
+// This file is the TypeScript stub's: the C one, the domain's default, has mqtt-c.test.ts.
 async function localDomain(t: ExecutionContext, brokerURL?: string) {
-  const domain = await serveDomain({ brokerURL, users });
+  const domain = await serveDomain({ brokerURL, users, stub: 'mqtt-ts' });
   t.teardown(() => domain.close());
   return domain;
 }
