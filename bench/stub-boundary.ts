@@ -6,7 +6,7 @@ import { createRuntime, type Runtime } from '../index.ts';
 import { decodeBatch, encodeBatch } from '../kernel/cbor.ts';
 import type { Message } from '../kernel/schemas.ts';
 import { builtStub } from '../test/helpers/built.ts';
-import { breathe, figure, ratePerSecond, type BenchContext, type Figure } from './stats.ts';
+import { breathe, figure, percentile, ratePerSecond, type BenchContext, type Figure } from './stats.ts';
 
 export const name = 'stub-boundary';
 
@@ -145,8 +145,69 @@ export async function run(context: BenchContext): Promise<Figure[]> {
       await catalogue.close();
     }
   }
+  figures.push(...await workerRoundTrip(context, runs));
   figures.push(...await onceWindowCost(context, durationMs, runs));
   return figures;
+}
+
+/**
+ * One message to an echo stub in a worker and its answer back, one at a
+ * time: the p50 of each run, beside the p50 of a bare postMessage round
+ * trip to a Node worker that echoes (what the boundary cost before the
+ * shared-memory rings, and what it falls back to without them).
+ */
+async function workerRoundTrip(context: BenchContext, runs: number): Promise<Figure[]> {
+  const trips = context.smoke ? 50 : 4_000;
+  const catalogue = await echoCatalogue('echo-c');
+  const runtime = echoRuntime('worker', 'direct');
+  const bare = await bareEchoWorker();
+  try {
+    await runtime.deployStub(catalogue.origin);
+    const driver = echoDriver(runtime, [catalogue.domain], 1);
+    const timed = async (once: () => Promise<unknown>) => {
+      const times: number[] = [];
+      for (let i = 0; i < trips; i++) {
+        const started = performance.now();
+        await once();
+        times.push((performance.now() - started) * 1000);
+      }
+      return percentile(times.sort((a, b) => a - b), 0.5);
+    };
+    context.progress(`stub-boundary: worker round trip of one message, ${runs} runs of ${trips}`);
+    await timed(driver.round);
+    await timed(bare.trip);
+    const samples: number[] = [];
+    const ceiling: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      samples.push(await timed(driver.round));
+      await breathe();
+      ceiling.push(await timed(bare.trip));
+      await breathe();
+    }
+    driver.close();
+    if (runtime.errors.length) throw new Error(`worker round trip: the runtime reported ${String(runtime.errors[0])}`);
+    return [figure({
+      bench: name, name: 'echo-c direct worker, round trip of one message, p50', unit: 'µs', better: 'lower',
+      samples, ceilingName: 'bare postMessage round trip to a worker, p50', ceilingSamples: ceiling,
+    })];
+  } finally {
+    await bare.close();
+    await runtime.close();
+    await catalogue.close();
+  }
+}
+
+async function bareEchoWorker() {
+  const { Worker } = await import('node:worker_threads');
+  const worker = new Worker("require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage(m));", { eval: true });
+  const message = { s: 1, t: 'messages', batch: encodeBatch([{ id: 1, type: 'UPDATE', from: 'hyperty://a/client', to: 'hyperty://a/echo', body: echoBody(1) }]) };
+  return {
+    trip: () => new Promise<void>((resolve) => {
+      worker.once('message', () => resolve());
+      worker.postMessage(message);
+    }),
+    close: () => worker.terminate(),
+  };
 }
 
 /**

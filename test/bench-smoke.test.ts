@@ -58,6 +58,8 @@ test('npm run bench -- --smoke --json reports every figure with its ceiling and 
       }
     }
   }
+  // The worker boundary's own figure, with the bare postMessage beside it.
+  t.true(names('stub-boundary').includes('echo-c direct worker, round trip of one message, p50'));
   t.deepEqual(names('export-call'), ['echo-c on-timer, direct path', 'echo-c on-timer, jco path']);
   for (const stub of ['echo-c', 'mqtt-c', 'mqtt-ts']) {
     t.true(names('deploy').includes(`${stub} cold deploy, total`));

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import type { CreateRuntimeOptions } from '../../index.ts';
 import type { Message } from '../../kernel/schemas.ts';
 import { spawnNodeWorker } from '../../plugins/sandbox/worker/node-spawn.ts';
+import { isOutOfBand } from '../../plugins/sandbox/worker/channel.ts';
 import type { SpawnWorker, ToWorker, WorkerPort } from '../../plugins/sandbox/worker/protocol.ts';
 import { builtStub } from '../helpers/built.ts';
 import { catalogue, inbox, runtime } from '../helpers/runtime.ts';
@@ -21,7 +22,9 @@ function watchedWorkers() {
     return {
       ...port,
       postMessage(message, transfer) {
-        if ((message as ToWorker).t === 'start') hosting.add(port);
+        // With shared memory a `start` (it carries a compiled module) goes beside the ring.
+        const sent = isOutOfBand(message) && 'message' in message ? message.message : message;
+        if ((sent as ToWorker).t === 'start') hosting.add(port);
         port.postMessage(message, transfer);
       },
       terminate() {

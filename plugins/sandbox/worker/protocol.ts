@@ -6,6 +6,13 @@ import type { PreparedComponent } from '../component-instance.ts';
 import type { GuestLimits } from '../guest.ts';
 
 export type ToWorker = { s: number } & ToSlot;
+
+/**
+ * The runtime's first message to a worker where shared memory exists: from
+ * then on every message crosses through these rings (channel.ts), a
+ * message the rings cannot carry by postMessage in its place.
+ */
+export interface WorkerSetup { t: 'rings'; toWorker: SharedArrayBuffer; fromWorker: SharedArrayBuffer }
 export type FromWorker = { s: number } & FromSlot;
 
 export type ToSlot =

@@ -5,7 +5,10 @@
 // the whole thread, so its neighbours go down with it and are told so, and
 // they share the worker's JS heap limit.
 import { pfError } from '../../../kernel/errors.ts';
-import type { FromSlot, FromWorker, SpawnWorker, ToSlot, WorkerPort } from './protocol.ts';
+import { Channel, isOutOfBand, ringsAvailable } from './channel.ts';
+import type { FromSlot, FromWorker, SpawnWorker, ToSlot, ToWorker, WorkerPort, WorkerSetup } from './protocol.ts';
+import type { Message as RingMessage } from './records.ts';
+import { createRing } from './ring.ts';
 import { takeWorker } from './spare-workers.ts';
 
 export interface Seat {
@@ -31,7 +34,17 @@ interface Group {
   nextSlot: number;
   port: Promise<WorkerPort>;
   seated: Map<number, SeatEvents>;
+  /** The shared-memory rings to the worker, where they can be used. */
+  channel?: Channel;
 }
+
+/** Bytes of each ring, each way: a batch or frame run above half of it goes by postMessage instead. */
+const RING_BYTES = 256 * 1024;
+/**
+ * How long the runtime's thread looks for a stub's answer after handing it
+ * something, before leaving it to an event-loop wake-up (≈50 µs later).
+ */
+const ANSWER_SPIN_MICROS = 200;
 
 // The group new stubs join, per spawn function, heap size and capacity.
 const open = new Map<string, Group>();
@@ -55,18 +68,23 @@ export async function takeSeat(spawn: SpawnWorker, maxHeapMiB: number, stubsPerW
   group.seated.set(slot, events);
   const joined = group;
 
+  const post = (message: ToWorker, transfer?: Transferable[]) => {
+    if (joined.channel) joined.channel.send(message as unknown as RingMessage, transfer);
+    else port.postMessage(message, transfer);
+  };
   return {
-    send: (message, transfer) => { if (!joined.dead) port.postMessage({ s: slot, ...message }, transfer); },
+    send: (message, transfer) => { if (!joined.dead) post({ s: slot, ...message } as ToWorker, transfer); },
     async leave() {
       if (!joined.seated.delete(slot)) return;
       if (--joined.taken > 0 && !joined.dead) {
-        port.postMessage({ s: slot, t: 'stop' });
+        post({ s: slot, t: 'stop' });
         // Room again for later deploys, unless another group has it.
         if (!open.has(key)) open.set(key, joined);
         return;
       }
       close(joined);
       joined.dead = true;
+      joined.channel?.close();
       await port.terminate();
     },
     async terminate() {
@@ -78,11 +96,27 @@ export async function takeSeat(spawn: SpawnWorker, maxHeapMiB: number, stubsPerW
 }
 
 function startGroup(key: string, spawn: SpawnWorker, maxHeapMiB: number, capacity: number): Group {
-  const group: Group = { key, capacity, taken: 0, dead: false, nextSlot: 1, seated: new Map(), port: takeWorker(spawn, maxHeapMiB) };
-  group.port.then((port) => {
-    port.onMessage((raw) => group.seated.get((raw as FromWorker).s)?.message(raw as FromWorker));
+  const group: Group = { key, capacity, taken: 0, dead: false, nextSlot: 1, seated: new Map(), port: undefined! };
+  const deliver = (message: FromWorker) => group.seated.get(message.s)?.message(message);
+  group.port = takeWorker(spawn, maxHeapMiB).then((port) => {
+    if (ringsAvailable()) {
+      const setup: WorkerSetup = { t: 'rings', toWorker: createRing(RING_BYTES), fromWorker: createRing(RING_BYTES) };
+      port.postMessage(setup);
+      group.channel = new Channel({
+        sends: 'to-worker', outgoing: setup.toWorker, incoming: setup.fromWorker,
+        post: (data, transfer) => port.postMessage(data, transfer),
+        receive: (message) => deliver(message as unknown as FromWorker),
+        idleSpinMicros: 0, blockingWaitMs: 0, answerSpinMicros: ANSWER_SPIN_MICROS,
+      });
+    }
+    port.onMessage((raw) => {
+      if (isOutOfBand(raw)) group.channel?.fromPort(raw);
+      else deliver(raw as FromWorker);
+    });
     port.onError((error) => lose(group, error, false));
-  }, () => lose(group, new Error('it did not start'), false));
+    return port;
+  });
+  group.port.catch(() => lose(group, new Error('it did not start'), false));
   return group;
 }
 
@@ -95,6 +129,7 @@ function close(group: Group): void {
 function lose(group: Group, error: Error, byNeighbour: boolean): void {
   close(group);
   group.dead = true;
+  group.channel?.close();
   group.taken = 0;
   const seated = [...group.seated.values()];
   group.seated.clear();

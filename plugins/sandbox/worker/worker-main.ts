@@ -4,23 +4,60 @@
 // A worker hosts one stub by default, several when they share it; each has
 // a slot, and nothing of one slot is visible to another.
 import { InitRefused, isFault, startGuest, type Guest } from '../guest.ts';
-import type { FromSlot, FromWorker, ToSlot, ToWorker } from './protocol.ts';
+import { Channel, isOutOfBand, type OutOfBand } from './channel.ts';
+import type { FromSlot, FromWorker, ToSlot, ToWorker, WorkerSetup } from './protocol.ts';
+import type { Message as RingMessage } from './records.ts';
 
 export interface ParentPort {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
-  on(event: 'message', listener: (message: ToWorker) => void): void;
+  on(event: 'message', listener: (message: ToWorker | WorkerSetup | OutOfBand) => void): void;
+}
+
+/**
+ * How long the worker keeps looking at its ring after a run of messages
+ * before it sleeps: a runtime that answers within it (the next batch of a
+ * busy hyperty) reaches the stub without an event-loop wake-up.
+ */
+const WORKER_IDLE_SPIN_MICROS = 1000;
+/** Then how long it waits in Atomics.wait (woken in ≈15 µs) before it sleeps in its event loop. */
+const WORKER_BLOCKING_WAIT_MS = 5;
+
+interface Slot {
+  handle(message: ToSlot): void;
+  /** Hands over what its stub posted (after a run of messages from the ring). */
+  flush(): void;
 }
 
 export function runWorker(port: ParentPort): void {
-  const slots = new Map<number, (message: ToSlot) => void>();
-  port.on('message', (message) => {
-    if (message.t === 'start') slots.set(message.s, runSlot(message.s, port, message, () => slots.delete(message.s)));
-    else slots.get(message.s)?.(message);
+  const slots = new Map<number, Slot>();
+  // Shared-memory rings when the runtime offers them (its first message), postMessage otherwise.
+  let channel: Channel | undefined;
+  const send = (message: FromWorker, transfer?: Transferable[]) => {
+    if (channel) channel.send(message as unknown as RingMessage, transfer);
+    else port.postMessage(message, transfer);
+  };
+  const dispatch = (message: ToWorker) => {
+    if (message.t === 'start') slots.set(message.s, runSlot(message.s, send, message, () => slots.delete(message.s)));
+    else slots.get(message.s)?.handle(message);
+  };
+  port.on('message', (message: ToWorker | WorkerSetup | OutOfBand) => {
+    if (isOutOfBand(message)) return channel?.fromPort(message);
+    if (message.t === 'rings') {
+      channel = new Channel({
+        sends: 'from-worker', outgoing: message.fromWorker, incoming: message.toWorker,
+        post: (data, transfer) => port.postMessage(data as never, transfer),
+        receive: (received) => dispatch(received as unknown as ToWorker),
+        afterBurst: () => { for (const slot of slots.values()) slot.flush(); },
+        idleSpinMicros: WORKER_IDLE_SPIN_MICROS, blockingWaitMs: WORKER_BLOCKING_WAIT_MS, answerSpinMicros: 0,
+      });
+      return;
+    }
+    dispatch(message);
   });
 }
 
-function runSlot(s: number, port: ParentPort, start: ToSlot & { t: 'start' }, gone: () => void): (message: ToSlot) => void {
-  const reply = (message: FromSlot, transfer?: Transferable[]) => port.postMessage({ s, ...message } as FromWorker, transfer);
+function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[]) => void, start: ToSlot & { t: 'start' }, gone: () => void): Slot {
+  const reply = (message: FromSlot, transfer?: Transferable[]) => send({ s, ...message } as FromWorker, transfer);
   let guest: Guest | undefined;
   let stopped = false;
   let posts: Uint8Array[] = [];
@@ -137,5 +174,5 @@ function runSlot(s: number, port: ParentPort, start: ToSlot & { t: 'start' }, go
       else reply({ t: 'fault', code: 'PF_ERR_COMPONENT_INVALID', reason: error instanceof Error ? error.message : String(error), inMessages: false });
     },
   );
-  return handle;
+  return { handle, flush: flushPosts };
 }
