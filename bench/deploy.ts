@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { startCatalogue } from '../domain/catalogue.ts';
-import { serveDomain } from '../domain/serve.ts';
+import { LOCAL_STUBS, serveDomain } from '../domain/serve.ts';
 import { clearComponentCache, clearDirectCache, createRuntime } from '../index.ts';
 import { INLINE_SOURCE } from '../kernel/schemas.ts';
 import type { StepEvent, StepTiming } from '../kernel/types.ts';
@@ -27,15 +27,18 @@ interface Served {
   close(): Promise<void>;
 }
 
-const STUBS: Array<{ stub: string; runs: number; serve(): Promise<Served> }> = [
+/** `file`: the component's name where the catalogue serves it (`/stubs/<file>`). */
+const STUBS: Array<{ stub: string; file: string; runs: number; serve(): Promise<Served> }> = [
   {
     stub: 'echo-c',
+    file: 'echo-c.wasm',
     runs: 5,
     serve: () => startCatalogue({ entries: { default: { component: builtStub('echo-c') } } }),
   },
   // The local domain's default, then the TypeScript one beside it.
   ...(['mqtt-c', 'mqtt-ts'] as const).map((stub) => ({
     stub,
+    file: LOCAL_STUBS[stub].file,
     runs: 3,
     serve: async (): Promise<Served> => {
       const domain = await serveDomain({ stub });
@@ -46,11 +49,11 @@ const STUBS: Array<{ stub: string; runs: number; serve(): Promise<Served> }> = [
 
 export async function run(context: BenchContext): Promise<Figure[]> {
   const figures: Figure[] = [];
-  for (const { stub, runs: fullRuns, serve } of STUBS) {
+  for (const { stub, file, runs: fullRuns, serve } of STUBS) {
     const runs = context.smoke ? 1 : fullRuns;
     const served = await serve();
     try {
-      figures.push(...await deployRuns(context, stub, runs, served));
+      figures.push(...await deployRuns(context, stub, file, runs, served));
     } finally {
       await served.close();
     }
@@ -58,16 +61,18 @@ export async function run(context: BenchContext): Promise<Figure[]> {
   return figures;
 }
 
-async function deployRuns(context: BenchContext, stub: string, runs: number, served: Served): Promise<Figure[]> {
+async function deployRuns(context: BenchContext, stub: string, file: string, runs: number, served: Served): Promise<Figure[]> {
   const descriptorURL = `${served.origin}/.well-known/protocolstub/default`;
   const descriptor = await (await fetch(descriptorURL)).json() as { sourcePackageURL: string };
   // Small components come inside the descriptor; the catalogue serves them
   // by URL too, which the raw-GET ceiling uses.
   const inline = descriptor.sourcePackageURL === INLINE_SOURCE;
-  const sourceURL = new URL(`/stubs/${stub}.wasm`, descriptorURL).href;
+  const sourceURL = new URL(inline ? `/stubs/${file}` : descriptor.sourcePackageURL, descriptorURL).href;
   // The ceiling's core modules, got the way the sandbox gets them; the
   // transpile itself is part of the deploy's cost, not of the ceiling.
-  const bytes = new Uint8Array(await (await fetch(sourceURL)).arrayBuffer());
+  const got = await fetch(sourceURL);
+  if (!got.ok) throw new Error(`deploy bench: ${sourceURL} answered ${got.status}`);
+  const bytes = new Uint8Array(await got.arrayBuffer());
   let transpiled: Awaited<ReturnType<typeof transpileComponent>> | undefined;
   const transpileMs = await timeMs(async () => { transpiled = await transpileComponent(bytes); });
   const cores = Object.values(transpiled!.cores);

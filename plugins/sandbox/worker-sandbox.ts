@@ -113,7 +113,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
       }
       return;
     }
-    const busy = Atomics.load(clock, 0) === 1;
+    const busy = Atomics.load(clock, 0) !== 0;
     const call = Atomics.load(clock, 1);
     if (!busy || call !== lastCall) {
       lastCall = call;

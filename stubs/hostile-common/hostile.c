@@ -150,4 +150,5 @@ void stub_on_messages(const uint8_t *batch, size_t len) {
 void stub_on_open(uint32_t conn) { (void)conn; }
 void stub_on_frame(uint32_t conn, const uint8_t *frame, size_t len) { (void)conn, (void)frame, (void)len; }
 void stub_on_close(uint32_t conn, const char *reason, size_t len) { (void)conn, (void)reason, (void)len; }
-void stub_on_timer(uint32_t id) { (void)id; }
+__attribute__((weak)) void hostile_timer(uint32_t id) { (void)id; }
+void stub_on_timer(uint32_t id) { hostile_timer(id); }

@@ -16,6 +16,10 @@
 // to messages earlier in the same batch have already been posted.
 void hostile_attack(const uint8_t *msg, size_t len);
 
+// Optional: a timer a stub set fired (hostile.c's default does nothing), for
+// a fixture whose misbehaviour is in a callback other than on-messages.
+void hostile_timer(uint32_t id);
+
 // ---- Provided by hostile.c (and, through echo.h, stubs/echo-c/echo-core.c) ----
 
 // 1 if msg is a map whose id/from/to/body keys are of usable types; *out is

@@ -83,6 +83,19 @@ test('a stub stuck on one message of a batch is cut off at its time limit; the o
   t.is(h.stub.counters.poisoned, 1);
 });
 
+test('a stub stuck in a timer callback is cut off at its time limit and restarted; no message is blamed for a call that held none (worker)', async (t) => {
+  const h = await echoing(t, 'hostile-loop', {}, { callTimeoutMs: 300 });
+  // It takes this one and returns; the timer it sets then never returns.
+  h.send('arm', { attack: true, where: 'timer' });
+  await until('a restart after the stuck timer', () => h.stub.counters.restarts >= 1, 20_000);
+  t.true(h.rt.errors.some((e) => e.code === 'PF_ERR_STUB_TIMEOUT'));
+  t.is(h.stub.counters.poisoned, 0);
+  h.send('after', { n: 'after' });
+  await h.replies.waitFor(1, 20_000);
+  t.like(h.replies.messages.at(-1), { id: 'after', body: { n: 'after' } });
+  t.is(h.stub.status, 'LIVE');
+});
+
 test('two poisons in one batch are both found; every innocent message is delivered, and the stub is not given up', async (t) => {
   const h = await echoing(t, 'hostile-trap', { sandbox: { kind: 'in-thread' } });
   const sent = Array.from({ length: 12 }, (_, i) => (i === 3 || i === 8 ? `poison${i}` : `m${i}`));

@@ -101,6 +101,10 @@ function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[
     if (!guest) return void early.push(message);
     switch (message.t) {
       case 'messages':
+        // Batches read from the ring in one burst run back to back, with no
+        // microtask between them: the one before is reported done first, or
+        // a stub stuck on this one would have it taken for a suspect too.
+        if (done) flushPosts();
         guest.deliver(message.batch);
         done++;
         scheduleFlush();
