@@ -21,8 +21,6 @@ export interface CFileTree {
 const MOUNT = '/protofly-c';
 // Quoted includes are searched beside the including file, then in the -I
 // folders; angled ones in the -I folders only (clang's own come with it).
-// Sources are read as latin1, one character a byte, so a file that must be
-// rewritten (below) keeps every other byte as it was.
 const INCLUDE = /^([ \t]*#[ \t]*include[ \t]*)(?:"([^"]+)"|<([^>]+)>)/gm;
 
 interface Found {
@@ -41,7 +39,9 @@ async function gather(sources: string[], includeDirs: string[]): Promise<Map<str
   while (queue.length) {
     const file = queue.pop()!;
     if (found.has(file)) continue;
-    // A missing file stays out: clang names it better than we would.
+    // A missing file stays out: clang names it better than we would. Read
+    // as latin1, a character a byte, so a rewritten file (below) keeps every
+    // other byte as it was.
     const text = await readFile(file, 'latin1').catch(() => null);
     if (text === null) continue;
     const entry: Found = { text, rewrites: [] };
