@@ -21,7 +21,7 @@ export async function stubCommand(args: Args): Promise<number> {
     if (!target) throw pfError('PF_ERR_KIT_USAGE', ['stub build needs the stub folder: protofly stub build <dir>']);
     const built = await buildStub(target, { inline: args.flags.has('inline') });
     // stdout carries only the descriptor, so it can be piped to a file.
-    console.error(`built ${built.path} (${(built.bytes / 1024).toFixed(0)} KiB, ${built.ms} ms)`);
+    console.error(`built ${built.path} (${(built.bytes / 1024).toFixed(0)} KiB, ${built.ms} ms${built.compiler ? `, ${built.compiler}` : ''})`);
     console.error(built.runsOn.kind === 'direct'
       ? 'runs on the direct path (exactly the protofly:stub@0.1.0 world: no glue per call)'
       : `runs through jco's glue: the direct path declined it (${built.runsOn.declined})`);

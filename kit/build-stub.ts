@@ -12,6 +12,8 @@ export interface BuiltStub {
   bytes: number;
   ms: number;
   descriptor: PublishedDescriptor;
+  /** Which compiler built it, when its language has more than one ("@yowasp/clang 22.0.0-… (clang in WebAssembly)"). */
+  compiler?: string;
   /** How a runtime will call into it: the direct path, or jco's glue and why. */
   runsOn: { kind: 'direct' } | { kind: 'jco'; declined: string };
 }
@@ -20,8 +22,9 @@ export async function buildStub(dir: string, options: { inline?: boolean } = {})
   const folder = await readStubFolder(dir);
   const started = performance.now();
   let component: Uint8Array;
+  let compiler: string | undefined;
   try {
-    ({ component } = await buildStubDir(folder.dir, folder.manifest));
+    ({ component, compiler } = await buildStubDir(folder.dir, folder.manifest));
   } catch (error) {
     throw pfError('PF_ERR_KIT_BUILD', [folder.manifest.name, describe(error)], { cause: error });
   }
@@ -32,6 +35,7 @@ export async function buildStub(dir: string, options: { inline?: boolean } = {})
     bytes: component.byteLength,
     ms: Math.round(performance.now() - started),
     descriptor: descriptorOf(folder.manifest, component, options),
+    compiler,
     runsOn: pathOf(component),
   };
 }

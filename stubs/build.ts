@@ -13,7 +13,9 @@ export { buildStubDir } from './toolchain/build-dir.ts';
 // What a stub's build depends on besides its own folder.
 const SHARED_INPUTS: Record<StubManifest['lang'], string[]> = {
   js: ['wit', 'toolchain/js.ts'],
-  c: ['wit', 'toolchain/c.ts', 'c'],
+  // Which clang built it is not an input: Debian's and @yowasp/clang's are
+  // given the same sources and flags.
+  c: ['wit', 'toolchain/c.ts', 'toolchain/c-job.ts', 'toolchain/c-file-tree.ts', 'toolchain/clang-native.ts', 'toolchain/clang-yowasp.ts', 'c'],
   rust: ['wit', 'toolchain/rust.ts', 'rust'],
 };
 
@@ -63,11 +65,12 @@ export async function buildStubs(names: string[] = [], force = false): Promise<s
     const previous = await readFile(stamp, 'utf8').catch(() => '');
     if (!force && previous === digest && (await stat(out).catch(() => null))) continue;
     const started = performance.now();
-    const { component } = await buildStubDir(dir, manifest);
+    const { component, compiler } = await buildStubDir(dir, manifest);
     await writeFile(out, component);
     await writeFile(stamp, digest);
     const ms = Math.round(performance.now() - started);
-    console.log(`built ${relative(REPO_DIR, out)} (${manifest.lang}, ${(component.length / 1024).toFixed(0)} KiB, ${ms} ms)`);
+    const by = compiler ? `, ${compiler}` : '';
+    console.log(`built ${relative(REPO_DIR, out)} (${manifest.lang}, ${(component.length / 1024).toFixed(0)} KiB, ${ms} ms${by})`);
     built.push(out);
   }
   return built;

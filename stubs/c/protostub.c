@@ -56,11 +56,16 @@ int memcmp(const void *a, const void *b, size_t n) {
   return 0;
 }
 
-size_t pf_strlen(const char *s) {
+// clang 15 and later turn a loop that looks for the NUL into a call to
+// strlen (LLVM does not do it inside a function named strlen), so it must
+// exist too. As a builtin, strlen of a literal folds to a constant.
+size_t strlen(const char *s) {
   size_t n = 0;
   while (s[n]) n++;
   return n;
 }
+
+size_t pf_strlen(const char *s) { return strlen(s); }
 
 int pf_str_eq(pf_str a, pf_str b) {
   return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;

@@ -66,6 +66,7 @@ void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
 size_t pf_strlen(const char *s);
 int pf_str_eq(pf_str a, pf_str b);
 // Writes v in decimal to out (at least 20 bytes); returns the digit count.

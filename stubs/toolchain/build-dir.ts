@@ -3,7 +3,7 @@
 // `protofly stub build <dir>` (a folder anywhere).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BuildComponent, StubManifest } from './manifest.ts';
+import type { BuildComponent, BuiltComponent, StubManifest } from './manifest.ts';
 
 /**
  * What a JavaScript/TypeScript stub's build needs beside protofly, as this
@@ -37,9 +37,9 @@ export async function readManifest(dir: string): Promise<StubManifest> {
   return JSON.parse(await readFile(join(dir, 'stub.json'), 'utf8')) as StubManifest;
 }
 
-export async function buildStubDir(dir: string, manifest?: StubManifest): Promise<{ component: Uint8Array; manifest: StubManifest }> {
+export async function buildStubDir(dir: string, manifest?: StubManifest): Promise<BuiltComponent & { manifest: StubManifest }> {
   const read = manifest ?? await readManifest(dir);
   const toolchain = TOOLCHAINS[read.lang];
   if (!toolchain) throw new Error(`${read.name}: unknown lang "${read.lang}" (js, c or rust)`);
-  return { component: await (await toolchain())(dir, read), manifest: read };
+  return { ...await (await toolchain())(dir, read), manifest: read };
 }

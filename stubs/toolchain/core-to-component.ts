@@ -4,11 +4,11 @@ import { readFile } from 'node:fs/promises';
 import { componentEmbed, componentNew } from '@bytecodealliance/jco';
 import { WIT_PATH } from './paths.ts';
 
-export async function componentFromCore(corePath: string): Promise<Uint8Array> {
+export async function componentFromCore(core: Uint8Array): Promise<Uint8Array> {
   // WIT as text, not a path: jco's file-path options go through a WASI
   // filesystem that cannot see this machine's paths ("failed to get path metadata").
   const embedded = await componentEmbed({
-    binary: await readFile(corePath),
+    binary: core,
     witSource: await readFile(WIT_PATH, 'utf8'),
     world: 'protostub',
     stringEncoding: 'utf8',

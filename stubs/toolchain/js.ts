@@ -36,7 +36,7 @@ export const buildComponent: BuildComponent = async (stubDir, manifest) => {
       worldName: 'protostub',
       disableFeatures: [...DISABLED_FEATURES],
     } as ComponentizeOptions);
-    return component;
+    return { component };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -17,5 +17,12 @@ export interface StubManifest {
   connect?: string[];
 }
 
+/** What a toolchain made of a stub folder. */
+export interface BuiltComponent {
+  component: Uint8Array;
+  /** Which compiler made it, when a toolchain can use more than one ("Debian clang version 14.0.6"). */
+  compiler?: string;
+}
+
 /** A toolchain turns one stub folder into a WebAssembly component. */
-export type BuildComponent = (stubDir: string, manifest: StubManifest) => Promise<Uint8Array>;
+export type BuildComponent = (stubDir: string, manifest: StubManifest) => Promise<BuiltComponent>;

@@ -2,7 +2,7 @@
 // crates) into a core module for wasm32-unknown-unknown, then jco's
 // wasm-tools embeds the WIT and wraps the module into a component.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -53,7 +53,7 @@ export const buildComponent: BuildComponent = async (stubDir, manifest) => {
   try {
     const core = join(work, 'core.wasm');
     await rustc(manifest.name, rustcArgs(join(stubDir, manifest.entry), manifest.name.replace(/[^A-Za-z0-9_]/g, '_'), core));
-    return await componentFromCore(core);
+    return { component: await componentFromCore(await readFile(core)) };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -143,6 +143,28 @@ const CLANG = '/usr/bin/clang';
   t.notRegex(stdout, /FAIL/);
 });
 
+// What a machine with nothing but Node does: PROTOFLY_CLANG=yowasp stands
+// for "no Debian clang" here, where Debian's is installed.
+test.serial('the installed `protofly stub build` of a C stub with no Debian clang names @yowasp/clang, and builds a conformant stub once the project installs it', async (t) => {
+  t.timeout(900_000);
+  const project = await install();
+  const cli = join(project, 'node_modules/protofly/bin/protofly.js');
+  const withYowasp = (args: string[]) => run(process.execPath, [cli, ...args], {
+    cwd: project, timeout: 300_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, PROTOFLY_CLANG: 'yowasp' },
+  });
+  await node(project, [cli, 'stub', 'new', 'hello-yowasp', '--lang', 'c']);
+  const refused = await withYowasp(['stub', 'build', 'hello-yowasp']).then(() => undefined, (error: { stderr?: string }) => error);
+  t.truthy(refused, 'an optional peer dependency is not installed with the package');
+  const command = /npm install --save-dev (@yowasp\/clang@\S+)/.exec(refused!.stderr ?? '');
+  t.truthy(command, refused!.stderr);
+  await run(NPM, ['install', '--save-dev', command![1], '--no-audit', '--no-fund', '--prefer-offline'], { cwd: project, maxBuffer: 64 * 1024 * 1024 });
+  const built = await withYowasp(['stub', 'build', 'hello-yowasp']);
+  t.regex(built.stderr, /built .*hello-yowasp\.wasm \(.*@yowasp\/clang 22\./);
+  const { stdout } = await node(project, [cli, 'conformance', join(project, 'hello-yowasp/build/hello-yowasp.wasm')]);
+  t.regex(stdout, /conformant: .*hello-yowasp\.wasm/);
+  t.notRegex(stdout, /FAIL/);
+});
+
 (existsSync(CHROMIUM) ? test.serial : test.skip)(`the installed \`protofly serve --demo\` page embeds the installed browser bundle and deploys LIVE in Chromium${existsSync(CHROMIUM) ? '' : ' — skipped: needs chromium'}`, async (t) => {
   t.timeout(600_000);
   const project = await install();
