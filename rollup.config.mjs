@@ -67,6 +67,8 @@ export default [
     input: {
       index: 'index.ts', cli: 'cli/main.ts', 'stub-worker': 'plugins/sandbox/worker/node-entry.ts',
       'conformance-worker': 'kit/conformance/worker-entry.ts',
+      // asc runs in a worker of its own (stubs/toolchain/as.ts says why).
+      'as-compile': 'stubs/toolchain/as-compile.ts',
     },
     external,
     output: { dir: 'dist', format: 'es', sourcemap: true, chunkFileNames: '[name]-[hash].js' },

@@ -10,7 +10,7 @@ import { breathe, figure, percentile, ratePerSecond, type BenchContext, type Fig
 
 export const name = 'stub-boundary';
 
-export const ECHO_STUBS = ['echo-c', 'echo-js'] as const;
+export const ECHO_STUBS = ['echo-c', 'echo-as', 'echo-js'] as const;
 export const SANDBOXES = ['in-thread', 'worker'] as const;
 /** The direct path (hand-written canonical ABI) and jco's glue, side by side. */
 export const PATHS = ['direct', 'jco'] as const;

@@ -21,7 +21,7 @@ const USAGE = `protofly — deploy protocol stubs on the fly
       folder, that folder's built stub
   protofly serve --demo [--port N]
       the browser demo on loopback: open the printed URL
-  protofly stub new <name> --lang ts|c|rust [--dir <parent>]
+  protofly stub new <name> --lang ts|c|rust|as [--dir <parent>]
       makes a skeleton stub folder that builds and passes conformance as it is
   protofly stub build <dir> [--inline]
       builds <dir>/build/<name>.wasm and prints the descriptor to publish;

@@ -3,9 +3,9 @@
 import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pfError } from '../kernel/errors.ts';
-import { C_GLUE_DIR, C_GLUE_FILES, RUST_GLUE_DIR, RUST_GLUE_FILES, TEMPLATES_DIR } from './paths.ts';
+import { AS_GLUE_DIR, AS_GLUE_FILES, C_GLUE_DIR, C_GLUE_FILES, RUST_GLUE_DIR, RUST_GLUE_FILES, TEMPLATES_DIR } from './paths.ts';
 
-export const KIT_LANGS = ['ts', 'c', 'rust'] as const;
+export const KIT_LANGS = ['ts', 'c', 'rust', 'as'] as const;
 export type KitLang = (typeof KIT_LANGS)[number];
 
 export interface NewStubOptions {
@@ -32,7 +32,8 @@ export async function newStub(options: NewStubOptions): Promise<string> {
   await copyTemplate(template, dir, name);
   // The glue comes along, so the stub builds outside this repository.
   const glue = lang === 'c' ? { dir: C_GLUE_DIR, files: C_GLUE_FILES, into: dir }
-    : lang === 'rust' ? { dir: RUST_GLUE_DIR, files: RUST_GLUE_FILES, into: join(dir, 'src') } : undefined;
+    : lang === 'rust' ? { dir: RUST_GLUE_DIR, files: RUST_GLUE_FILES, into: join(dir, 'src') }
+    : lang === 'as' ? { dir: AS_GLUE_DIR, files: AS_GLUE_FILES, into: dir } : undefined;
   for (const file of glue?.files ?? []) {
     const from = join(glue!.dir, file);
     await copyFile(from, join(glue!.into, file)).catch((error) => {

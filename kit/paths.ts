@@ -9,3 +9,5 @@ export const C_GLUE_DIR = fileURLToPath(new URL('../stubs/c/', import.meta.url))
 export const C_GLUE_FILES = ['protostub.h', 'protostub.c', 'cbor.h', 'cbor.c'];
 export const RUST_GLUE_DIR = fileURLToPath(new URL('../stubs/rust/', import.meta.url));
 export const RUST_GLUE_FILES = ['abi.rs', 'cbor.rs'];
+export const AS_GLUE_DIR = fileURLToPath(new URL('../stubs/as/', import.meta.url));
+export const AS_GLUE_FILES = ['protostub.ts', 'cbor.ts', 'utf8.ts', 'status.ts'];

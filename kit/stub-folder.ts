@@ -43,7 +43,7 @@ export async function readStubFolder(dirArg: string): Promise<StubFolder> {
 function manifestProblem(m: StubManifest): string | undefined {
   if (typeof m !== 'object' || m === null) return 'not a JSON object';
   if (typeof m.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(m.name)) return '"name" must be a file-name-safe string';
-  if (!['js', 'c', 'rust'].includes(m.lang)) return '"lang" must be js, c or rust';
+  if (!['js', 'c', 'rust', 'as'].includes(m.lang)) return '"lang" must be js, c, rust or as';
   if (m.configuration !== undefined && (typeof m.configuration !== 'object' || m.configuration === null || Array.isArray(m.configuration))) return '"configuration" must be an object';
   if (m.connect !== undefined && !(Array.isArray(m.connect) && m.connect.every((c) => typeof c === 'string'))) return '"connect" must be an array of URLs';
   return undefined;

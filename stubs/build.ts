@@ -17,6 +17,7 @@ const SHARED_INPUTS: Record<StubManifest['lang'], string[]> = {
   // given the same sources and flags.
   c: ['wit', 'toolchain/c.ts', 'toolchain/c-job.ts', 'toolchain/c-file-tree.ts', 'toolchain/clang-native.ts', 'toolchain/clang-yowasp.ts', 'c'],
   rust: ['wit', 'toolchain/rust.ts', 'rust'],
+  as: ['wit', 'toolchain/as.ts', 'toolchain/as-compile.ts', 'toolchain/as-world-exports.ts', 'as'],
 };
 
 async function filesUnder(path: string): Promise<string[]> {

@@ -48,7 +48,7 @@ test('npm run bench -- --smoke --json reports every figure with its ceiling and 
   }
   const names = (bench: string) => report.figures.filter((f) => f.bench === bench).map((f) => f.name);
   // Both paths into a stub, side by side, in both sandboxes, at each batch size.
-  for (const stub of ['echo-c', 'echo-js']) {
+  for (const stub of ['echo-c', 'echo-as', 'echo-js']) {
     for (const path of ['direct', 'jco']) {
       for (const kind of ['in-thread', 'worker']) {
         for (const batch of [1, 16, 256]) {

@@ -18,19 +18,29 @@ export const JS_TOOLCHAIN = {
   '@bytecodealliance/preview2-shim': '0.26.1',
 };
 
-// Loaded on demand: each pulls in a heavy compiler (esbuild, componentize-js).
+/** The same for an AssemblyScript stub: the compiler, asc. */
+export const AS_TOOLCHAIN = {
+  assemblyscript: '0.28.20',
+};
+
+// A toolchain whose npm packages may be missing: if they are, the error names
+// them and the line that adds them.
+async function loadNeeding(toolchain: Record<string, string>, what: string, load: () => Promise<{ buildComponent: BuildComponent }>): Promise<BuildComponent> {
+  try {
+    return (await load()).buildComponent;
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    const wanted = Object.entries(toolchain).map(([name, version]) => `${name}@${version}`).join(' ');
+    throw new Error(`${what} is built with ${Object.keys(toolchain).join(', ')}, not all installed here: npm install --save-dev ${wanted} (${(error as Error).message})`);
+  }
+}
+
+// Loaded on demand: each pulls in a heavy compiler (esbuild, componentize-js, asc).
 export const TOOLCHAINS: Record<StubManifest['lang'], () => Promise<BuildComponent>> = {
-  js: async () => {
-    try {
-      return (await import('./js.ts')).buildComponent;
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-      const wanted = Object.entries(JS_TOOLCHAIN).map(([name, version]) => `${name}@${version}`).join(' ');
-      throw new Error(`a JavaScript or TypeScript stub is built with ${Object.keys(JS_TOOLCHAIN).join(', ')}, not all installed here: npm install --save-dev ${wanted} (${(error as Error).message})`);
-    }
-  },
+  js: () => loadNeeding(JS_TOOLCHAIN, 'a JavaScript or TypeScript stub', () => import('./js.ts')),
   c: async () => (await import('./c.ts')).buildComponent,
   rust: async () => (await import('./rust.ts')).buildComponent,
+  as: () => loadNeeding(AS_TOOLCHAIN, 'an AssemblyScript stub', () => import('./as.ts')),
 };
 
 export async function readManifest(dir: string): Promise<StubManifest> {
@@ -40,6 +50,6 @@ export async function readManifest(dir: string): Promise<StubManifest> {
 export async function buildStubDir(dir: string, manifest?: StubManifest): Promise<BuiltComponent & { manifest: StubManifest }> {
   const read = manifest ?? await readManifest(dir);
   const toolchain = TOOLCHAINS[read.lang];
-  if (!toolchain) throw new Error(`${read.name}: unknown lang "${read.lang}" (js, c or rust)`);
+  if (!toolchain) throw new Error(`${read.name}: unknown lang "${read.lang}" (js, c, rust or as)`);
   return { ...await (await toolchain())(dir, read), manifest: read };
 }

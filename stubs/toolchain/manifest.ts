@@ -3,10 +3,10 @@ export interface StubManifest {
   /** File name of the built component: `build/stubs/<name>.wasm`. */
   name: string;
   /** Which toolchain builds it (`stubs/toolchain/<lang>.ts`). */
-  lang: 'js' | 'c' | 'rust';
+  lang: 'js' | 'c' | 'rust' | 'as';
   /** js: the module that exports `stub` (TypeScript or JavaScript); rust: the crate root. */
   entry?: string;
-  /** c: source files relative to the stub's folder. */
+  /** c: source files relative to the stub's folder; as: its entry files (the glue's are added unless it carries its own). */
   sources?: string[];
   /** Test-only stubs (hostile, echo) are built but not served by default. */
   fixture?: boolean;

@@ -17,6 +17,7 @@ async function aedes(t: ExecutionContext) {
 
 const STUBS: Array<{ stub: string; backend: (t: ExecutionContext) => Promise<string | undefined>; when?: boolean }> = [
   { stub: 'echo-c', backend: async () => undefined },
+  { stub: 'echo-as', backend: async () => undefined },
   { stub: 'mqtt-c', backend: aedes },
   { stub: 'mqtt', backend: aedes },
   {

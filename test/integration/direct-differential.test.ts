@@ -48,7 +48,7 @@ async function start(prepared: PreparedComponent): Promise<Trace> {
   return { events, guest };
 }
 
-for (const name of ['echo-c', 'mqtt-c', 'nats-rust']) {
+for (const name of ['echo-c', 'echo-as', 'mqtt-c', 'nats-rust']) {
   test(`${name}: the direct path and jco post the same bytes for the same inputs`, async (t) => {
     const prepared = await both(name);
     const direct = await start(prepared.direct);

@@ -18,7 +18,7 @@ const replaceSame = (bytes: Uint8Array, from: string, to: string) => {
 };
 
 test('components of exactly the stub world are recognised, whatever language built them', async (t) => {
-  for (const name of ['echo-c', 'mqtt-c', 'nats-rust', 'mqtt', 'hostile-trap']) {
+  for (const name of ['echo-c', 'echo-as', 'mqtt-c', 'nats-rust', 'mqtt', 'hostile-trap']) {
     const verdict = recognise(await readFile(builtStub(name)));
     t.true(verdict.ok, `${name}: ${verdict.ok ? '' : verdict.reason}`);
   }

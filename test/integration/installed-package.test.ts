@@ -283,3 +283,20 @@ test.serial('the installed `protofly stub build` of a TypeScript stub names what
   const { stdout } = await node(project, [cli, 'conformance', join(project, 'hello-ts/build/hello-ts.wasm')]);
   t.regex(stdout, /conformant: .*hello-ts\.wasm/);
 });
+
+test.serial('the installed `protofly stub build` of an AssemblyScript stub names what it needs, and builds a conformant stub on the direct path once the project installs it', async (t) => {
+  t.timeout(900_000);
+  const project = await install();
+  const cli = join(project, 'node_modules/protofly/bin/protofly.js');
+  await node(project, [cli, 'stub', 'new', 'hello-as', '--lang', 'as']);
+  const refused = await node(project, [cli, 'stub', 'build', 'hello-as']).then(() => undefined, (error: { stderr?: string; code?: number }) => error);
+  t.truthy(refused, 'the build cannot succeed without its compiler');
+  const command = /npm install --save-dev ([^(]+) \(/.exec(refused!.stderr ?? '');
+  t.truthy(command, refused!.stderr);
+  t.regex(command![1], /^assemblyscript@[\d.]+$/);
+  await run(NPM, ['install', '--save-dev', ...command![1].trim().split(/\s+/), '--no-audit', '--no-fund', '--prefer-offline'], { cwd: project, maxBuffer: 64 * 1024 * 1024 });
+  const built = await node(project, [cli, 'stub', 'build', 'hello-as']);
+  t.regex(built.stderr, /runs on the direct path/);
+  const { stdout } = await node(project, [cli, 'conformance', join(project, 'hello-as/build/hello-as.wasm')]);
+  t.regex(stdout, /conformant: .*hello-as\.wasm/);
+});

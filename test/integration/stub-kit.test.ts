@@ -37,7 +37,7 @@ test.after.always(() => rm(work, { recursive: true, force: true }));
 
 // Each skeleton is made and built once, through the CLI, for every test.
 const skeletons = new Map<string, Promise<{ dir: string; wasm: string; descriptor: Record<string, unknown>; stderr: string }>>();
-function skeleton(lang: 'ts' | 'c' | 'rust') {
+function skeleton(lang: 'ts' | 'c' | 'rust' | 'as') {
   let made = skeletons.get(lang);
   if (!made) {
     made = (async () => {
@@ -57,13 +57,14 @@ function skeleton(lang: 'ts' | 'c' | 'rust') {
 const failed = (report: ConformanceReport) => report.checks.filter((c) => !c.ok).map((c) => c.name);
 
 const RUSTC = existsSync('/usr/bin/rustc') && existsSync('/usr/lib/rustlib/wasm32-unknown-unknown');
-for (const lang of ['c', 'ts', 'rust'] as const) {
+for (const lang of ['c', 'ts', 'rust', 'as'] as const) {
   const kitTest = lang === 'rust' && !RUSTC ? test.skip : test;
   kitTest(`stub new --lang ${lang} + stub build: the folder builds and the printed descriptor matches the component`, async (t) => {
     const { dir, wasm, descriptor } = await skeleton(lang);
     await access(join(dir, 'README.md'));
     if (lang === 'c') for (const glue of ['protostub.h', 'protostub.c', 'cbor.h', 'cbor.c']) await access(join(dir, glue));
     if (lang === 'rust') for (const glue of ['src/abi.rs', 'src/cbor.rs']) await access(join(dir, glue));
+    if (lang === 'as') for (const glue of ['protostub.ts', 'cbor.ts', 'utf8.ts', 'status.ts']) await access(join(dir, glue));
     t.like(descriptor, { name: `hello-${lang}`, version: '0.1.0', sourcePackageURL: `/stubs/hello-${lang}.wasm`, configuration: {}, connect: [] });
     t.is(descriptor.sourceHash, sha256Of(new Uint8Array(await readFile(wasm))));
     t.regex(String(descriptor.sourceHash), /^sha256-[A-Za-z0-9+/]{43}=$/);
