@@ -23,8 +23,11 @@ export interface CreateRuntimeOptions extends Omit<RuntimeOptions, 'plugins'> {
   /**
    * Stub connections. `ca`: certificate authorities (PEM) trusted for `wss://`
    * besides the platform's own (Node; a browser uses its own trust store).
+   * `socketsInWorker: false`: a stub in a worker still has its sockets in the
+   * runtime's thread (by default it holds them in its worker where the
+   * platform can: Node).
    */
-  transport?: Pick<TransportOptions, 'ca'>;
+  transport?: Pick<TransportOptions, 'ca' | 'socketsInWorker'>;
   /** Where transpiled components are kept between runs: a directory in Node (`false`: nowhere). */
   cacheDir?: string | false;
   restart?: RestartPolicy;
@@ -43,6 +46,8 @@ export interface Platform {
   spawnWorker: SpawnWorker;
   cache(options: CreateRuntimeOptions): ComponentCache | undefined;
   transpile?: (component: Uint8Array) => Promise<TranspiledComponent>;
+  /** Whether its stub workers can hold the stubs' sockets (they have a WebSocket of their own). */
+  socketsInWorker?: boolean;
   /** The platform's SHA-256 as `sha256-<base64>`, when faster than Web Crypto's. */
   integrity?: (bytes: Uint8Array) => string | Promise<string>;
 }
@@ -63,7 +68,7 @@ export function platformRuntime(platform: Platform) {
         cache,
       }),
       lifecyclePlugin(options.restart),
-      transportPlugin({ WebSocket: platform.WebSocket, ...options.transport }),
+      transportPlugin({ WebSocket: platform.WebSocket, socketsInWorker: platform.socketsInWorker, ...options.transport }),
       identityPlugin(options.identity),
     ];
     if (options.domainRegistry) plugins.push(domainRegistryPlugin(options.domainRegistry));

@@ -10,6 +10,8 @@ import type { WebSocketConstructor } from './plugins/transport/plugin.ts';
 export const { createRuntime, defaultPlugins } = platformRuntime({
   WebSocket: WebSocket as unknown as WebSocketConstructor,
   spawnWorker: spawnNodeWorker,
+  // Its workers bundle `ws` (worker/node-entry.ts).
+  socketsInWorker: true,
   cache: (options) => (options.cacheDir === false ? undefined : fileCache(options.cacheDir)),
   integrity: sha256IntegrityNode,
 });

@@ -45,6 +45,52 @@ export interface Transport {
   closeAll(stub: StubRecord): void;
   /** What each of the stub's connections holds now, each way. */
   connections(stub: StubRecord): ConnectionStats[];
+  /**
+   * Lets the stub's worker hold its sockets itself, under the same policy:
+   * what that policy is, and where the worker's reports go. `undefined`:
+   * the stub's sockets stay with this transport.
+   */
+  delegate?(stub: StubRecord): DelegatedSockets | undefined;
+}
+
+/** PEM certificates of authorities to trust for `wss://`. */
+export type TrustedCA = string | Uint8Array | Array<string | Uint8Array>;
+
+/** How much one stub connection may hold in the host, each way (plugins/transport/limits.ts). */
+export interface ConnectionLimits {
+  maxFrameBytes: number;
+  maxInboundBytes: number;
+  maxInboundFrames: number;
+  maxOutboundBytes: number;
+}
+
+/** What bounds one stub's connections: plain data, so it can cross to a worker. */
+export interface SocketPolicy {
+  where: { domain: string; stubURL: string };
+  /** The descriptor's `connect` list. */
+  connect: readonly string[];
+  maxConnections: number;
+  limits: ConnectionLimits;
+  ca?: TrustedCA;
+}
+
+/** A stub's sockets held by its worker (see Transport.delegate). */
+export interface DelegatedSockets {
+  /** Plain data (it crosses to the worker): the connect list, the limits, the trusted CAs. */
+  policy: SocketPolicy;
+  /** What the worker saw: an error event, a refused frame, a paused socket, a connection's failure (none: it opened). */
+  report(event: SocketEvent): void;
+  /** The worker's sockets as they stand (Transport.connections). */
+  stats(stats: ConnectionStats[]): void;
+  /** The worker could not hold them (its platform has no WebSocket): they are this transport's again. */
+  release(): void;
+}
+
+export interface SocketEvent {
+  kind: 'error' | 'rejected' | 'paused' | 'connection-error';
+  /** An error's code and message (a ProtoflyError does not cross threads as one). */
+  code?: string;
+  message?: string;
 }
 
 export interface ConnectionStats {

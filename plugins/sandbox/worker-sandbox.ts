@@ -64,6 +64,9 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
     },
   };
   const host = createStubHost(runtime, record, () => events);
+  // The stub's sockets in its worker, where the transport lets them be.
+  let delegated = runtime.service('transport').delegate?.(record);
+  let delegatedConnections = 0;
   const written = trackWritten(host, limits.maxOutboundBytes, (conn, bytes, buffered) => send({ t: 'written', conn, bytes, buffered }));
   let dead = false;
   let started = false;
@@ -153,7 +156,14 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
         for (const batch of finished) batch.done?.();
         break;
       }
-      case 'open': host.open(message.conn, message.url, message.protocols); break;
+      case 'open':
+        // A worker with no WebSocket of its own hands its stub's sockets back.
+        if (delegated) {
+          delegated.release();
+          delegated = undefined;
+        }
+        host.open(message.conn, message.url, message.protocols);
+        break;
       case 'send':
         host.send(message.conn, message.frame);
         written.sent(message.conn, message.frame.byteLength);
@@ -164,6 +174,12 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
         break;
       case 'close': host.close(message.conn); break;
       case 'log': host.log(message.level, message.text); break;
+      case 'socket-event': delegated?.report(message.event); break;
+      case 'socket-stats':
+        delegatedConnections = message.stats.length;
+        delegated?.stats(message.stats);
+        break;
+      case 'memory': record.counters.memoryBytes = message.memory; break;
       case 'pong': lastPong = performance.now(); break;
       case 'ready': started = true; settle?.resolve(); break;
       case 'init-refused': kill(pfError('PF_ERR_STUB_INIT', [message.reason], where)); break;
@@ -174,7 +190,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
 
   await new Promise<void>((resolve, reject) => {
     settle = { resolve, reject };
-    send({ t: 'start', prepared: start.prepared, config: start.config, limits, clock });
+    send({ t: 'start', prepared: start.prepared, config: start.config, limits, clock, ...(delegated ? { sockets: delegated.policy } : {}) });
   });
 
   return {
@@ -209,7 +225,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
       await worker.leave();
       return unacknowledged.splice(0).flatMap((b) => b.messages);
     },
-    hasConnections: () => host.connections() > 0,
+    hasConnections: () => (delegated ? delegatedConnections : host.connections()) > 0,
   };
 }
 

@@ -2,6 +2,7 @@
 // `limits` may set them; these defaults keep a flooding or giant-framed peer
 // within a few MiB of the host's memory (stubs/CONTRACT.md, "Connections").
 import type { Descriptor } from '../../kernel/schemas.ts';
+import type { ConnectionLimits } from '../../kernel/services.ts';
 
 /** Default `limits.maxFrameBytes`: far below a stub's memory (128 MiB), above the bus's largest message (1 MiB). */
 export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
@@ -15,12 +16,7 @@ export const DEFAULT_MAX_INBOUND_FRAMES = 8_192;
 /** Default `limits.maxOutboundBytes`: bytes waiting to be written before `send` answers `congested:`. */
 export const DEFAULT_MAX_OUTBOUND_BYTES = 4 * 1024 * 1024;
 
-export interface ConnectionLimits {
-  maxFrameBytes: number;
-  maxInboundBytes: number;
-  maxInboundFrames: number;
-  maxOutboundBytes: number;
-}
+export type { ConnectionLimits } from '../../kernel/services.ts';
 
 export function connectionLimits(descriptor: Pick<Descriptor, 'limits'>): ConnectionLimits {
   const asked = descriptor.limits ?? {};

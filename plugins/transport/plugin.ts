@@ -1,44 +1,18 @@
 // WebSocket connections for stubs: open/send/close from the stub, and
 // on-open/on-frame/on-close back into it, always from a later turn of the
 // event loop, never from inside the stub's own call. Each connection is
-// bounded both ways (limits.ts): frames wait for the stub up to a bound, past
-// which the socket is no longer read (the peer and TCP hold the rest), and
-// what waits to be written is bounded by `send` answering `congested:`.
-import { describe, pfError, type ProtoflyError } from '../../kernel/errors.ts';
+// bounded both ways (limits.ts, stub-sockets.ts). Where the platform lets a
+// stub's worker hold the stub's sockets itself (Node), the worker sandbox
+// asks for the stub's policy here (`delegate`) and the worker applies it:
+// a frame then crosses no thread between the stub and its socket.
+import { ProtoflyError, type ErrorCode } from '../../kernel/errors.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
-import type { ConnectionEvents, ConnectionStats, Transport } from '../../kernel/services.ts';
+import type { ConnectionEvents, ConnectionStats, DelegatedSockets, Transport } from '../../kernel/services.ts';
 import type { StubRecord } from '../../kernel/types.ts';
-import { isAllowed } from './connect-policy.ts';
-import { connectionLimits, type ConnectionLimits } from './limits.ts';
+import { connectionLimits } from './limits.ts';
+import { StubSockets, type StubSocketsPolicy, type StubSocketsReports, type TrustedCA, type WebSocketConstructor } from './stub-sockets.ts';
 
-/** The standard WebSocket API: the browser's, or `ws` in Node. */
-export interface WebSocketLike {
-  binaryType: string;
-  readonly readyState: number;
-  /** Bytes handed to `send` and not yet written to the network. */
-  readonly bufferedAmount: number;
-  /** Stops (and starts again) reading the socket: `ws` in Node has these, a browser's WebSocket does not. */
-  pause?(): void;
-  resume?(): void;
-  /** `ws`'s own event, without the DOM-style event object `onmessage` makes for every frame. */
-  on?(event: 'message', listener: (data: unknown) => void): unknown;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-  send(data: Uint8Array): void;
-  close(code?: number, reason?: string): void;
-}
-/**
- * The third argument is `ws`'s options in Node (`maxPayload`: a frame that
- * announces more is refused from its header, before it is buffered); a
- * browser's WebSocket ignores it.
- */
-export type WebSocketConstructor = new (url: string, protocols?: string[],
-  options?: { maxPayload?: number; perMessageDeflate?: boolean; ca?: TrustedCA }) => WebSocketLike;
-
-/** PEM certificates of authorities to trust for `wss://`. */
-export type TrustedCA = string | Uint8Array | Array<string | Uint8Array>;
+export type { TrustedCA, WebSocketConstructor, WebSocketLike } from './stub-sockets.ts';
 
 export interface TransportOptions {
   WebSocket: WebSocketConstructor;
@@ -49,27 +23,12 @@ export interface TransportOptions {
    * `ws` hands them to TLS). A browser trusts what the browser trusts.
    */
   ca?: TrustedCA;
-}
-
-/**
- * Node's codes for a certificate that does not check out: an unknown or
- * self-signed authority, a name that does not match, a date out of range.
- */
-const TLS_CODES = /^(ERR_TLS_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|CERT_|ERR_SSL_)/;
-
-const OPEN = 1;
-
-interface Connection {
-  socket: WebSocketLike;
-  url: string;
-  limits: ConnectionLimits;
-  /** Handed to the stub and not yet taken (reported by `taken`). */
-  waitingBytes: number;
-  waitingFrames: number;
-  /** The socket is not being read until the stub catches up. */
-  paused: boolean;
-  /** The stub has heard of its end (or is gone): nothing more reaches it. */
-  closed: boolean;
+  /**
+   * A stub in a worker opens its connections there, with the same bounds
+   * (the platform says whether its workers can: Node's can). `false` keeps
+   * every socket in the runtime's thread.
+   */
+  socketsInWorker?: boolean;
 }
 
 export function transportPlugin(options: TransportOptions): Plugin {
@@ -87,8 +46,9 @@ class WebSocketTransport implements Transport {
   readonly #options: TransportOptions;
   /** An error event for the operator: a frame refused, a fault on the way to a stub. */
   readonly #errorEvent: (error: ProtoflyError) => void;
-  readonly #byStub = new Map<string, Map<number, Connection>>();
-  #nextConn = 1;
+  readonly #byStub = new Map<string, StubSockets>();
+  /** What the workers holding a stub's sockets last said of them. */
+  readonly #delegated = new Map<string, ConnectionStats[]>();
 
   constructor(options: TransportOptions, errorEvent: (error: ProtoflyError) => void) {
     this.#options = options;
@@ -96,157 +56,79 @@ class WebSocketTransport implements Transport {
   }
 
   open(stub: StubRecord, url: string, protocols: string[], events: ConnectionEvents): number {
-    const where = { domain: stub.domain.name, stubURL: stub.stubURL };
-    if (!isAllowed(url, stub.descriptor.connect)) throw pfError('PF_ERR_CONNECT_REFUSED', [url], where);
-    const conns = this.#connections(stub);
-    if (conns.size >= (this.#options.maxConnections ?? 8)) throw pfError('PF_ERR_CONNECT_REFUSED', [`${url} (too many connections)`], where);
-    const conn = this.#nextConn++;
-    const limits = connectionLimits(stub.descriptor);
-    const { maxFrameBytes } = limits;
-    let socket: WebSocketLike;
-    try {
-      socket = new this.#options.WebSocket(url, protocols, {
-        maxPayload: maxFrameBytes, perMessageDeflate: false, ...(this.#options.ca ? { ca: this.#options.ca } : {}),
-      });
-    } catch (error) {
-      // A malformed URL or protocol list: report it as a close, like any other failure.
-      setTimeout(() => events.onClose(conn, error instanceof Error ? error.message : String(error)), 0);
-      return conn;
+    let sockets = this.#byStub.get(stub.stubURL);
+    if (!sockets) {
+      sockets = new StubSockets(this.#options.WebSocket, this.#policy(stub), this.#reports(stub));
+      this.#byStub.set(stub.stubURL, sockets);
     }
-    // `ws` (it can pause) hands a frame over as a view of what it read, no
-    // copy; a browser's WebSocket as an ArrayBuffer of its own.
-    socket.binaryType = socket.pause ? 'nodebuffer' : 'arraybuffer';
-    const connection: Connection = { socket, url, limits, waitingBytes: 0, waitingFrames: 0, paused: false, closed: false };
-    const guarded = <A extends unknown[]>(handler: (...args: A) => void) => (...args: A) => {
-      try {
-        handler(...args);
-      } catch (error) {
-        // A fault on the way from a socket to a stub is reported, never thrown
-        // into the socket library's event loop (where it would end the process).
-        this.#errorEvent(pfError('PF_ERR_PLUGIN', ['transport', describe(error)], { ...where, cause: error }));
-      }
+    return sockets.open(url, protocols, events);
+  }
+
+  delegate(stub: StubRecord): DelegatedSockets | undefined {
+    if (this.#options.socketsInWorker !== true) return undefined;
+    const reports = this.#reports(stub);
+    this.#delegated.set(stub.stubURL, []);
+    return {
+      policy: this.#policy(stub),
+      report(event) {
+        const error = event.code ? new ProtoflyError(event.code as ErrorCode, event.message ?? '', { domain: stub.domain.name, stubURL: stub.stubURL }) : undefined;
+        if (event.kind === 'error' && error) reports.error(error);
+        else if (event.kind === 'rejected') reports.rejected();
+        else if (event.kind === 'paused') reports.paused();
+        else if (event.kind === 'connection-error') reports.connectionError(error);
+      },
+      stats: (stats) => { if (this.#delegated.has(stub.stubURL)) this.#delegated.set(stub.stubURL, stats); },
+      release: () => { this.#delegated.delete(stub.stubURL); },
     };
-    const finish = (reason: string) => {
-      if (connection.closed) return;
-      connection.closed = true;
-      conns.delete(conn);
-      events.onClose(conn, reason);
-    };
-    // A frame over the limit closes the connection: reported to the stub
-    // (on-close), the operator (an error event) and the stub's counters.
-    const refuse = (error: ProtoflyError, closeCode: number) => {
-      stub.counters.rejected++;
-      this.#errorEvent(error);
-      try { socket.close(closeCode, error.code); } catch { /* already closing */ }
-      finish(`${error.code}: ${error.message}`);
-    };
-    const tooLarge = () => refuse(pfError('PF_ERR_FRAME_TOO_LARGE', [url, maxFrameBytes], where), 1009);
-    socket.onopen = guarded(() => {
-      stub.connectionError = undefined;
-      events.onOpen(conn);
-    });
-    const receive = guarded((data: unknown) => {
-      const frame = data instanceof Uint8Array ? data
-        : typeof data === 'string' ? new TextEncoder().encode(data)
-          : data instanceof ArrayBuffer ? new Uint8Array(data) : undefined;
-      if (!frame || connection.closed) return;
-      // Where the socket could not refuse it from its header (a browser).
-      if (frame.byteLength > maxFrameBytes) return tooLarge();
-      connection.waitingBytes += frame.byteLength;
-      connection.waitingFrames++;
-      events.onFrame(conn, frame);
-      if (connection.paused || connection.closed) return;
-      if (connection.waitingBytes <= limits.maxInboundBytes && connection.waitingFrames <= limits.maxInboundFrames) return;
-      if (socket.pause) {
-        // The rest of what the socket already read still arrives; nothing more
-        // is read until the stub has taken half of what waits (`taken`).
-        connection.paused = true;
-        stub.counters.inboundPauses++;
-        socket.pause();
-      } else {
-        // A browser reads on whatever the page does: the only bound left is closing.
-        refuse(pfError('PF_ERR_INBOUND_FULL', [url, connection.waitingBytes, connection.waitingFrames], where), 1008);
-      }
-    });
-    // A flood of tiny frames is where the cost per frame shows: in Node,
-    // `ws`'s own event; elsewhere the standard one.
-    if (socket.on) socket.on('message', receive);
-    else socket.onmessage = ({ data }) => receive(data);
-    socket.onerror = guarded((event: unknown) => {
-      const cause = (event as { error?: { code?: string } })?.error;
-      if (cause?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return tooLarge();
-      // A certificate that does not check out: the operator and the deploy
-      // hear it by its own code, not as one more unreachable back-end.
-      if (cause?.code && TLS_CODES.test(cause.code)) {
-        const error = pfError('PF_ERR_TLS', [url, `${cause.code}: ${(cause as { message?: string }).message ?? ''}`], where);
-        stub.connectionError = error;
-        this.#errorEvent(error);
-        return finish(`${error.code}: ${error.message}`);
-      }
-      const message = (event as { message?: string; error?: Error })?.message ?? (event as { error?: Error })?.error?.message;
-      finish(message ? `connection error: ${message}` : 'connection error');
-    });
-    socket.onclose = guarded(({ code, reason }: { code: number; reason: string }) => finish(reason ? `closed (${code}): ${reason}` : `closed (${code})`));
-    conns.set(conn, connection);
-    return conn;
   }
 
   taken(stub: StubRecord, conn: number, bytes: number, frames: number): void {
-    const connection = this.#byStub.get(stub.stubURL)?.get(conn);
-    if (!connection) return;
-    connection.waitingBytes = Math.max(0, connection.waitingBytes - bytes);
-    connection.waitingFrames = Math.max(0, connection.waitingFrames - frames);
-    const { limits } = connection;
-    // Half-way down, not just under the bound: one pause per half a bound of
-    // frames, not one per frame.
-    if (connection.paused && connection.waitingBytes <= limits.maxInboundBytes / 2 && connection.waitingFrames <= limits.maxInboundFrames / 2) {
-      connection.paused = false;
-      connection.socket.resume?.();
-    }
+    this.#byStub.get(stub.stubURL)?.taken(conn, bytes, frames);
   }
 
   send(stub: StubRecord, conn: number, frame: Uint8Array): void {
-    const connection = this.#byStub.get(stub.stubURL)?.get(conn);
-    if (!connection || connection.socket.readyState !== OPEN) throw new Error(`connection ${conn} is not open`);
-    connection.socket.send(frame);
+    const sockets = this.#byStub.get(stub.stubURL);
+    if (!sockets) throw new Error(`connection ${conn} is not open`);
+    sockets.send(conn, frame);
   }
 
   buffered(stub: StubRecord, conn: number): number {
-    return this.#byStub.get(stub.stubURL)?.get(conn)?.socket.bufferedAmount ?? 0;
+    return this.#byStub.get(stub.stubURL)?.buffered(conn) ?? 0;
   }
 
   close(stub: StubRecord, conn: number): void {
-    this.#byStub.get(stub.stubURL)?.get(conn)?.socket.close(1000, 'closed by stub');
+    this.#byStub.get(stub.stubURL)?.close(conn);
   }
 
   closeAll(stub: StubRecord): void {
-    const conns = this.#byStub.get(stub.stubURL);
-    if (!conns) return;
+    // A worker's sockets close with the stub's slot (or its thread).
+    this.#delegated.delete(stub.stubURL);
+    const sockets = this.#byStub.get(stub.stubURL);
+    if (!sockets) return;
     this.#byStub.delete(stub.stubURL);
-    for (const connection of conns.values()) {
-      const { socket } = connection;
-      connection.closed = true;
-      socket.onclose = socket.onmessage = socket.onopen = null;
-      // Not null: closing a socket still connecting makes `ws` emit an error
-      // later, and an error nobody listens to would end the process.
-      socket.onerror = ignore;
-      try { socket.close(1001, 'stub stopped'); } catch { /* already closing */ }
-    }
+    sockets.closeAll();
   }
 
   connections(stub: StubRecord): ConnectionStats[] {
-    return [...this.#byStub.get(stub.stubURL)?.values() ?? []].map(({ url, waitingFrames, waitingBytes, paused, socket }) =>
-      ({ url, waitingFrames, waitingBytes, paused, buffered: socket.bufferedAmount }));
+    return this.#delegated.get(stub.stubURL) ?? this.#byStub.get(stub.stubURL)?.stats() ?? [];
   }
 
-  #connections(stub: StubRecord): Map<number, Connection> {
-    let conns = this.#byStub.get(stub.stubURL);
-    if (!conns) {
-      conns = new Map();
-      this.#byStub.set(stub.stubURL, conns);
-    }
-    return conns;
+  #policy(stub: StubRecord): StubSocketsPolicy {
+    return {
+      where: { domain: stub.domain.name, stubURL: stub.stubURL },
+      connect: [...stub.descriptor.connect ?? []],
+      maxConnections: this.#options.maxConnections ?? 8,
+      limits: connectionLimits(stub.descriptor),
+      ...(this.#options.ca ? { ca: this.#options.ca } : {}),
+    };
+  }
+
+  #reports(stub: StubRecord): StubSocketsReports {
+    return {
+      error: (error) => this.#errorEvent(error),
+      rejected: () => { stub.counters.rejected++; },
+      paused: () => { stub.counters.inboundPauses++; },
+      connectionError: (error) => { stub.connectionError = error; },
+    };
   }
 }
-
-const ignore = () => {};

@@ -48,6 +48,11 @@ export async function startMosquitto(users: Record<string, string>, tls?: Server
     // Small packets go out at once: without it a websockets client waits
     // out a delayed ACK (≈40 ms) for every 4 KiB a large message crosses in.
     'set_tcp_nodelay true',
+    // QoS 1 messages held for a subscriber that is slower than a burst (a
+    // stub on a loaded 2-core CI machine): past 1,000 (the default) mosquitto
+    // drops them without telling anyone, and what the tests count is what
+    // the runtime loses, not what the broker was configured to shed.
+    'max_queued_messages 100000',
     'log_dest stderr',
     'log_type error',
     `listener ${tcpPort} 127.0.0.1`,

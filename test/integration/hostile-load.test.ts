@@ -45,7 +45,12 @@ function floodingBroker(frames = FRAMES) {
   return { child, events, seen, stop: () => child.kill() };
 }
 
-for (const stub of ['mqtt-c', 'mqtt']) test.serial(`a broker flooding 1,000,000 frames then announcing a 256 MiB frame costs the runtime bounded memory and lag (${stub} stub); a healthy stub answers throughout`, async (t) => {
+// The C stub holds its sockets in its worker (the default in Node): frames
+// are read at the pace it takes them. The TypeScript one's stay in the
+// runtime's thread, which pauses the socket when frames wait for the stub.
+const FLOODED = [{ stub: 'mqtt-c', socketsInWorker: true }, { stub: 'mqtt', socketsInWorker: false }];
+
+for (const { stub, socketsInWorker } of FLOODED) test.serial(`a broker flooding 1,000,000 frames then announcing a 256 MiB frame costs the runtime bounded memory and lag (${stub} stub, sockets in its ${socketsInWorker ? 'worker' : 'runtime\'s thread'}); a healthy stub answers throughout`, async (t) => {
   t.timeout(240_000);
   const broker = floodingBroker();
   t.teardown(broker.stop);
@@ -54,7 +59,7 @@ for (const stub of ['mqtt-c', 'mqtt']) test.serial(`a broker flooding 1,000,000 
 
   const flooded = await catalogue(t, { default: { component: builtStub(stub), configuration: { url }, connect: [url] } });
   const healthy = await catalogue(t, { default: { component: builtStub('echo-c') } });
-  const rt = runtime(t, { identity: { credentials: { [flooded.domain]: { username: 'u', password: 'p' } } }, restart: { firstDelayMs: 50 } });
+  const rt = runtime(t, { identity: { credentials: { [flooded.domain]: { username: 'u', password: 'p' } } }, restart: { firstDelayMs: 50 }, transport: { socketsInWorker } });
   const statuses: string[] = [];
   rt.hooks.status.tap('test', (record: StubRecord, value: string) => { if (record.domain.name === flooded.domain) statuses.push(value); });
   const record = await rt.deployStub(flooded.origin);
@@ -96,7 +101,7 @@ for (const stub of ['mqtt-c', 'mqtt']) test.serial(`a broker flooding 1,000,000 
     `worst event-loop lag ${loop.worstLagMs().toFixed(0)} ms; ` +
     `${record.counters.inboundPauses} pauses; ${sent} echo round trips`);
   t.is(done.frames, FRAMES, 'the whole flood was read: paused, never refused');
-  t.true(record.counters.inboundPauses > 0, 'the flooded connection was paused');
+  if (!socketsInWorker) t.true(record.counters.inboundPauses > 0, 'the flooded connection was paused');
   t.true(stubBefore > 0, 'the stub\'s memory was seen before the flood');
   t.true(grewMiB * 1048576 < RSS_BOUND, `RSS grew by ${grewMiB.toFixed(1)} MiB beside the stub's memory`);
   t.true(loop.worstLagMs() < LAG_BOUND_MS, `worst lag ${loop.worstLagMs()} ms`);

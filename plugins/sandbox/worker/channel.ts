@@ -61,6 +61,13 @@ const BURST_BUDGET_MS = 2;
 const MIN_IDLE_SPIN_MICROS = 20;
 /** One Atomics.wait at most this long: timers and postMessages run between two. */
 const WAIT_SLICE_MS = 0.5;
+/**
+ * The same, and the longest spin, where sockets are read in this thread
+ * (stubs holding their own): a frame is read between two slices, so a slice
+ * is what a frame may wait.
+ */
+const IO_WAIT_SLICE_MS = 0.05;
+const IO_IDLE_SPIN_MICROS = 50;
 /** SLEEPING: awake; in Atomics.wait (notify to wake); in the event loop (post to wake). */
 const AWAKE = 0;
 const BLOCKED = 2;
@@ -84,6 +91,8 @@ export class Channel {
   private misses = 0;
   private backoff = 0;
   private closed = false;
+  /** Sockets are read in this thread: it waits in short slices and spins little (see IO_WAIT_SLICE_MS). */
+  readsSockets = false;
 
   constructor(private readonly options: ChannelOptions) {
     this.writer = new RingWriter(options.outgoing);
@@ -265,7 +274,7 @@ export class Channel {
   }
 
   private idleSpin(): number {
-    const max = this.options.idleSpinMicros;
+    const max = this.readsSockets ? Math.min(IO_IDLE_SPIN_MICROS, this.options.idleSpinMicros) : this.options.idleSpinMicros;
     const wanted = this.gapMs * 2000;
     return wanted <= max ? Math.max(MIN_IDLE_SPIN_MICROS, wanted) : Math.min(max, MIN_IDLE_SPIN_MICROS);
   }
@@ -276,7 +285,7 @@ export class Channel {
     const control = this.reader.memory.control;
     const head = Atomics.load(control, HEAD);
     Atomics.store(control, SLEEPING, BLOCKED);
-    if (!this.reader.ready()) Atomics.wait(control, HEAD, head, WAIT_SLICE_MS);
+    if (!this.reader.ready()) Atomics.wait(control, HEAD, head, this.readsSockets ? IO_WAIT_SLICE_MS : WAIT_SLICE_MS);
     // A writer that saw ASLEEP posts a wake-up: not here, where it is BLOCKED or AWAKE.
     Atomics.store(control, SLEEPING, AWAKE);
     if (this.reader.ready()) return this.run();

@@ -21,6 +21,9 @@ async function bundleFromSource(): Promise<URL> {
   await build({
     entryPoints: [new URL('./node-entry.ts', import.meta.url).pathname],
     outfile, bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'error',
+    // `ws` is CommonJS and requires Node's own modules: an ES module bundle
+    // needs a `require` for them.
+    banner: { js: "import { createRequire as protoflyRequire } from 'node:module'; const require = protoflyRequire(import.meta.url);" },
   });
   return pathToFileURL(outfile);
 }

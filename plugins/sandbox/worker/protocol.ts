@@ -2,6 +2,7 @@
 // buffers; posts made during one call travel together. A worker may host
 // several stubs (`stubsPerWorker`): every message names the stub's slot `s`.
 import type { ErrorCode } from '../../../kernel/errors.ts';
+import type { ConnectionStats, SocketEvent, SocketPolicy } from '../../../kernel/services.ts';
 import type { PreparedComponent } from '../component-instance.ts';
 import type { GuestLimits } from '../guest.ts';
 
@@ -16,7 +17,8 @@ export interface WorkerSetup { t: 'rings'; toWorker: SharedArrayBuffer; fromWork
 export type FromWorker = { s: number } & FromSlot;
 
 export type ToSlot =
-  | { t: 'start'; prepared: PreparedComponent; config: Uint8Array; limits: GuestLimits; clock?: Int32Array }
+  /** `sockets`: the stub holds its sockets in the worker, under this policy (Transport.delegate). */
+  | { t: 'start'; prepared: PreparedComponent; config: Uint8Array; limits: GuestLimits; clock?: Int32Array; sockets?: SocketPolicy }
   /** The stub leaves a worker that keeps running for others. */
   | { t: 'stop' }
   /** The stub is about to be stopped: it hands over what it posted and takes nothing more (answered `drained`). */
@@ -51,7 +53,12 @@ export type FromSlot =
   /** `inMessages`: it died inside `on-messages` (the oldest batch not reported done is why, maybe). */
   | { t: 'fault'; code: ErrorCode; reason: string; inMessages: boolean }
   | { t: 'pong' }
-  | { t: 'drained' };
+  | { t: 'drained' }
+  /** Of the stub's own sockets (it holds them in the worker): an event the operator hears of, and its connections as they stand. */
+  | { t: 'socket-event'; event: SocketEvent }
+  | { t: 'socket-stats'; stats: ConnectionStats[] }
+  /** The stub's linear memory now, in bytes, after frames from its own sockets. */
+  | { t: 'memory'; memory: number };
 
 /** The part of a Worker (Node's or the browser's) the sandbox uses. */
 export interface WorkerPort {

@@ -31,6 +31,7 @@ const LAYOUTS: ReadonlyArray<readonly [kind: string, layout: Layout]> = [
   ['fault', [['code', 'text'], ['reason', 'text'], ['inMessages', 'bool']]],
   ['pong', []],
   ['drained', []],
+  ['memory', [['memory', 'f64']]],
 ];
 
 /** A record that stands for a message sent by postMessage: read it there, in this place. */

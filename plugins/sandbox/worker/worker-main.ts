@@ -7,6 +7,8 @@ import { InitRefused, isFault, startGuest, type Guest } from '../guest.ts';
 import { Channel, isOutOfBand, type OutOfBand } from './channel.ts';
 import type { FromSlot, FromWorker, ToSlot, ToWorker, WorkerSetup } from './protocol.ts';
 import type { Message as RingMessage } from './records.ts';
+import { slotSockets, type SlotSockets } from './slot-sockets.ts';
+import type { WebSocketConstructor } from '../../transport/stub-sockets.ts';
 
 export interface ParentPort {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
@@ -28,7 +30,12 @@ interface Slot {
   flush(): void;
 }
 
-export function runWorker(port: ParentPort): void {
+/** What the worker's platform gives it: a WebSocket, where stubs may hold their sockets here (Node). */
+export interface WorkerPlatform {
+  WebSocket?: WebSocketConstructor;
+}
+
+export function runWorker(port: ParentPort, platform: WorkerPlatform = {}): void {
   const slots = new Map<number, Slot>();
   // Shared-memory rings when the runtime offers them (its first message), postMessage otherwise.
   let channel: Channel | undefined;
@@ -37,7 +44,10 @@ export function runWorker(port: ParentPort): void {
     else port.postMessage(message, transfer);
   };
   const dispatch = (message: ToWorker) => {
-    if (message.t === 'start') slots.set(message.s, runSlot(message.s, send, message, () => slots.delete(message.s)));
+    if (message.t === 'start') {
+      slots.set(message.s, runSlot(message.s, send, message, platform, () => slots.delete(message.s)));
+      if (message.sockets && platform.WebSocket && channel) channel.readsSockets = true;
+    }
     else slots.get(message.s)?.handle(message);
   };
   port.on('message', (message: ToWorker | WorkerSetup | OutOfBand) => {
@@ -56,7 +66,8 @@ export function runWorker(port: ParentPort): void {
   });
 }
 
-function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[]) => void, start: ToSlot & { t: 'start' }, gone: () => void): Slot {
+function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[]) => void, start: ToSlot & { t: 'start' },
+  platform: WorkerPlatform, gone: () => void): Slot {
   const reply = (message: FromSlot, transfer?: Transferable[]) => send({ s, ...message } as FromWorker, transfer);
   let guest: Guest | undefined;
   let stopped = false;
@@ -68,6 +79,28 @@ function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[
   // handed to the socket yet, and what the socket last said waits in it.
   const unreported = new Map<number, number>();
   const buffered = new Map<number, number>();
+  // The stub's own sockets, when the runtime handed them over (Transport.delegate).
+  const sockets: SlotSockets | undefined = start.sockets && platform.WebSocket ? slotSockets(platform.WebSocket, start.sockets, {
+    onOpen: (conn) => (guest ? guest.onOpen(conn) : early.push({ t: 'open', conn })),
+    onFrame: (conn, frame) => {
+      if (!guest) return void early.push({ t: 'frames', conn, run: lengthPrefixed(frame), count: 1 });
+      guest.onFrame(conn, frame);
+      reportMemory();
+    },
+    onClose: (conn, reason) => (guest ? guest.onClose(conn, reason) : early.push({ t: 'close', conn, reason })),
+    report: (event) => reply({ t: 'socket-event', event }),
+    stats: (stats) => reply({ t: 'socket-stats', stats }),
+  }) : undefined;
+  // The stub's memory after frames, once per turn (the runtime's counters).
+  let memoryScheduled = false;
+  const reportMemory = () => {
+    if (memoryScheduled) return;
+    memoryScheduled = true;
+    queueMicrotask(() => {
+      memoryScheduled = false;
+      if (guest) reply({ t: 'memory', memory: guest.memoryBytes() });
+    });
+  };
 
   // Posts made during a call (or a burst of calls) cross the boundary once.
   const flushPosts = () => {
@@ -89,11 +122,13 @@ function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[
     if (message.t === 'drain') {
       // What it was given after this point goes back to the runtime unread.
       stopped = true;
+      sockets?.closeAll();
       flushPosts();
       return reply({ t: 'drained' });
     }
     if (message.t === 'stop') {
       stopped = true;
+      sockets?.closeAll();
       guest?.stop();
       return gone();
     }
@@ -111,6 +146,7 @@ function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[
         break;
       case 'open': guest.onOpen(message.conn); break;
       case 'frames': {
+        // From the runtime's thread, or frames of the stub's own sockets that came before its init ended.
         const { conn, run, count } = message;
         const view = new DataView(run.buffer, run.byteOffset, run.byteLength);
         let bytes = 0;
@@ -120,7 +156,8 @@ function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[
           at += 4 + length;
           bytes += length;
         }
-        reply({ t: 'taken', conn, bytes, frames: count, memory: guest.memoryBytes() });
+        if (sockets) reportMemory();
+        else reply({ t: 'taken', conn, bytes, frames: count, memory: guest.memoryBytes() });
         break;
       }
       case 'written':
@@ -141,24 +178,27 @@ function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[
       posts.push(batch.slice());
       scheduleFlush();
     },
-    open: (conn, url, protocols) => reply({ t: 'open', conn, url, protocols }),
+    open: (conn, url, protocols) => (sockets ? sockets.open(conn, url, protocols) : reply({ t: 'open', conn, url, protocols })),
     // What it posted before a frame crosses before it: a receipt (an MQTT
     // PUBACK) must never reach the broker ahead of the message it confirms.
     send: (conn, frame) => {
       if (posts.length) flushPosts();
+      if (sockets) return sockets.send(conn, frame);
       unreported.set(conn, (unreported.get(conn) ?? 0) + frame.byteLength);
       reply({ t: 'send', conn, frame }, [frame.buffer as ArrayBuffer]);
     },
     // An upper bound: what crossed and was not reported yet may already be
     // on the network (the other thread reports in steps, see worker-sandbox).
-    outbound: (conn) => (unreported.get(conn) ?? 0) + (buffered.get(conn) ?? 0),
+    outbound: (conn) => (sockets ? sockets.outbound(conn) : (unreported.get(conn) ?? 0) + (buffered.get(conn) ?? 0)),
     close: (conn) => {
+      if (sockets) return sockets.close(conn);
       unreported.delete(conn);
       buffered.delete(conn);
       reply({ t: 'close', conn });
     },
     log: (level, text) => reply({ t: 'log', level, text }),
     fault: (code, reason, inMessages) => {
+      sockets?.closeAll();
       flushPosts();
       reply({ t: 'fault', code, reason, inMessages });
     },
@@ -179,4 +219,12 @@ function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[
     },
   );
   return { handle, flush: flushPosts };
+}
+
+/** One frame as a `frames` run holds it: a 4-byte little-endian length, then its bytes. */
+function lengthPrefixed(frame: Uint8Array): Uint8Array {
+  const run = new Uint8Array(4 + frame.byteLength);
+  new DataView(run.buffer).setUint32(0, frame.byteLength, true);
+  run.set(frame, 4);
+  return run;
 }
