@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import type { Figure } from '../bench/stats.ts';
 import { MOSQUITTO } from './helpers/mosquitto.ts';
+import { NATS_SERVER } from './helpers/nats-server.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -65,5 +66,20 @@ test('npm run bench -- --smoke --json reports every figure with its ceiling and 
     t.true(names('deploy').includes(`${stub} cold deploy, total`));
     t.true(names('deploy').includes(`${stub} warm deploy, total`));
   }
-  t.true(names('broker-e2e').some((n) => n.startsWith('aedes:')));
+  // Every protocol stub through each broker it speaks to, against its
+  // protocol's raw client; a broker that is not installed is skipped.
+  const e2e = [
+    { stub: 'mqtt-c', broker: 'aedes', raw: 'raw mqtt client' },
+    { stub: 'mqtt-ts', broker: 'aedes', raw: 'raw mqtt client' },
+    ...(existsSync(MOSQUITTO) ? ['mqtt-c', 'mqtt-ts'].map((stub) => ({ stub, broker: 'mosquitto', raw: 'raw mqtt client' })) : []),
+    ...(existsSync(NATS_SERVER) ? [{ stub: 'nats-rust', broker: 'nats-server', raw: 'raw @nats-io/nats-core client' }] : []),
+  ];
+  for (const { stub, broker, raw } of e2e) {
+    for (const measure of ['throughput', 'latency p50', 'latency p99', 'latency p99.9']) {
+      const name = `${stub}, ${broker}: ${measure}`;
+      const found = report.figures.find((f) => f.bench === 'broker-e2e' && f.name === name);
+      t.is(found?.ceiling.name, `${raw}, ${broker}`, name);
+    }
+  }
+  t.is(names('broker-e2e').length, e2e.length * 4, 'no other broker-e2e figures');
 });

@@ -1,0 +1,36 @@
+// The protofly side of broker-e2e: alice in one runtime, bob in another, each
+// runtime with the domain's `default` stub in its default (worker) sandbox.
+import type { LocalDomain } from '../domain/serve.ts';
+import { createRuntime, type Runtime } from '../index.ts';
+import type { Message } from '../kernel/schemas.ts';
+import type { Login, Path } from './message-path.ts';
+import { NO_FLOOD_GUARD } from './stub-boundary.ts';
+
+export async function stubPath(domain: LocalDomain, bob: string, login?: Login): Promise<Path> {
+  const options = {
+    cacheDir: false as const,
+    identity: login ? { credentials: { [domain.catalogue.domain]: login } } : undefined,
+    sandbox: { maxPostsPerSecond: NO_FLOOD_GUARD },
+  };
+  const runtimes: Runtime[] = [createRuntime(options), createRuntime(options)];
+  const [alpha, beta] = runtimes;
+  const errors: unknown[] = [];
+  for (const runtime of runtimes) runtime.hooks.error.tap('bench', (error) => { errors.push(error); });
+  const listeners = new Set<(message: Message) => void>();
+  try {
+    beta.bus.addListener(bob, (message) => { for (const listener of listeners) listener(message); });
+    await Promise.all(runtimes.map((runtime) => runtime.deployStub(domain.catalogue.origin)));
+    await beta.bus.whenSubscribed(bob);
+  } catch (error) {
+    await Promise.allSettled(runtimes.map((runtime) => runtime.close()));
+    throw error;
+  }
+  return {
+    send: (message) => alpha.bus.postMessage(message),
+    onArrival: (listener) => { listeners.clear(); listeners.add(listener); },
+    async close() {
+      await Promise.allSettled(runtimes.map((runtime) => runtime.close()));
+      if (errors.length) throw new Error(`the runtimes reported ${String(errors[0])}`);
+    },
+  };
+}
