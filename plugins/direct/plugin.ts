@@ -6,7 +6,8 @@
 // recognise, which then goes to jco unchanged.
 import { describe, pfError } from '../../kernel/errors.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
-import type { ComponentCache } from '../sandbox/cache/component-cache.ts';
+import type { CachedComponent, ComponentCache } from '../sandbox/cache/component-cache.ts';
+import { storeInBackground } from '../sandbox/cache/store-in-background.ts';
 import type { PreparedComponent } from '../sandbox/component-instance.ts';
 import { LruPromises } from '../sandbox/lru-promises.ts';
 import { capMemory } from '../sandbox/memory-limit.ts';
@@ -111,14 +112,17 @@ export function directPathPlugin(options: DirectPathOptions = {}): Plugin {
         if (source.length === 0) return undefined;
         beforeRecognising();
         const verdict = await substep(runtime, context, 'instantiate', 'recognise', async () => recognise(source));
+        const store = (entry: CachedComponent) => {
+          if (cache) storeInBackground(runtime, cache, key(hash), entry, { domain: context.domain.name, stubURL: context.stub?.stubURL });
+        };
         if (!verdict.ok) {
           declined.set(hash, verdict.reason);
           context.stub!.path = { kind: 'jco', declined: verdict.reason };
-          await cache?.put(key(hash), { glue: '', cores: {}, declined: true, reason: verdict.reason });
+          store({ glue: '', cores: {}, declined: true, reason: verdict.reason });
           runtime.hooks.stubLog.call(context.stub!, 1, `direct path declined (${verdict.reason}); using jco`);
           return undefined;
         }
-        await cache?.put(key(hash), { glue: '', cores: { 'core.wasm': verdict.core }, direct: { postReturn: verdict.postReturn } });
+        store({ glue: '', cores: { 'core.wasm': verdict.core }, direct: { postReturn: verdict.postReturn } });
         return remember(hash, { core: verdict.core, postReturn: verdict.postReturn });
       };
 

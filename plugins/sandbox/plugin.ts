@@ -20,6 +20,7 @@ import { pagesFor } from './memory-limit.ts';
 import { connectionLimits } from '../transport/limits.ts';
 import { startInWorker } from './worker-sandbox.ts';
 import type { SpawnWorker } from './worker/protocol.ts';
+import { storeInBackground } from './cache/store-in-background.ts';
 
 export type SandboxKind = 'worker' | 'in-thread';
 
@@ -120,7 +121,7 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
             // Evicted between loadSource and now: the deploy is retried from scratch.
             if (source.length === 0) throw pfError('PF_ERR_SOURCE_UNREACHABLE', ['the component cache lost its entry; deploy again'], { domain: context.domain.name });
             const fresh = await substep(runtime, context, 'instantiate', 'transpile', () => transpile(source));
-            await cache?.put(hash, fresh);
+            if (cache) storeInBackground(runtime, cache, hash, fresh, { domain: context.domain.name, stubURL: context.stub?.stubURL });
             return fresh;
           });
           return substep(runtime, context, 'instantiate', 'compile', () => compileComponent(component, maxPages));
