@@ -153,7 +153,7 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
       runtime.hooks.loadSource.tapPromise('SandboxPlugin', async (context) => {
         const descriptor = context.descriptor!;
         // Already prepared from bytes with this very hash: nothing to download.
-        if (await runtime.hooks.componentPrepared.promise(descriptor.sourceHash)) {
+        if (await runtime.hooks.componentPrepared.promise(descriptor.sourceHash, context)) {
           runtime.hooks.step.call({ domain: context.domain.name, hook: 'cached', parent: 'loadSource', ms: 0, phase: 'end' });
           return verified(context, CACHED);
         }

@@ -99,3 +99,23 @@ test('a cache write that fails is reported (PF_ERR_CACHE_WRITE), and the deploy 
   await until('the failed write is reported', () => rt.errors.some((e) => e.code === 'PF_ERR_CACHE_WRITE'));
   t.like(rt.errors.find((e) => e.code === 'PF_ERR_CACHE_WRITE'), { domain: domain.domain, stubURL: stub.stubURL });
 });
+
+test('a component inside its descriptor is checked again rather than read from the disk cache, and is not written there (direct path)', async (t) => {
+  const component = await freshCopy('echo-c');
+  const domain = await catalogue(t, { default: { component } }); // 18 KiB: inside the descriptor
+  const disk = fileCache(await mkdtemp(join(tmpdir(), 'protofly-cache-')));
+  const used: string[] = [];
+  const watched: ComponentCache = {
+    has: (key) => { used.push(`has ${key}`); return disk.has(key); },
+    get: (key) => { used.push(`get ${key}`); return disk.get(key); },
+    put: (key, entry) => { used.push(`put ${key}`); return disk.put(key, entry); },
+  };
+  for (const run of ['first', 'in a new process']) {
+    if (run !== 'first') clearComponentCache();
+    const rt = runtime(t, { directPath: undefined, sandbox: { cache: watched } });
+    const steps = substeps(rt);
+    t.is((await rt.deployStub(domain.origin)).status, 'LIVE');
+    t.deepEqual(steps, ['loadSource:inline', 'loadSource:integrity', 'instantiate:recognise', 'instantiate:compile'], run);
+  }
+  t.deepEqual(used, []);
+});
