@@ -55,6 +55,8 @@ export function createHooks() {
     step: interpreted(new SyncHook<[StepEvent]>(['event']), 'sync'),
     /** Something went wrong that is not a deploy's failure (a rejected message, a registry down). */
     error: interpreted(new SyncHook<[ProtoflyError]>(['error']), 'sync'),
+    /** The runtime is closing, its stubs undeployed: plugins let go of what they keep for later deploys (a spare worker). */
+    close: interpreted(new AsyncParallelHook<[]>([]), 'asyncParallel'),
   });
 }
 

@@ -6,10 +6,10 @@
 // they share the worker's JS heap limit.
 import { pfError } from '../../../kernel/errors.ts';
 import { Channel, isOutOfBand, ringsAvailable } from './channel.ts';
-import type { FromSlot, FromWorker, SpawnWorker, ToSlot, ToWorker, WorkerPort, WorkerSetup } from './protocol.ts';
+import type { FromSlot, FromWorker, ToSlot, ToWorker, WorkerPort, WorkerSetup } from './protocol.ts';
 import type { Message as RingMessage } from './records.ts';
 import { createRing } from './ring.ts';
-import { takeWorker } from './spare-workers.ts';
+import type { Workers } from './spare-workers.ts';
 
 export interface Seat {
   send(message: ToSlot, transfer?: Transferable[]): void;
@@ -48,15 +48,12 @@ const ANSWER_SPIN_MICROS = 200;
 
 // The group new stubs join, per spawn function, heap size and capacity.
 const open = new Map<string, Group>();
-const ids = new WeakMap<SpawnWorker, number>();
-let nextId = 1;
 
-export async function takeSeat(spawn: SpawnWorker, maxHeapMiB: number, stubsPerWorker: number, events: SeatEvents): Promise<Seat> {
-  if (!ids.has(spawn)) ids.set(spawn, nextId++);
-  const key = `${ids.get(spawn)}/${maxHeapMiB}/${stubsPerWorker}`;
+export async function takeSeat(workers: Workers, stubsPerWorker: number, events: SeatEvents): Promise<Seat> {
+  const key = `${workers.key}/${stubsPerWorker}`;
   let group = open.get(key);
   if (!group || group.dead) {
-    group = startGroup(key, spawn, maxHeapMiB, stubsPerWorker);
+    group = startGroup(key, workers, stubsPerWorker);
     open.set(key, group);
   }
   // Taken before the worker is up, so concurrent deploys fill one group.
@@ -95,10 +92,12 @@ export async function takeSeat(spawn: SpawnWorker, maxHeapMiB: number, stubsPerW
   };
 }
 
-function startGroup(key: string, spawn: SpawnWorker, maxHeapMiB: number, capacity: number): Group {
+// A group's worker is always a fresh one (a new worker or the spare, which
+// never ran a stub): a worker whose last stub left is terminated, not reused.
+function startGroup(key: string, workers: Workers, capacity: number): Group {
   const group: Group = { key, capacity, taken: 0, dead: false, nextSlot: 1, seated: new Map(), port: undefined! };
   const deliver = (message: FromWorker) => group.seated.get(message.s)?.message(message);
-  group.port = takeWorker(spawn, maxHeapMiB).then((port) => {
+  group.port = workers.take().then((port) => {
     if (ringsAvailable()) {
       const setup: WorkerSetup = { t: 'rings', toWorker: createRing(RING_BYTES), fromWorker: createRing(RING_BYTES) };
       port.postMessage(setup);
