@@ -3,6 +3,13 @@
 // and a warm one (a second runtime, the same component: the process-wide
 // compiled cache), next to what no deploy can avoid — compiling the
 // component's core modules and one HTTP round trip to the same catalogue.
+//
+// Each in a runtime of its own that is up (its spare worker started, see
+// plugins/sandbox/worker/spare-workers.ts), as an application's is when it
+// deploys; one more row shows a deploy that comes with its runtime. On a
+// busy 2-core machine a figure moves with whatever else runs, so each run
+// does all three back to back (disk-cached and warm in turns, after the
+// cold one that fills the cache) and the ratios to cold come per run.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +25,12 @@ import { breathe, figure, summarize, timeMs, type BenchContext, type Figure } fr
 
 export const name = 'deploy';
 
+/**
+ * How long a runtime is up before it deploys: its spare worker starts with
+ * it (≈45 ms alone here, up to ≈90 ms when the machine is busy).
+ */
+const UP_MS = 200;
+
 /** Steps with a ceiling of their own; the rest are bookkeeping, reported together. */
 const OWN_CEILING = new Set(['fetchDescriptor', 'loadSource', 'instantiate']);
 
@@ -32,14 +45,15 @@ const STUBS: Array<{ stub: string; file: string; runs: number; serve(): Promise<
   {
     stub: 'echo-c',
     file: 'echo-c.wasm',
-    runs: 5,
+    runs: 12,
     serve: () => startCatalogue({ entries: { default: { component: builtStub('echo-c') } } }),
   },
   // The local domain's default, then the TypeScript one beside it.
   ...(['mqtt-c', 'mqtt-ts'] as const).map((stub) => ({
     stub,
     file: LOCAL_STUBS[stub].file,
-    runs: 3,
+    // Each run of mqtt-ts moves its 12 MiB component about (download, hash, disk, compile): fewer.
+    runs: stub === 'mqtt-c' ? 9 : 5,
     serve: async (): Promise<Served> => {
       const domain = await serveDomain({ stub });
       return { origin: domain.catalogue.origin, brokerURL: domain.brokerURL, close: () => domain.close() };
@@ -82,30 +96,47 @@ async function deployRuns(context: BenchContext, stub: string, file: string, run
   const coldTotal: number[] = [];
   const diskTotal: number[] = [];
   const warmTotal: number[] = [];
+  const withRuntimeTotal: number[] = [];
   const coldInThread: number[] = [];
   /** Sub-steps of the cold deploys (`instantiate/transpile`…), summed per run. */
   const coldSub = new Map<string, number[]>();
   const ceiling = { rtt: [] as number[], source: [] as number[], compile: [] as number[], connect: [] as number[] };
-  for (let r = 0; r < runs; r++) {
-    context.progress(`deploy: ${stub} run ${r + 1}/${runs}`);
+  // One untimed run first: the runtime's own code compiled by the JIT, as
+  // in a process that has deployed before.
+  const untimedRuns = context.smoke ? 0 : 1;
+  for (let r = -untimedRuns; r < runs; r++) {
+    const timed = r >= 0;
+    if (timed) context.progress(`deploy: ${stub} run ${r + 1}/${runs}`);
     // An empty cache directory per run: the disk cache must not make cold warm.
     const cacheDir = await mkdtemp(join(tmpdir(), 'protofly-bench-cache-'));
     try {
       forgetCompiled();
       const sub = new Map<string, number>();
-      coldTotal.push(await deployOnce(stub, served.origin, cacheDir, cold, (e) => {
+      const coldSteps: StepTiming[][] = [];
+      const coldMs = await deployOnce(stub, served.origin, cacheDir, coldSteps, (e) => {
         if (e.parent && e.phase === 'end') sub.set(`${e.parent}/${e.hook}`, (sub.get(`${e.parent}/${e.hook}`) ?? 0) + e.ms);
-      }));
-      for (const [key, ms] of sub) coldSub.set(key, [...(coldSub.get(key) ?? []), ms]);
-      await breathe();
-      forgetCompiled();
-      diskTotal.push(await deployOnce(stub, served.origin, cacheDir, []));
-      await breathe();
-      warmTotal.push(await deployOnce(stub, served.origin, cacheDir, warm));
-      await breathe();
+      });
+      // In turns, so neither always comes right after the cold deploy.
+      let diskMs = 0;
+      let warmMs = 0;
+      const warmSteps: StepTiming[][] = [];
+      const disk = async () => { forgetCompiled(); diskMs = await deployOnce(stub, served.origin, cacheDir, []); };
+      const warmed = async () => { warmMs = await deployOnce(stub, served.origin, cacheDir, warmSteps); };
+      for (const next of r % 2 === 0 ? [disk, warmed] : [warmed, disk]) await next();
+      const withRuntimeMs = await deployOnce(stub, served.origin, cacheDir, [], undefined, 'worker', 0);
+      if (timed) {
+        coldTotal.push(coldMs);
+        diskTotal.push(diskMs);
+        warmTotal.push(warmMs);
+        withRuntimeTotal.push(withRuntimeMs);
+        cold.push(...coldSteps);
+        warm.push(...warmSteps);
+        for (const [key, ms] of sub) coldSub.set(key, [...(coldSub.get(key) ?? []), ms]);
+      }
     } finally {
       await rm(cacheDir, { recursive: true, force: true });
     }
+    if (!timed) continue;
     ceiling.rtt.push(await timeMs(async () => (await fetch(descriptorURL)).text()));
     ceiling.source.push(await timeMs(async () => (await fetch(sourceURL)).arrayBuffer()));
     ceiling.compile.push(await timeMs(async () => { for (const core of cores) await WebAssembly.compile(core as Uint8Array<ArrayBuffer>); }));
@@ -128,7 +159,7 @@ async function deployRuns(context: BenchContext, stub: string, file: string, run
   for (let r = -untimed; r < inThreadRuns; r++) {
     if (r === 0) context.progress(`deploy: ${stub} in-thread, ${inThreadRuns} runs`);
     forgetCompiled();
-    const ms = await deployOnce(stub, served.origin, false, [], undefined, 'in-thread');
+    const ms = await deployOnce(stub, served.origin, false, [], undefined, 'in-thread', 0);
     const rtt = await timeMs(async () => (await fetch(descriptorURL)).text());
     const compile = await timeMs(async () => { for (const core of cores) await WebAssembly.compile(core as Uint8Array<ArrayBuffer>); });
     if (r < 0) continue;
@@ -145,6 +176,11 @@ async function deployRuns(context: BenchContext, stub: string, file: string, run
   const ms = (label: string, samples: number[], ceilingName: string, ceilingSamples: number[], note?: string) => figure({
     bench: name, name: `${stub} ${label}`, unit: 'ms', better: 'lower', samples, ceilingName, ceilingSamples, note,
   });
+  // Paired within each run, so a slow moment of the machine weighs on both.
+  const perRun = (label: string, samples: number[], note: string) => figure({
+    bench: name, name: `${stub} ${label} / cold, per run`, unit: '×', better: 'lower',
+    samples: samples.map((value, i) => value / coldTotal[i]), ceilingName: 'the cold deploy of the same run', ceilingSamples: samples.map(() => 1), note,
+  });
   const substeps = [...coldSub.keys()].filter((k) => k.startsWith('instantiate/'))
     .map((k) => `${k.slice('instantiate/'.length)} ${summarize(coldSub.get(k)!).median.toFixed(1)} ms`).join(' + ');
   const figures = [
@@ -156,14 +192,18 @@ async function deployRuns(context: BenchContext, stub: string, file: string, run
     ms('cold loadSource', stepMs(cold, (h) => h === 'loadSource'), 'raw HTTP GET of the source', ceiling.source,
       inline ? 'the source came inside the descriptor: decoded and hashed, not fetched' : undefined),
     ms('cold instantiate', stepMs(cold, (h) => h === 'instantiate'), 'WebAssembly.compile of the cores', ceiling.compile,
-      `${substeps || 'no sub-steps'} + worker start and init (medians)`),
+      `${substeps || 'no sub-steps'} + the stub started in its worker (started ahead) and init (medians)`),
     ms('cold other steps', stepMs(cold, bookkeeping), 'HTTP round trip', ceiling.rtt,
       `the sum of ${[...new Set(cold.flat().map((s) => s.hook))].filter(bookkeeping).join(', ')}`),
     ms('disk-cached deploy, total', diskTotal, 'compile + HTTP round trip', base,
-      'memory cache cleared, transpiled component on disk: the first deploy of a new process'),
+      `memory cache cleared, ${inline ? 'nothing read from disk (a component inside its descriptor is checked again, which is cheaper)' : 'prepared component on disk'}: the first deploy of a new process`),
     ms('warm deploy, total', warmTotal, 'compile + HTTP round trip', base, 'second runtime, compiled component cached'),
+    perRun('disk-cached', diskTotal, 'median of disk-cached ÷ cold, each pair from one run'),
+    perRun('warm', warmTotal, 'median of warm ÷ cold, each pair from one run'),
+    ms('warm deploy with a new runtime, total', withRuntimeTotal, 'compile + HTTP round trip', base,
+      'the runtime created just before: its deploy waits for the worker that started with it (the descriptor fetched meanwhile)'),
     ms('warm instantiate', stepMs(warm, (h) => h === 'instantiate'), 'WebAssembly.compile of the cores', ceiling.compile,
-      'worker start + instantiate + init'),
+      'the stub started in its worker (started ahead): instantiate + init'),
   ];
   // The compile sub-step, whichever path (jco's or the direct one) reported it.
   const compile = coldSub.get('instantiate/compile');
@@ -185,8 +225,9 @@ function forgetCompiled(): void {
 }
 
 async function deployOnce(stub: string, origin: string, cacheDir: string | false, steps: StepTiming[][],
-  onStep?: (event: StepEvent) => void, kind: 'worker' | 'in-thread' = 'worker'): Promise<number> {
+  onStep?: (event: StepEvent) => void, kind: 'worker' | 'in-thread' = 'worker', upMs = UP_MS): Promise<number> {
   const runtime = createRuntime({ cacheDir, sandbox: { kind } });
+  if (upMs > 0) await new Promise((resolve) => setTimeout(resolve, upMs));
   const errors: unknown[] = [];
   runtime.hooks.error.tap('bench', (error) => { errors.push(error); });
   if (onStep) runtime.hooks.step.tap('bench', onStep);

@@ -16,6 +16,7 @@ export const ERRORS = {
   PF_ERR_TLS: (url: string, detail: string) => `the TLS connection to ${url} failed: ${detail}`,
   PF_ERR_SOURCE_UNREACHABLE: (url: string) => `the stub source at ${url} could not be downloaded`,
   PF_ERR_INTEGRITY: (expected: string, actual: string) => `the stub source hash ${actual} does not match the descriptor's ${expected}`,
+  PF_ERR_CACHE_WRITE: (detail: string) => `a prepared component could not be kept in the cache (the deploy went on without it): ${detail}`,
   PF_ERR_COMPONENT_INVALID: (detail: string) => `the stub is not a valid protofly:stub@0.1.0 component: ${detail}`,
   PF_ERR_STUB_INIT: (detail: string) => `the stub refused to start: ${detail}`,
   PF_ERR_STUB_TRAP: (detail: string) => `the stub crashed: ${detail}`,

@@ -27,7 +27,7 @@ export function createHooks() {
     /** Steps 11–12: download the stub's source and check its integrity. Return its bytes. */
     loadSource: interpreted(new AsyncSeriesBailHook<[DeployContext], Uint8Array>(['context']), 'asyncSeriesBail'),
     /** Steps 11–12: is a prepared form of the source with this hash kept? Return true to skip its download, false to insist on it. */
-    componentPrepared: interpreted(new AsyncSeriesBailHook<[string], boolean | undefined>(['sourceHash']), 'asyncSeriesBail'),
+    componentPrepared: interpreted(new AsyncSeriesBailHook<[string, DeployContext], boolean | undefined>(['sourceHash', 'context']), 'asyncSeriesBail'),
     /** Step 13: turn the verified component into what a sandbox instantiates (jco glue by default; the direct path taps first). Return it. */
     prepareComponent: interpreted(new AsyncSeriesBailHook<[PrepareRequest, DeployContext], object | undefined>(['request', 'context']), 'asyncSeriesBail'),
     /** Domain login: credentials for the domain from the Identity Module. Return them, or null for none. */
@@ -55,6 +55,8 @@ export function createHooks() {
     step: interpreted(new SyncHook<[StepEvent]>(['event']), 'sync'),
     /** Something went wrong that is not a deploy's failure (a rejected message, a registry down). */
     error: interpreted(new SyncHook<[ProtoflyError]>(['error']), 'sync'),
+    /** The runtime is closing, its stubs undeployed: plugins let go of what they keep for later deploys (a spare worker). */
+    close: interpreted(new AsyncParallelHook<[]>([]), 'asyncParallel'),
   });
 }
 

@@ -122,6 +122,7 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
       for (const record of services.registry?.list() ?? []) {
         await hooks.undeploy.promise(record, 'runtime closed');
       }
+      await hooks.close.promise();
     },
   };
 

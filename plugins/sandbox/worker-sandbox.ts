@@ -9,11 +9,13 @@ import type { StubInstance } from '../../kernel/types.ts';
 import { CALL_MESSAGES } from './guest.ts';
 import type { SandboxStart } from './in-thread.ts';
 import { createStubHost, type GuestEvents } from './stub-host.ts';
-import type { FromSlot, SpawnWorker, ToSlot } from './worker/protocol.ts';
+import type { FromSlot, ToSlot } from './worker/protocol.ts';
 import { takeSeat } from './worker/seats.ts';
+import type { Workers } from './worker/spare-workers.ts';
 
 export interface WorkerSandboxOptions {
-  spawn: SpawnWorker;
+  /** Where new workers come from (a spare, when one is kept). */
+  workers: Workers;
   maxHeapMiB: number;
   /** Messages per call into the stub; a longer batch is handed over in parts. */
   maxBatch: number;
@@ -32,7 +34,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
   // Without a call clock a stuck worker is known only by its silence, which
   // would blame every stub in it: sharing needs the clock.
   const stubsPerWorker = clock ? options.stubsPerWorker : 1;
-  const worker = await takeSeat(options.spawn, options.maxHeapMiB, stubsPerWorker, { message: onMessage, lost: onLost });
+  const worker = await takeSeat(options.workers, stubsPerWorker, { message: onMessage, lost: onLost });
   const send = (message: ToSlot, transfer: Transferable[] = []) => { if (!dead) worker.send(message, transfer); };
   // Frames that arrive in one turn (a socket read holds thousands of small
   // ones) cross to the worker together, one buffer per connection. Each is

@@ -12,6 +12,10 @@ export type CachedComponent = TranspiledComponent & { direct?: { postReturn: str
 export interface ComponentCache {
   has(key: string): Promise<boolean>;
   get(key: string): Promise<CachedComponent | undefined>;
+  /**
+   * Keeps a component. Deploys do not wait for it (store-in-background.ts);
+   * it rejects when the entry could not be kept, which is reported.
+   */
   put(key: string, component: CachedComponent): Promise<void>;
 }
 

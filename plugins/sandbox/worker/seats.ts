@@ -5,11 +5,10 @@
 // the whole thread, so its neighbours go down with it and are told so, and
 // they share the worker's JS heap limit.
 import { pfError } from '../../../kernel/errors.ts';
-import { Channel, isOutOfBand, ringsAvailable } from './channel.ts';
-import type { FromSlot, FromWorker, SpawnWorker, ToSlot, ToWorker, WorkerPort, WorkerSetup } from './protocol.ts';
+import { Channel, isOutOfBand } from './channel.ts';
+import type { FromSlot, FromWorker, ToSlot, ToWorker, WorkerPort } from './protocol.ts';
 import type { Message as RingMessage } from './records.ts';
-import { createRing } from './ring.ts';
-import { takeWorker } from './spare-workers.ts';
+import type { Workers } from './spare-workers.ts';
 
 export interface Seat {
   send(message: ToSlot, transfer?: Transferable[]): void;
@@ -38,8 +37,6 @@ interface Group {
   channel?: Channel;
 }
 
-/** Bytes of each ring, each way: a batch or frame run above half of it goes by postMessage instead. */
-const RING_BYTES = 256 * 1024;
 /**
  * How long the runtime's thread looks for a stub's answer after handing it
  * something, before leaving it to an event-loop wake-up (≈50 µs later).
@@ -48,15 +45,12 @@ const ANSWER_SPIN_MICROS = 200;
 
 // The group new stubs join, per spawn function, heap size and capacity.
 const open = new Map<string, Group>();
-const ids = new WeakMap<SpawnWorker, number>();
-let nextId = 1;
 
-export async function takeSeat(spawn: SpawnWorker, maxHeapMiB: number, stubsPerWorker: number, events: SeatEvents): Promise<Seat> {
-  if (!ids.has(spawn)) ids.set(spawn, nextId++);
-  const key = `${ids.get(spawn)}/${maxHeapMiB}/${stubsPerWorker}`;
+export async function takeSeat(workers: Workers, stubsPerWorker: number, events: SeatEvents): Promise<Seat> {
+  const key = `${workers.key}/${stubsPerWorker}`;
   let group = open.get(key);
   if (!group || group.dead) {
-    group = startGroup(key, spawn, maxHeapMiB, stubsPerWorker);
+    group = startGroup(key, workers, stubsPerWorker);
     open.set(key, group);
   }
   // Taken before the worker is up, so concurrent deploys fill one group.
@@ -95,15 +89,15 @@ export async function takeSeat(spawn: SpawnWorker, maxHeapMiB: number, stubsPerW
   };
 }
 
-function startGroup(key: string, spawn: SpawnWorker, maxHeapMiB: number, capacity: number): Group {
+// A group's worker is always a fresh one (a new worker or the spare, which
+// never ran a stub): a worker whose last stub left is terminated, not reused.
+function startGroup(key: string, workers: Workers, capacity: number): Group {
   const group: Group = { key, capacity, taken: 0, dead: false, nextSlot: 1, seated: new Map(), port: undefined! };
   const deliver = (message: FromWorker) => group.seated.get(message.s)?.message(message);
-  group.port = takeWorker(spawn, maxHeapMiB).then((port) => {
-    if (ringsAvailable()) {
-      const setup: WorkerSetup = { t: 'rings', toWorker: createRing(RING_BYTES), fromWorker: createRing(RING_BYTES) };
-      port.postMessage(setup);
+  group.port = workers.take().then(({ port, rings }) => {
+    if (rings) {
       group.channel = new Channel({
-        sends: 'to-worker', outgoing: setup.toWorker, incoming: setup.fromWorker,
+        sends: 'to-worker', outgoing: rings.toWorker, incoming: rings.fromWorker,
         post: (data, transfer) => port.postMessage(data, transfer),
         receive: (message) => deliver(message as unknown as FromWorker),
         idleSpinMicros: 0, blockingWaitMs: 0, answerSpinMicros: ANSWER_SPIN_MICROS,
