@@ -18,8 +18,11 @@ const LIMITS = {
   connect: [], maxConnections: 4, maxTimers: 64, maxPostsPerSecond: 1e9, maxPostBytes: 1 << 20, maxMemoryBytes: 64 << 20, maxOutboundBytes: 1 << 22,
 };
 
+// Serial, so they run before the tests below, which hold this process's
+// event loop for seconds at a time (thousands of synchronous calls): the
+// catalogue these deploy from is served from this process too.
 for (const kind of ['in-thread', 'worker'] as const) {
-  test(`echo-as deploys through the direct path and echoes, ${kind}`, async (t) => {
+  test.serial(`echo-as deploys through the direct path and echoes, ${kind}`, async (t) => {
     const domain = await catalogue(t, { default: { component: builtStub('echo-as') } });
     const rt = runtime(t, { cacheDir: false, sandbox: { kind } });
     const me = `hyperty://${domain.domain}/me`;
