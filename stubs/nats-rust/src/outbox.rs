@@ -29,6 +29,7 @@ const HELD_BYTES: usize = 64 << 20;
 // Confirmed operations are cut from the front of the buffer once they are
 // this many bytes and half of it; until then an offset steps over them.
 const COMPACT_BYTES: usize = 64 * 1024;
+const KEEP_BYTES: usize = 1 << 20;
 
 pub struct Outbox {
     /// The PUB operations of `entries`, in order, from `start`.
@@ -134,6 +135,10 @@ impl Outbox {
         }
         if self.entries.is_empty() {
             self.ops.clear();
+            // What an outage held (up to HELD_BYTES) is not kept reserved.
+            if self.ops.capacity() > KEEP_BYTES {
+                self.ops = Vec::new();
+            }
             self.start = 0;
             self.written_end = 0;
         } else if self.start >= COMPACT_BYTES && self.start * 2 >= self.ops.len() {
