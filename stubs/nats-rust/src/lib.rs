@@ -8,10 +8,13 @@
 mod abi;
 #[path = "../../rust/cbor.rs"]
 mod cbor;
+mod cbor_batch;
 mod config;
 mod failover;
+mod message_fields;
 mod nats;
 mod outbox;
+mod parser;
 mod replies;
 mod session;
 mod subjects;

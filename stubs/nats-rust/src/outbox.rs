@@ -4,43 +4,72 @@
 // server has them: the server answers PINGs in order, after the PUBs
 // before them. A connection lost before that PONG costs a repeat on the
 // next connection, not a loss; receivers drop repeats by (from, id).
+//
+// Each publication is kept as the PUB operation that carries it (line,
+// payload, CRLF), one after another in one buffer: writing one is a copy
+// into the connection's output, confirming a PONG's worth is moving an
+// offset, and nothing is allocated per message. Whom to answer about one
+// that cannot be carried is read from its payload, on that rare path.
 use std::collections::VecDeque;
 
 use crate::nats;
-use crate::replies::{Answer, Reply};
 
-pub struct Outgoing {
-    pub subject: String,
-    /// The message as the runtime encoded it, byte for byte.
-    pub payload: Vec<u8>,
-    /// Whom to tell if it cannot be carried (None for a RESPONSE).
-    pub reply: Option<Reply>,
+struct Entry {
+    /// The bytes of its PUB operation in `ops`.
+    len: usize,
+    /// Where its payload starts in the operation, and its size.
+    payload_at: usize,
+    payload_len: usize,
+    /// Answered already (refused by the server, over its limit): never written again.
+    answered: bool,
 }
 
 // Past this many bytes held, new messages are refused like a full queue.
 const HELD_BYTES: usize = 64 << 20;
+// Confirmed operations are cut from the front of the buffer once they are
+// this many bytes and half of it; until then an offset steps over them.
+const COMPACT_BYTES: usize = 64 * 1024;
+const KEEP_BYTES: usize = 1 << 20;
 
 pub struct Outbox {
-    held: VecDeque<Outgoing>,
+    /// The PUB operations of `entries`, in order, from `start`.
+    ops: Vec<u8>,
+    start: usize,
+    entries: VecDeque<Entry>,
+    /// The number of `entries[0]`; every publication has one, counting up.
+    first: u64,
+    /// The number of the last one written to the current connection (first - 1: none).
+    written: u64,
+    /// Where in `ops` the ones not yet written start.
+    written_end: usize,
+    /// The number of the last one a PING was written after.
+    pinged: u64,
+    /// Not yet written (held), and their payload bytes.
+    held: usize,
     held_bytes: usize,
     max_held: usize,
-    /// Written to the current connection, numbered, not yet confirmed.
-    unconfirmed: VecDeque<(u64, Outgoing)>,
-    /// Number of the last PUB written.
-    written: u64,
-    /// Number of the last PUB a PING was written after.
-    pinged: u64,
 }
 
 impl Outbox {
     pub fn new(max_held: usize) -> Self {
-        Outbox { held: VecDeque::new(), held_bytes: 0, max_held, unconfirmed: VecDeque::new(), written: 0, pinged: 0 }
+        Outbox {
+            ops: Vec::new(),
+            start: 0,
+            entries: VecDeque::new(),
+            first: 1,
+            written: 0,
+            written_end: 0,
+            pinged: 0,
+            held: 0,
+            held_bytes: 0,
+            max_held,
+        }
     }
 
     /// Why a message of `len` bytes cannot be held, if it cannot.
     pub fn full(&self, len: usize) -> Option<String> {
-        if self.held.len() >= self.max_held {
-            Some(format!("no NATS server connected and {} messages already waiting", self.held.len()))
+        if self.held >= self.max_held {
+            Some(format!("no NATS server connected and {} messages already waiting", self.held))
         } else if self.held_bytes + len > HELD_BYTES {
             Some(format!("no NATS server connected and {} bytes already waiting", self.held_bytes))
         } else {
@@ -48,39 +77,45 @@ impl Outbox {
         }
     }
 
-    /// Keeps a message until a connection is ready (`full` said there is room).
-    pub fn hold(&mut self, o: Outgoing) {
-        self.held_bytes += o.payload.len();
-        self.held.push_back(o);
+    /// Keeps a message until `write_held` writes it (`full` said there is room).
+    pub fn hold(&mut self, subject: &str, payload: &[u8]) {
+        let at = self.ops.len();
+        let payload_at = nats::publish(&mut self.ops, subject, payload) - at;
+        self.entries.push_back(Entry { len: self.ops.len() - at, payload_at, payload_len: payload.len(), answered: false });
+        self.held += 1;
+        self.held_bytes += payload.len();
     }
 
-    pub fn write(&mut self, out: &mut Vec<u8>, o: Outgoing) {
-        nats::publish(out, &o.subject, &o.payload);
-        self.written += 1;
-        self.unconfirmed.push_back((self.written, o));
-    }
-
-    /// Writes what was held, in order; what is now over the server's limit
-    /// is answered 413 instead. Returns how many were written.
-    pub fn write_held(&mut self, out: &mut Vec<u8>, max_payload: usize, answers: &mut Vec<Answer>) -> usize {
+    /// Writes what is held, in order; what is over the server's limit is
+    /// not written but handed to `over` (its payload), to be answered 413.
+    /// Returns how many were written.
+    pub fn write_held(&mut self, out: &mut Vec<u8>, max_payload: usize, mut over: impl FnMut(&[u8])) -> usize {
         let mut count = 0;
-        while let Some(o) = self.held.pop_front() {
-            if o.payload.len() > max_payload {
-                if let Some(reply) = o.reply {
-                    answers.push(reply.answer(413, Some(too_large(o.payload.len(), max_payload))));
+        let skip = (self.written + 1 - self.first) as usize;
+        let mut at = self.written_end;
+        for entry in self.entries.iter_mut().skip(skip) {
+            let op = self.ops.get(at..at + entry.len).unwrap_or(&[]);
+            if !entry.answered {
+                if entry.payload_len > max_payload {
+                    entry.answered = true;
+                    over(op.get(entry.payload_at..entry.payload_at + entry.payload_len).unwrap_or(&[]));
+                } else {
+                    out.extend_from_slice(op);
+                    count += 1;
                 }
-                continue;
             }
-            self.write(out, o);
-            count += 1;
+            at += entry.len;
+            self.written += 1;
         }
+        self.written_end = at;
+        self.held = 0;
         self.held_bytes = 0;
         count
     }
 
-    /// PUBs were written since the last PING.
-    pub fn needs_ping(&self) -> bool {
-        self.written > self.pinged
+    /// PUBs were written since the last PING, and how many.
+    pub fn unpinged(&self) -> u64 {
+        self.written - self.pinged
     }
 
     /// A PING is being written: its PONG will confirm every PUB so far.
@@ -90,39 +125,90 @@ impl Outbox {
     }
 
     pub fn confirmed(&mut self, upto: u64) {
-        while self.unconfirmed.front().map_or(false, |(n, _)| *n <= upto) {
-            self.unconfirmed.pop_front();
+        let upto = upto.min(self.written);
+        while self.first <= upto {
+            match self.entries.pop_front() {
+                Some(entry) => self.start += entry.len,
+                None => break,
+            }
+            self.first += 1;
+        }
+        if self.entries.is_empty() {
+            self.ops.clear();
+            // What an outage held (up to HELD_BYTES) is not kept reserved.
+            if self.ops.capacity() > KEEP_BYTES {
+                self.ops = Vec::new();
+            }
+            self.start = 0;
+            self.written_end = 0;
+        } else if self.start >= COMPACT_BYTES && self.start * 2 >= self.ops.len() {
+            self.ops.drain(..self.start);
+            self.written_end -= self.start;
+            self.start = 0;
         }
     }
 
     /// The server refused a publication to `subject`: it is the oldest
     /// unconfirmed one to that subject, since the server reports in order.
-    pub fn refused(&mut self, subject: &str) -> Option<Outgoing> {
-        let at = self.unconfirmed.iter().position(|(_, o)| o.subject == subject)?;
-        self.unconfirmed.remove(at).map(|(_, o)| o)
+    /// Returns its payload, to answer.
+    pub fn refused(&mut self, subject: &str) -> Option<Vec<u8>> {
+        let written = (self.written + 1 - self.first) as usize;
+        let mut at = self.start;
+        for entry in self.entries.iter_mut().take(written) {
+            let op = self.ops.get(at..at + entry.len).unwrap_or(&[]);
+            at += entry.len;
+            // The operation starts `PUB <subject> `.
+            let named = op.get(4..4 + subject.len()) == Some(subject.as_bytes()) && op.get(4 + subject.len()) == Some(&b' ');
+            if named && !entry.answered {
+                entry.answered = true;
+                return Some(op.get(entry.payload_at..entry.payload_at + entry.payload_len).unwrap_or(&[]).to_vec());
+            }
+        }
+        None
     }
 
-    /// The connection is gone: what it did not confirm goes back in front
-    /// of what is held, to be published again. Returns how many.
+    /// The connection is gone: what it did not confirm is held again, in
+    /// front of what was held, to be published again. Returns how many.
     pub fn connection_lost(&mut self) -> usize {
-        let count = self.unconfirmed.len();
-        while let Some((_, o)) = self.unconfirmed.pop_back() {
-            self.held_bytes += o.payload.len();
-            self.held.push_front(o);
+        let written = (self.written + 1 - self.first) as usize;
+        let mut count = 0;
+        for entry in self.entries.iter().take(written).filter(|e| !e.answered) {
+            count += 1;
+            self.held_bytes += entry.payload_len;
         }
+        self.held += count;
+        self.written = self.first - 1;
+        self.pinged = self.written;
+        self.written_end = self.start;
         count
     }
 
     pub fn unconfirmed(&self) -> usize {
-        self.unconfirmed.len()
+        (self.written + 1 - self.first) as usize
     }
 
-    /// Everything still in hand (unconfirmed first, then held), for answering.
-    pub fn take_all(&mut self) -> Vec<Outgoing> {
-        let mut all: Vec<Outgoing> = self.unconfirmed.drain(..).map(|(_, o)| o).collect();
-        all.extend(self.held.drain(..));
+    /// Everything still in hand (unconfirmed first, then held), emptied;
+    /// `each` gets each payload, for answering.
+    pub fn take_all(&mut self, mut each: impl FnMut(&[u8])) -> usize {
+        let mut count = 0;
+        let mut at = self.start;
+        for entry in self.entries.iter() {
+            if !entry.answered {
+                count += 1;
+                each(self.ops.get(at + entry.payload_at..at + entry.payload_at + entry.payload_len).unwrap_or(&[]));
+            }
+            at += entry.len;
+        }
+        self.first += self.entries.len() as u64;
+        self.entries.clear();
+        self.ops.clear();
+        self.start = 0;
+        self.written = self.first - 1;
+        self.written_end = 0;
+        self.pinged = self.written;
+        self.held = 0;
         self.held_bytes = 0;
-        all
+        count
     }
 }
 

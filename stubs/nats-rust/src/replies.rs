@@ -3,6 +3,7 @@
 // ("A stub never drops a message silently").
 use crate::abi;
 use crate::cbor;
+use crate::message_fields::Fields;
 
 /// Whom to answer about a message: its id (as CBOR, byte for byte) and its
 /// sender.
@@ -20,12 +21,17 @@ pub struct Answer {
 impl Reply {
     /// None for a RESPONSE (two dead ends answering each other would
     /// ping-pong) and for a message without a text `from`.
-    pub fn of(entries: &[(String, &[u8])]) -> Option<Reply> {
-        if cbor::lookup(entries, "type").and_then(cbor::text).as_deref() == Some("RESPONSE") {
+    pub fn of(fields: &Fields) -> Option<Reply> {
+        if fields.kind().as_deref() == Some("RESPONSE") {
             return None;
         }
-        let to = cbor::lookup(entries, "from").and_then(cbor::text)?;
-        Some(Reply { id: cbor::lookup(entries, "id").map(|id| id.to_vec()), to })
+        let to = fields.from()?.into_owned();
+        Some(Reply { id: fields.id().map(<[u8]>::to_vec), to })
+    }
+
+    /// Whom to answer about a message kept as its CBOR (outbox.rs).
+    pub fn of_message(message: &[u8]) -> Option<Reply> {
+        Reply::of(&Fields::read(message).ok()?)
     }
 
     pub fn answer(self, code: u64, reason: Option<String>) -> Answer {
@@ -74,9 +80,4 @@ pub fn post_status(stub_url: &str, seq: u64, value: &str, reason: Option<&str>, 
         w.text("code").text(code);
     }
     abi::post(&w.buf);
-}
-
-/// The message's id as text, for logs.
-pub fn id_text(entries: &[(String, &[u8])]) -> String {
-    cbor::lookup(entries, "id").and_then(cbor::text).unwrap_or_else(|| "?".to_string())
 }

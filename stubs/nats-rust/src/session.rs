@@ -9,11 +9,12 @@
 use std::collections::VecDeque;
 
 use crate::abi;
-use crate::cbor;
+use crate::cbor_batch::CborBatch;
 use crate::config::Config;
 use crate::failover::Servers;
-use crate::nats::{self, Op, Parser};
+use crate::nats;
 use crate::outbox::Outbox;
+use crate::parser::{Op, Parser};
 use crate::replies::{self, Answer, Reply};
 use crate::subscriptions::Subscriptions;
 use crate::unsent::{Sent, Unsent};
@@ -64,6 +65,16 @@ const DRAIN_MAX_MS: u32 = 500;
 // A send the host refused as congested is tried again after this; the
 // contract asks for a timer, and the socket drains in milliseconds.
 const SEND_RETRY_MS: u32 = 20;
+// PUBs are confirmed by the PONG to a PING written after them. A PING goes
+// once this many PUBs were written since the last one, or this long after
+// the first of them: a PING after every call that published cost a PONG,
+// and so a call into the stub, for every message when they come one at a
+// time. The bounds keep what a lost connection makes us repeat small, and
+// within what the runtime replays into a restarted stub (bus.replayTail, 256).
+const PUBS_PER_PING: u64 = 64;
+const CONFIRM_MS: u32 = 5;
+// A buffer grown past this by a burst is not kept for the next call.
+const KEEP_OUT_BYTES: usize = 1 << 20;
 
 pub struct Session {
     cfg: Config,
@@ -78,6 +89,10 @@ pub struct Session {
     keepalive_out: bool,
     /// What this call wrote; at its end it goes behind what waits unsent.
     out: Vec<u8>,
+    /// What this call received, for one post at its end.
+    inbound: CborBatch,
+    /// The last `to` published to, and its subject.
+    last_subject: Option<(String, String)>,
     unsent: Unsent,
     /// SUBSCRIBE / UNSUBSCRIBE messages past one call's share (control.rs).
     deferred: VecDeque<Vec<u8>>,
@@ -95,6 +110,7 @@ pub struct Session {
     ping_timer: Option<u32>,
     drain_timer: Option<u32>,
     send_timer: Option<u32>,
+    confirm_timer: Option<u32>,
     control_timer: Option<u32>,
     status_seq: u64,
 }
@@ -115,6 +131,8 @@ impl Session {
             pings: VecDeque::new(),
             keepalive_out: false,
             out: Vec::new(),
+            inbound: CborBatch::default(),
+            last_subject: None,
             unsent: Unsent::default(),
             deferred: VecDeque::new(),
             answers: Vec::new(),
@@ -127,6 +145,7 @@ impl Session {
             ping_timer: None,
             drain_timer: None,
             send_timer: None,
+            confirm_timer: None,
             control_timer: None,
             status_seq: 0,
         }
@@ -162,6 +181,11 @@ impl Session {
         } else if self.send_timer == Some(id) {
             // The flush at the end of this call sends what waits.
             self.send_timer = None;
+        } else if self.confirm_timer == Some(id) {
+            self.confirm_timer = None;
+            if self.state == State::Live && self.outbox.unpinged() > 0 {
+                self.ping(PingFor::Published);
+            }
         } else if self.ping_timer == Some(id) {
             self.ping_timer = None;
             if self.state != State::Live {
@@ -184,6 +208,7 @@ impl Session {
         clear(&mut self.ping_timer);
         clear(&mut self.drain_timer);
         clear(&mut self.send_timer);
+        clear(&mut self.confirm_timer);
     }
 
     /// What was written for a connection that is gone, or going.
@@ -198,24 +223,19 @@ impl Session {
         if self.conn != Some(conn) || !matches!(self.state, State::Connecting | State::Live | State::Draining) {
             return;
         }
-        let mut ops = Vec::new();
-        let parsed = self.parser.push(frame, &mut ops);
-        let mut delivered: Vec<Vec<u8>> = Vec::new();
-        for op in ops {
-            // An operation may have ended the connection (refused login).
-            if self.conn != Some(conn) {
-                break;
-            }
-            self.handle(op, &mut delivered);
+        // The parser lends out views of what it holds while the operations
+        // change the session; it is put back unless one of them ended the
+        // connection (a refused login, a server error), whose next one
+        // starts with a parser of its own.
+        let mut parser = std::mem::take(&mut self.parser);
+        let parsed = parser.push(frame, |op| {
+            self.handle(op);
+            self.conn == Some(conn)
+        });
+        if self.conn == Some(conn) {
+            self.parser = parser;
         }
-        if !delivered.is_empty() {
-            let mut batch = cbor::Writer::new();
-            batch.array(delivered.len());
-            for payload in &delivered {
-                batch.raw(payload);
-            }
-            abi::post(&batch.buf);
-        }
+        self.inbound.post(abi::post);
         if let Err(e) = parsed {
             if self.conn == Some(conn) {
                 self.log(3, &format!("malformed data from the server: {}", e));
@@ -224,7 +244,7 @@ impl Session {
         }
     }
 
-    fn handle(&mut self, op: Op, delivered: &mut Vec<Vec<u8>>) {
+    fn handle(&mut self, op: Op) {
         match op {
             Op::Info(json) => self.info(&json),
             Op::Ping => self.out.extend_from_slice(nats::PONG),
@@ -237,11 +257,8 @@ impl Session {
             }
             Op::Err(text) => self.server_error(&text),
             Op::Msg { subject, payload } => {
-                if !matches!(self.state, State::Live | State::Draining) {
-                    return;
-                }
-                if self.deliverable(&subject, &payload) {
-                    delivered.push(payload);
+                if matches!(self.state, State::Live | State::Draining) && self.deliverable(subject, payload) {
+                    self.inbound.push(payload);
                 }
             }
         }
@@ -255,22 +272,25 @@ impl Session {
     }
 
     /// Called once at the end of every host→stub call: the next runs of
-    /// SUBs (each with its PING), a PING after the PUBs written (its PONG
-    /// confirms them), what was written, the answers.
+    /// SUBs (each with its PING), a PING after the PUBs written when none
+    /// is on the way (its PONG confirms them), what was written, in one
+    /// send, then the answers.
     pub fn flush(&mut self) {
         if !self.deferred.is_empty() && self.control_timer.is_none() {
             self.control_timer = timer(0);
         }
         if self.state == State::Live {
             self.write_subscription_runs();
-            if self.outbox.needs_ping() {
+            let unpinged = self.outbox.unpinged();
+            if unpinged >= PUBS_PER_PING {
                 self.ping(PingFor::Published);
+            } else if unpinged > 0 && self.confirm_timer.is_none() {
+                self.confirm_timer = timer(CONFIRM_MS);
             }
         }
         if let Some(conn) = self.conn {
             let was_congested = self.unsent.bytes() > 0;
-            self.unsent.push(std::mem::take(&mut self.out));
-            match self.unsent.send(|frame| abi::send(conn, frame)) {
+            match self.unsent.send_after(&self.out, |frame| abi::send(conn, frame)) {
                 Sent::All => {
                     clear(&mut self.send_timer);
                     if was_congested {
@@ -290,6 +310,9 @@ impl Session {
         }
         // Whatever a drop wrote belongs to a connection that is gone.
         self.out.clear();
+        if self.out.capacity() > KEEP_OUT_BYTES {
+            self.out = Vec::new();
+        }
         let answers = std::mem::take(&mut self.answers);
         replies::post_answers(&self.cfg.stub_url, &answers);
     }

@@ -46,6 +46,29 @@ impl Unsent {
         }
     }
 
+    /// Sends `bytes` behind whatever waits. With nothing waiting (the usual
+    /// case) they go to the host from where they are, uncopied, and only
+    /// what the host refuses is queued.
+    pub fn send_after(&mut self, bytes: &[u8], mut send: impl FnMut(&[u8]) -> Result<(), String>) -> Sent {
+        if !self.frames.is_empty() {
+            self.push(bytes.to_vec());
+            return self.send(send);
+        }
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let (frame, after) = rest.split_at(rest.len().min(FRAME_LIMIT));
+            match send(frame) {
+                Ok(()) => rest = after,
+                Err(e) if e.starts_with("congested:") => {
+                    self.push(rest.to_vec());
+                    return Sent::Congested(e);
+                }
+                Err(e) => return Sent::Failed(e),
+            }
+        }
+        Sent::All
+    }
+
     /// Sends from the front until nothing waits or `send` fails; a frame
     /// leaves the queue only once the host took it.
     pub fn send(&mut self, mut send: impl FnMut(&[u8]) -> Result<(), String>) -> Sent {

@@ -9,10 +9,16 @@
 
 #[path = "../src/nats.rs"]
 mod nats;
+#[path = "../src/outbox.rs"]
+mod outbox;
+#[path = "../src/parser.rs"]
+mod parser;
 #[path = "../src/subscriptions.rs"]
 mod subscriptions;
 #[path = "../src/unsent.rs"]
 mod unsent;
 
+mod outbox_test;
+mod parser_test;
 mod subscriptions_test;
 mod unsent_test;

@@ -56,3 +56,25 @@ fn it_is_full_only_while_congested_and_past_the_bound() {
     unsent.clear();
     assert!(unsent.full(MAX_BYTES * 4).is_none());
 }
+
+#[test]
+fn with_nothing_waiting_a_write_goes_straight_to_the_host_in_frames() {
+    let mut unsent = Unsent::default();
+    let mut sizes = Vec::new();
+    let bytes = vec![7; FRAME_LIMIT + 5];
+    assert!(matches!(unsent.send_after(&bytes, |frame| Ok(sizes.push(frame.len()))), Sent::All));
+    assert_eq!(sizes, vec![FRAME_LIMIT, 5]);
+    assert_eq!(unsent.bytes(), 0);
+}
+
+#[test]
+fn what_the_host_refuses_of_a_straight_write_waits_and_later_writes_queue_behind_it() {
+    let mut unsent = Unsent::default();
+    let mut wire: Vec<u8> = Vec::new();
+    let sent = unsent.send_after(b"PUB a 1\r\nx\r\n", |_| Err("congested: 4194304 bytes wait".to_string()));
+    assert!(matches!(sent, Sent::Congested(_)));
+    assert_eq!(unsent.bytes(), 12);
+    assert!(matches!(unsent.send_after(b"PING\r\n", |frame| Ok(wire.extend_from_slice(frame))), Sent::All));
+    assert_eq!(wire, b"PUB a 1\r\nx\r\nPING\r\n".to_vec());
+    assert_eq!(unsent.bytes(), 0);
+}

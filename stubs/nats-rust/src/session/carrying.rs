@@ -2,12 +2,18 @@
 // (CBOR, byte for byte) on the subject of its `to`, held while no server is
 // connected, or answered when it cannot be carried (CONTRACT.md, "A stub
 // never drops a message silently"). Inbound publications are posted to the
-// bus once checked to be messages.
+// bus once checked to be messages, all those of a frame in one batch.
+//
+// This is the path every message takes, so it allocates nothing per
+// message: fields are read in place (message_fields.rs), the subject of the
+// last `to` is kept, publications are kept as the bytes written
+// (outbox.rs), payloads go into the batch as they came (cbor_batch.rs).
 use super::control::Tally;
 use super::{Session, State};
 use crate::cbor;
-use crate::outbox::{self, Outgoing};
-use crate::replies::{id_text, Reply};
+use crate::message_fields::Fields;
+use crate::outbox;
+use crate::replies::Reply;
 use crate::subjects;
 
 impl Session {
@@ -21,24 +27,24 @@ impl Session {
         };
         let mut tally = Tally::default();
         for item in items {
-            let entries = match cbor::map_entries(item) {
-                Ok(entries) => entries,
+            let fields = match Fields::read(item) {
+                Ok(fields) => fields,
                 Err(e) => {
                     self.log(3, &format!("skipping a message that is not a map: {}", e));
                     continue;
                 }
             };
-            let to = match cbor::lookup(&entries, "to").and_then(cbor::text) {
+            let to = match fields.to() {
                 Some(to) => to,
                 None => {
-                    self.log(3, &format!("skipping message {} without a string \"to\"", id_text(&entries)));
+                    self.log(3, &format!("skipping message {} without a string \"to\"", fields.id_text()));
                     continue;
                 }
             };
             if to == self.cfg.stub_url {
-                self.control(item, &entries, &mut tally);
+                self.control(item, &fields, &mut tally);
             } else {
-                self.carry(item, &to, &entries);
+                self.carry(item, &to, &fields);
             }
         }
         self.log_tally(&tally);
@@ -46,27 +52,30 @@ impl Session {
 
     /// A message the stub cannot carry is answered to its sender; a
     /// RESPONSE (or a message without a sender) only logged.
-    pub(super) fn refuse(&mut self, entries: &[(String, &[u8])], code: u64, reason: String) {
-        self.log(3, &format!("cannot carry message {}: {}", id_text(entries), reason));
-        if let Some(reply) = Reply::of(entries) {
+    pub(super) fn refuse(&mut self, fields: &Fields, code: u64, reason: String) {
+        self.log(3, &format!("cannot carry message {}: {}", fields.id_text(), reason));
+        if let Some(reply) = Reply::of(fields) {
             self.answers.push(reply.answer(code, Some(reason)));
         }
     }
 
-    pub(super) fn carry(&mut self, item: &[u8], to: &str, entries: &[(String, &[u8])]) {
+    pub(super) fn carry(&mut self, item: &[u8], to: &str, fields: &Fields) {
         match self.state {
-            State::Draining | State::Closed => return self.refuse(entries, 503, "the stub has been deleted".into()),
-            State::Refused => return self.refuse(entries, 503, "the NATS server refused the stub's login".into()),
+            State::Draining | State::Closed => return self.refuse(fields, 503, "the stub has been deleted".into()),
+            State::Refused => return self.refuse(fields, 503, "the NATS server refused the stub's login".into()),
             _ => {}
         }
-        let subject = match subjects::address_to_subject(&self.cfg.subject_prefix, to) {
-            Some(subject) => subject,
-            None => return self.refuse(entries, 500, format!("\"{}\" is not a scheme://host/path address", to)),
-        };
+        // A hyperty's messages mostly go to one address after another.
+        if self.last_subject.as_ref().map_or(true, |(last, _)| last != to) {
+            match subjects::address_to_subject(&self.cfg.subject_prefix, to) {
+                Some(subject) => self.last_subject = Some((to.to_string(), subject)),
+                None => return self.refuse(fields, 500, format!("\"{}\" is not a scheme://host/path address", to)),
+            }
+        }
         // Checked before the message is copied anywhere.
         let max = self.max_payload();
         if item.len() > max {
-            return self.refuse(entries, 413, outbox::too_large(item.len(), max));
+            return self.refuse(fields, 413, outbox::too_large(item.len(), max));
         }
         // Held while no server is connected; while one is but the host
         // holds back our writes (unsent.rs), bounded there: either way a
@@ -77,24 +86,23 @@ impl Session {
             self.outbox.full(item.len())
         };
         if let Some(reason) = full {
-            return self.refuse(entries, 503, reason);
+            return self.refuse(fields, 503, reason);
         }
         // The message goes out as the runtime encoded it, byte for byte.
-        let o = Outgoing { subject, payload: item.to_vec(), reply: Reply::of(entries) };
+        let subject = self.last_subject.as_ref().map_or("", |(_, subject)| subject.as_str());
+        self.outbox.hold(subject, item);
         if self.state == State::Live {
-            self.outbox.write(&mut self.out, o);
-        } else {
-            self.outbox.hold(o);
+            self.outbox.write_held(&mut self.out, max, |_| {});
         }
     }
 
     /// An inbound payload is posted only if it is one CBOR map with text
     /// type and from; others are logged and skipped.
-    pub(super) fn deliverable(&self, subject: &str, payload: &[u8]) -> bool {
+    pub(super) fn deliverable(&self, subject: &[u8], payload: &[u8]) -> bool {
         match check_message(payload) {
             Ok(()) => true,
             Err(why) => {
-                self.log(3, &format!("skipping a message on {}: {}", subject, why));
+                self.log(3, &format!("skipping a message on {}: {}", String::from_utf8_lossy(subject), why));
                 false
             }
         }
@@ -103,9 +111,8 @@ impl Session {
 
 /// A payload is posted only if it is one CBOR map with text type and from.
 fn check_message(payload: &[u8]) -> Result<(), String> {
-    let entries = cbor::map_entries(payload).map_err(|e| format!("not one CBOR map ({})", e))?;
-    let has_text = |key: &str| cbor::lookup(&entries, key).and_then(cbor::text).is_some();
-    if !has_text("type") || !has_text("from") {
+    let fields = Fields::read(payload).map_err(|e| format!("not one CBOR map ({})", e))?;
+    if fields.kind().is_none() || fields.from().is_none() {
         return Err("not a message (needs text type and from)".to_string());
     }
     Ok(())

@@ -8,6 +8,7 @@ use crate::abi;
 use crate::config::Auth;
 use crate::failover;
 use crate::nats;
+use crate::outbox;
 use crate::replies::Reply;
 
 impl Session {
@@ -138,7 +139,12 @@ impl Session {
         clear(&mut self.handshake_timer);
         let wanted = self.subs.connection_up();
         let max = self.max_payload();
-        let written = self.outbox.write_held(&mut self.out, max, &mut self.answers);
+        let answers = &mut self.answers;
+        let written = self.outbox.write_held(&mut self.out, max, |message| {
+            if let Some(reply) = Reply::of_message(message) {
+                answers.push(reply.answer(413, Some(outbox::too_large(message.len(), max))));
+            }
+        });
         self.log(2, &format!("logged in to {}; {} subscription(s) to make, {} held publication(s) sent", self.servers.current(), wanted, written));
         if self.subs.resynced() {
             self.report_live();
@@ -248,7 +254,7 @@ impl Session {
             // The connection stays up; the publication is answered.
             self.log(3, &format!("server: {}", text));
             if let Some(refused) = quoted(text).and_then(|subject| self.outbox.refused(&subject)) {
-                if let Some(reply) = refused.reply {
+                if let Some(reply) = Reply::of_message(&refused) {
                     self.answers.push(reply.answer(500, Some(format!("the NATS server refused it: {}", text))));
                 }
             }

@@ -11,7 +11,8 @@
 use super::{clear, timer, PingFor, Session, State, DRAIN_MAX_MS};
 use crate::abi;
 use crate::cbor;
-use crate::replies::{id_text, Reply};
+use crate::message_fields::Fields;
+use crate::replies::Reply;
 use crate::subjects;
 
 // Measured in V8 (parse, map inserts, the waiter): about half a
@@ -31,8 +32,9 @@ pub(super) struct Tally {
 
 /// The subjects of a control message's `body.resources`; None when it has
 /// no such list. Resources that are not addresses are counted in `skipped`.
-fn resources(entries: &[(String, &[u8])], prefix: &str, skipped: &mut usize) -> Option<Vec<String>> {
-    let body = cbor::map_entries(cbor::lookup(entries, "body")?).ok()?;
+fn resources(item: &[u8], prefix: &str, skipped: &mut usize) -> Option<Vec<String>> {
+    let entries = cbor::map_entries(item).ok()?;
+    let body = cbor::map_entries(cbor::lookup(&entries, "body")?).ok()?;
     let items = cbor::array_items(cbor::lookup(&body, "resources")?).ok()?;
     let mut subjects = Vec::with_capacity(items.len());
     for item in items {
@@ -48,16 +50,16 @@ impl Session {
     /// A control message handed over by the runtime: a DELETE at once
     /// (what comes after it is answered 503), the others now or, past this
     /// call's share, behind those already waiting.
-    pub(super) fn control(&mut self, item: &[u8], entries: &[(String, &[u8])], tally: &mut Tally) {
-        if cbor::lookup(entries, "type").and_then(cbor::text).as_deref() == Some("DELETE") {
+    pub(super) fn control(&mut self, item: &[u8], fields: &Fields, tally: &mut Tally) {
+        if fields.kind().as_deref() == Some("DELETE") {
             if !self.deferred.is_empty() {
                 self.log(3, &format!("DELETE: {} waiting SUBSCRIBE/UNSUBSCRIBE message(s) dropped", self.deferred.len()));
                 self.deferred.clear();
             }
-            return self.delete(Reply::of(entries));
+            return self.delete(Reply::of(fields));
         }
         if self.deferred.is_empty() && tally.addresses < ADDRESSES_PER_CALL {
-            self.subscription_change(entries, tally);
+            self.subscription_change(item, fields, tally);
         } else {
             self.deferred.push_back(item.to_vec());
         }
@@ -73,35 +75,35 @@ impl Session {
             };
             // They were maps when they came; only a change of state could
             // make one unreadable now, and there is none.
-            if let Ok(entries) = cbor::map_entries(&item) {
-                self.subscription_change(&entries, &mut tally);
+            if let Ok(fields) = Fields::read(&item) {
+                self.subscription_change(&item, &fields, &mut tally);
             }
         }
         self.log_tally(&tally);
     }
 
-    fn subscription_change(&mut self, entries: &[(String, &[u8])], tally: &mut Tally) {
-        let kind = cbor::lookup(entries, "type").and_then(cbor::text).unwrap_or_default();
-        let subscribe = match kind.as_str() {
+    fn subscription_change(&mut self, item: &[u8], fields: &Fields, tally: &mut Tally) {
+        let kind = fields.kind().unwrap_or_default();
+        let subscribe = match kind.as_ref() {
             "SUBSCRIBE" => true,
             "UNSUBSCRIBE" => false,
             _ => return,
         };
         if matches!(self.state, State::Draining | State::Closed) {
-            self.log(3, &format!("ignoring {} {}: the stub has been deleted", kind, id_text(entries)));
+            self.log(3, &format!("ignoring {} {}: the stub has been deleted", kind, fields.id_text()));
             return;
         }
         let mut skipped = 0;
-        let subjects = match resources(entries, &self.cfg.subject_prefix, &mut skipped) {
+        let subjects = match resources(item, &self.cfg.subject_prefix, &mut skipped) {
             Some(subjects) => subjects,
             None => {
-                self.log(3, &format!("skipping {} {}: body.resources must be a list of addresses", kind, id_text(entries)));
+                self.log(3, &format!("skipping {} {}: body.resources must be a list of addresses", kind, fields.id_text()));
                 return;
             }
         };
         tally.addresses += subjects.len() + skipped;
         if skipped > 0 {
-            self.log(3, &format!("skipping {} resource(s) in {} {}: not scheme://host/path addresses", skipped, kind, id_text(entries)));
+            self.log(3, &format!("skipping {} resource(s) in {} {}: not scheme://host/path addresses", skipped, kind, fields.id_text()));
         }
         // Nothing is written here: the flush at the end of the call writes
         // the next runs (subscriptions.rs), so any number of addresses
@@ -109,7 +111,7 @@ impl Session {
         if subscribe {
             let mut done: Vec<(Reply, u64)> = Vec::new();
             tally.subscribes += 1;
-            tally.new_subjects += self.subs.subscribe(subjects, Reply::of(entries), &mut done);
+            tally.new_subjects += self.subs.subscribe(subjects, Reply::of(fields), &mut done);
             self.answer_subscribes(done);
         } else {
             tally.unsubscribes += 1;
@@ -183,13 +185,11 @@ impl Session {
     }
 
     pub(super) fn answer_all_held(&mut self, code: u64, reason: &str) -> usize {
-        let all = self.outbox.take_all();
-        let count = all.len();
-        for o in all {
-            if let Some(reply) = o.reply {
-                self.answers.push(reply.answer(code, Some(reason.to_string())));
+        let answers = &mut self.answers;
+        self.outbox.take_all(|message| {
+            if let Some(reply) = Reply::of_message(message) {
+                answers.push(reply.answer(code, Some(reason.to_string())));
             }
-        }
-        count
+        })
     }
 }
