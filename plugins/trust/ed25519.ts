@@ -12,9 +12,16 @@ export const SIGNATURE_BYTES = 64;
 
 const ED25519 = { name: 'Ed25519' } as const;
 
-// Web Crypto's types want ArrayBuffer-backed views; ours always are.
+// Web Crypto's types want ArrayBuffer-backed views (a SharedArrayBuffer one
+// is refused when called); the bytes handled here come from files and fetches.
 const view = (bytes: Uint8Array) => bytes as Uint8Array<ArrayBuffer>;
-const subtle = () => globalThis.crypto.subtle;
+
+function subtle(): SubtleCrypto {
+  const subtle = globalThis.crypto?.subtle;
+  // A page has crypto.subtle only in a secure context (https, or localhost).
+  if (!subtle) throw new Error('Web Crypto (crypto.subtle) is not available here: a page needs a secure context (https or localhost)');
+  return subtle;
+}
 
 // A private key is imported as PKCS#8 (RFC 8410 §7): a fixed 16-byte DER
 // header, then the 32-byte seed. Raw import is for public keys only, and JWK
