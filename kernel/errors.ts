@@ -17,6 +17,12 @@ export const ERRORS = {
   PF_ERR_SOURCE_UNREACHABLE: (url: string) => `the stub source at ${url} could not be downloaded`,
   PF_ERR_INTEGRITY: (expected: string, actual: string) => `the stub source hash ${actual} does not match the descriptor's ${expected}`,
   PF_ERR_CACHE_WRITE: (detail: string) => `a prepared component could not be kept in the cache (the deploy went on without it): ${detail}`,
+  // Signed stubs (plugins/trust). `what` names the signed thing: "the component", "the descriptor".
+  PF_ERR_SIGNATURE_MISSING: (what: string, detail: string) => `${what} is not signed: ${detail}`,
+  PF_ERR_SIGNATURE_INVALID: (what: string, detail: string) => `the signature of ${what} is invalid: ${detail}`,
+  PF_ERR_SIGNATURE_UNTRUSTED: (what: string, keys: number) => `${what} is signed, but by none of the ${keys} trusted key${keys === 1 ? '' : 's'}`,
+  PF_ERR_SIGNATURE_KEY_CHANGED: (domain: string, pinned: string, presented: string) => `${domain} now signs with ${presented}, not with ${pinned} as before`,
+  PF_ERR_SIGNATURE_KEY_INVALID: (detail: string) => `not a usable Ed25519 key: ${detail}`,
   PF_ERR_COMPONENT_INVALID: (detail: string) => `the stub is not a valid protofly:stub@0.1.0 component: ${detail}`,
   PF_ERR_STUB_INIT: (detail: string) => `the stub refused to start: ${detail}`,
   PF_ERR_STUB_TRAP: (detail: string) => `the stub crashed: ${detail}`,
