@@ -6,6 +6,7 @@ import { formatReport } from '../kit/conformance/print.ts';
 import { newStub } from '../kit/new-stub.ts';
 import { pfError } from '../kernel/errors.ts';
 import { flagString, type Args } from './args.ts';
+import { keygenCommand, signCommand, verifyCommand } from './sign-commands.ts';
 
 export async function stubCommand(args: Args): Promise<number> {
   const [sub, target] = args.positional;
@@ -29,7 +30,10 @@ export async function stubCommand(args: Args): Promise<number> {
     console.log(JSON.stringify(built.descriptor, null, 2));
     return 0;
   }
-  throw pfError('PF_ERR_KIT_USAGE', [`unknown stub command "${sub ?? ''}" (new or build)`]);
+  if (sub === 'keygen') return keygenCommand(target);
+  if (sub === 'sign') return signCommand(target, args);
+  if (sub === 'verify') return verifyCommand(target, args);
+  throw pfError('PF_ERR_KIT_USAGE', [`unknown stub command "${sub ?? ''}" (new, build, keygen, sign or verify)`]);
 }
 
 export async function conformanceCommand(args: Args, json: boolean): Promise<number> {

@@ -26,6 +26,13 @@ const USAGE = `protofly — deploy protocol stubs on the fly
   protofly stub build <dir> [--inline]
       builds <dir>/build/<name>.wasm and prints the descriptor to publish;
       --inline puts the component inside it (one request deploys it)
+  protofly stub keygen <file>
+      writes an Ed25519 key pair (wasmsign2's format) and prints its public
+      key, ed25519:<base64>, to pin in runtimes
+  protofly stub sign <component.wasm> --key <file>
+      signs the component in place (a wasmsign2 signature section)
+  protofly stub verify <component.wasm> --key ed25519:…
+      checks the component is signed by that key; exits 1 with its code if not
   protofly conformance <component.wasm> [--broker ws://…] [--user U --password P] [--config JSON] [--path direct|jco] [--timeout S] [--json]
       checks a component keeps the stub contract; exits 0 only if every check passes
 `;

@@ -1,6 +1,9 @@
 // The commands a user types, run as a user runs them: the built CLI.
 import test from 'ava';
 import { execFile } from 'node:child_process';
+import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DEPLOY_STEPS } from '../../kernel/hooks.ts';
@@ -70,4 +73,41 @@ test('the Node embedding example runs as the README says and bob gets the messag
   const { stdout } = await run(process.execPath, [example], { timeout: 60_000 });
   t.regex(stdout, /LIVE \(direct path\)/);
   t.regex(stdout, /bob got: \{ text: 'hello, bob' \}/);
+});
+
+test('protofly stub keygen, sign and verify: a signed component verifies with its key only, refuses a changed byte, and still deploys', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'protofly-sign-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const keyFile = join(dir, 'domain.key');
+  const component = join(dir, 'echo-c.wasm');
+  await copyFile(builtStub('echo-c'), component);
+
+  const keygen = await protofly('stub', 'keygen', keyFile);
+  t.is(keygen.code, 0, keygen.stderr);
+  const publicKey = keygen.stdout.trim();
+  t.regex(publicKey, /^ed25519:[A-Za-z0-9+/]{43}=$/);
+  t.is((await readFile(keyFile)).byteLength, 65, "wasmsign2's key-pair file: 0x81, seed, public key");
+  t.is((await stat(keyFile)).mode & 0o077, 0, 'the secret key is readable by its owner only');
+  t.like(await protofly('stub', 'keygen', keyFile), { code: 1 }, 'an existing key pair is never overwritten');
+
+  t.like(await protofly('stub', 'sign', component, '--key', keyFile), { code: 0 });
+  t.like(await protofly('stub', 'verify', component, '--key', publicKey), { code: 0 });
+  const other = await protofly('stub', 'keygen', join(dir, 'other.key'));
+  const untrusted = await protofly('stub', 'verify', component, '--key', other.stdout.trim());
+  t.is(untrusted.code, 1);
+  t.regex(untrusted.stderr, /^PF_ERR_SIGNATURE_UNTRUSTED: /m);
+  const unsigned = await protofly('stub', 'verify', builtStub('echo-c'), '--key', publicKey);
+  t.regex(unsigned.stderr, /^PF_ERR_SIGNATURE_MISSING: /m);
+
+  // The signature covers every byte after it: the last one changed is caught.
+  const signed = await readFile(component);
+  const changed = join(dir, 'changed.wasm');
+  signed[signed.length - 1] ^= 1;
+  await writeFile(changed, signed);
+  t.regex((await protofly('stub', 'verify', changed, '--key', publicKey)).stderr, /^PF_ERR_SIGNATURE_INVALID: /m);
+
+  // A signature section first is a custom section like any other: the signed component deploys.
+  const domain = await catalogue(t, { default: { component } });
+  const deployed = await protofly('deploy', domain.origin, '--json');
+  t.like(JSON.parse(deployed.stdout), { status: 'LIVE' });
 });
