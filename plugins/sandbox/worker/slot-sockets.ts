@@ -15,6 +15,8 @@ export interface SlotSocketsEvents {
   onClose(conn: number, reason: string): void;
   report(event: SocketEvent): void;
   stats(stats: ConnectionStats[]): void;
+  /** A connection opened or ended: `size` is how many are open or opening now. */
+  counted(size: number): void;
 }
 
 /** While a socket holds unwritten bytes, how often the runtime hears how many (nothing announces a drain). */
@@ -44,7 +46,10 @@ export function slotSockets(WebSocket: WebSocketConstructor, policy: SocketPolic
     }
     if (stats.some((s) => s.buffered > 0)) poll = setTimeout(report, STATS_POLL_MS);
   };
-  const reportSoon = () => { poll ??= setTimeout(report, 0); };
+  const reportSoon = () => {
+    events.counted(sockets.size);
+    poll ??= setTimeout(report, 0);
+  };
 
   return {
     open(conn: number, url: string, protocols: string[]): void {
@@ -96,6 +101,7 @@ export function slotSockets(WebSocket: WebSocketConstructor, policy: SocketPolic
       clearTimeout(poll);
       poll = undefined;
       sockets.closeAll();
+      events.counted(0);
       events.stats([]);
     },
     /** Whether any connection is open or opening. */

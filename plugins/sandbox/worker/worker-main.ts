@@ -26,6 +26,8 @@ const WORKER_BLOCKING_WAIT_MS = 5;
 
 interface Slot {
   handle(message: ToSlot): void;
+  /** Its stub's own sockets open or opening in this thread. */
+  sockets(): number;
   /** Hands over what its stub posted (after a run of messages from the ring). */
   flush(): void;
 }
@@ -43,11 +45,13 @@ export function runWorker(port: ParentPort, platform: WorkerPlatform = {}): void
     if (channel) channel.send(message as unknown as RingMessage, transfer);
     else port.postMessage(message, transfer);
   };
+  // While any stub here has a socket open, the channel waits in short slices
+  // so frames are read between them; otherwise it waits as long as it likes.
+  const socketsCounted = () => {
+    if (channel) channel.readsSockets = [...slots.values()].some((slot) => slot.sockets() > 0);
+  };
   const dispatch = (message: ToWorker) => {
-    if (message.t === 'start') {
-      slots.set(message.s, runSlot(message.s, send, message, platform, () => slots.delete(message.s)));
-      if (message.sockets && platform.WebSocket && channel) channel.readsSockets = true;
-    }
+    if (message.t === 'start') slots.set(message.s, runSlot(message.s, send, message, platform, socketsCounted, () => slots.delete(message.s)));
     else slots.get(message.s)?.handle(message);
   };
   port.on('message', (message: ToWorker | WorkerSetup | OutOfBand) => {
@@ -67,7 +71,7 @@ export function runWorker(port: ParentPort, platform: WorkerPlatform = {}): void
 }
 
 function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[]) => void, start: ToSlot & { t: 'start' },
-  platform: WorkerPlatform, gone: () => void): Slot {
+  platform: WorkerPlatform, socketsCounted: () => void, gone: () => void): Slot {
   const reply = (message: FromSlot, transfer?: Transferable[]) => send({ s, ...message } as FromWorker, transfer);
   let guest: Guest | undefined;
   let stopped = false;
@@ -90,6 +94,7 @@ function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[
     onClose: (conn, reason) => (guest ? guest.onClose(conn, reason) : early.push({ t: 'close', conn, reason })),
     report: (event) => reply({ t: 'socket-event', event }),
     stats: (stats) => reply({ t: 'socket-stats', stats }),
+    counted: socketsCounted,
   }) : undefined;
   // The stub's memory after frames, once per turn (the runtime's counters).
   let memoryScheduled = false;
@@ -218,7 +223,7 @@ function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[
       else reply({ t: 'fault', code: 'PF_ERR_COMPONENT_INVALID', reason: error instanceof Error ? error.message : String(error), inMessages: false });
     },
   );
-  return { handle, flush: flushPosts };
+  return { handle, flush: flushPosts, sockets: () => sockets?.size ?? 0 };
 }
 
 /** One frame as a `frames` run holds it: a 4-byte little-endian length, then its bytes. */
