@@ -6,6 +6,14 @@
 // "Outbound": too much already waits on that socket; the frame was not
 // sent, the connection stays open) is kept at the head, in order, nothing
 // new going ahead of it, and sent again on a short timer.
+//
+// Acknowledgements alone (PUBACK for a publication the stub received) wait
+// for a few more, or a 0 ms timer, rather than going out in a frame each:
+// measured through mosquitto, a frame per PUBACK cost the runtime, the
+// stub's worker and the broker more than all the stub's own work for the
+// message (CPU per message 237 µs, 172 µs with acks together). The broker
+// keeps what it sent until acknowledged, so an ack that waits loses nothing;
+// fewer than mosquitto's 20 in flight wait, so it never stops sending for them.
 import * as host from 'protofly:stub/host@0.1.0';
 import { errorText, type Log } from './log.ts';
 import { ACK_LENGTH, publishLength, writeAck, writePublish } from './packets.ts';
@@ -15,6 +23,8 @@ import { ACK_LENGTH, publishLength, writeAck, writePublish } from './packets.ts'
 const FRAME_LIMIT = 256 * 1024;
 // How soon a frame the host held back is offered again.
 const RETRY_MS = 20;
+// Acknowledgements that wait for more before they are sent, at most.
+const ACKS_TOGETHER = 8;
 // Unsent bytes past which the stub takes no new message to publish (it
 // answers 503 instead of growing).
 const MAX_UNSENT = 1024 * 1024;
@@ -34,6 +44,12 @@ export class SendBuffer {
   private retryTimer: number | null = null;
   // Sends refused as congested since the buffer last emptied.
   private refusals = 0;
+  // Acknowledgements waiting, whether anything else waits, and the timer
+  // that sends them if no more come.
+  private acks = 0;
+  private others = false;
+  private ackTimer: number | null = null;
+  private ackTimerRang = false;
 
   private readonly log: Log;
 
@@ -64,29 +80,39 @@ export class SendBuffer {
   }
 
   write(packet: Uint8Array): void {
+    this.others = true;
     const at = this.reserve(packet.length);
     this.buffer.set(packet, at);
   }
 
-  /** Writes a PUBACK, PUBREC or PUBCOMP. */
+  /** Writes a PUBACK, PUBREC or PUBCOMP, which may wait for a few more (see above). */
   ack(type: number, packetId: number): void {
+    this.acks++;
     const at = this.reserve(ACK_LENGTH);
     writeAck(this.buffer, at, type, packetId);
   }
 
   /** Writes a QoS 1 PUBLISH of the bytes from `start` to `end` of `payload` (see writePublish). */
   publish(topic: Uint8Array, payload: Uint8Array, start: number, end: number, packetId: number, duplicate: boolean): void {
+    this.others = true;
     const at = this.reserve(publishLength(topic, end - start));
     writePublish(this.buffer, at, topic, payload, start, end, packetId, duplicate);
   }
 
   /**
    * Sends what waits on `conn`, unless a held-back frame waits for its
-   * timer. Returns the reason of a send error other than congestion (the
-   * connection is going; its on-close follows), else null.
+   * timer, or only a few acknowledgements wait. Returns the reason of a
+   * send error other than congestion (the connection is going; its
+   * on-close follows), else null.
    */
   flush(conn: number): string | null {
     if (this.length === 0 || this.retryTimer !== null) return null;
+    if (!this.others && this.acks < ACKS_TOGETHER && !this.ackTimerRang) {
+      // Left armed once the acks went with something else: a timer that
+      // finds nothing to send costs less than clearing it each time.
+      if (this.ackTimer === null) this.ackTimer = host.setTimer(0);
+      return null;
+    }
     while (this.sent < this.length) {
       const end = this.frameEnds.length ? this.frameEnds[0]! : this.length;
       try {
@@ -107,8 +133,13 @@ export class SendBuffer {
     return null;
   }
 
-  /** Whether the timer was the retry; the caller flushes again. */
+  /** Whether the timer was the retry or the acknowledgements'; the caller flushes again. */
   onTimer(id: number): boolean {
+    if (id === this.ackTimer) {
+      this.ackTimer = null;
+      this.ackTimerRang = true;
+      return true;
+    }
     if (id !== this.retryTimer) return false;
     this.retryTimer = null;
     return true;
@@ -123,12 +154,13 @@ export class SendBuffer {
   clear(): void {
     this.empty();
     this.refusals = 0;
-    if (this.retryTimer !== null) host.clearTimer(this.retryTimer);
-    this.retryTimer = null;
+    for (const timer of [this.retryTimer, this.ackTimer]) if (timer !== null) host.clearTimer(timer);
+    this.retryTimer = this.ackTimer = null;
   }
 
   private empty(): void {
-    this.length = this.sent = this.frameStart = 0;
+    this.length = this.sent = this.frameStart = this.acks = 0;
+    this.others = this.ackTimerRang = false;
     this.frameEnds.length = 0;
     if (this.buffer.length > KEPT_BYTES) this.buffer = new Uint8Array(INITIAL_BYTES);
   }
