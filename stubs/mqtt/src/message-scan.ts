@@ -81,6 +81,7 @@ function walkMessage(b: Uint8Array, at: number, end: number, span: MessageSpan |
     count = head.count;
     at = head.at;
   }
+  if (at > end) throw new MalformedCbor('truncated');
   let pairs = 0;
   for (; count < 0 || pairs < count; pairs++) {
     if (at >= end) throw new MalformedCbor('truncated');
