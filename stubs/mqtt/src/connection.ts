@@ -29,6 +29,8 @@ type State = 'opening' | 'connecting' | 'live' | 'waiting' | 'refused' | 'ended'
 // to have the broker drop ours.
 type Mode = 'serving' | 'draining' | 'ending';
 
+// A PUBACK's first byte: type 4, no flags.
+const LONE_ACK_FIRST = 0x40;
 const BACKOFF_FIRST_MS = 250;
 const BACKOFF_MAX_MS = 10_000;
 // How long a DELETE may spend ending the session at the broker: the runtime
@@ -158,6 +160,20 @@ export class Connection {
     if (conn !== this.conn || (this.state !== 'connecting' && this.state !== 'live')) return false;
     this.reader.push(frame);
     return true;
+  }
+
+  /**
+   * The packet id when `frame` is exactly one PUBACK on the live connection
+   * `conn`, with nothing left of an earlier frame to read first: the usual
+   * frame at a sender (one per message), taken without the reader; else -1.
+   */
+  loneAck(conn: number, frame: Uint8Array): number {
+    if (frame.length !== 4 || frame[0] !== LONE_ACK_FIRST || frame[1] !== 2 || conn !== this.conn || !this.live || this.reader.holdsPart()) return -1;
+    if (this.silenceTimer !== null) {
+      host.clearTimer(this.silenceTimer);
+      this.silenceTimer = null;
+    }
+    return (frame[2]! << 8) | frame[3]!;
   }
 
   /** Moves `reader` to the frame's next whole packet; false when none is left or the stream was malformed (dropped). */

@@ -50,6 +50,11 @@ export class PacketReader {
     this.at = 0;
   }
 
+  /** Whether the start of a packet from the last frame waits for the next. */
+  holdsPart(): boolean {
+    return this.partial.length !== 0;
+  }
+
   /** Starts on a frame; its packets come from next(). `frame` is read during this call only. */
   push(frame: Uint8Array): void {
     if (this.partial.length === 0) {

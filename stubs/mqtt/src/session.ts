@@ -183,7 +183,20 @@ export class Session implements ConnectionOwner {
 
   onFrame(conn: number, frame: Uint8Array): void {
     const connection = this.connection;
-    if (!connection.receive(conn, frame)) return;
+    const ackId = connection.loneAck(conn, frame);
+    if (ackId >= 0) {
+      this.outbound.onPuback(ackId);
+    } else if (connection.receive(conn, frame)) {
+      this.packets(conn);
+    } else {
+      return;
+    }
+    if (this.deleting && this.drainTimer !== null && this.outbound.idle) this.endSession();
+  }
+
+  // The packets of the frame just received.
+  private packets(conn: number): void {
+    const connection = this.connection;
     const packet = connection.reader;
     try {
       // A packet may end the connection (refused login, protocol error).
@@ -196,7 +209,6 @@ export class Session implements ConnectionOwner {
       // sees them sends again rather than us losing what it sent.
       this.postDelivered();
     }
-    if (this.deleting && this.drainTimer !== null && this.outbound.idle) this.endSession();
   }
 
   // One packet from the broker; PUBLISH and PUBACK, one per message each,
