@@ -39,6 +39,12 @@ const END_SESSION_MS = 500;
 
 export class Connection {
   private state: State = 'waiting';
+  /**
+   * Whether the session is usable (CONNACK 0 came): a field kept with
+   * `state` rather than a getter, read on every message's path, where a
+   * getter call costs the interpreter several times a field read.
+   */
+  live = false;
   private mode: Mode = 'serving';
   private conn: number | null = null;
   /** The packet being read from the broker (see receive). */
@@ -72,25 +78,9 @@ export class Connection {
     this.clientId = clientIdFor(config.runtimeURL, config.stubURL);
   }
 
-  /**
-   * Whether the session is usable (CONNACK 0 came): a field kept with
-   * `state` rather than a getter, read on every message's path, where a
-   * getter call costs the interpreter several times a field read.
-   */
-  live = false;
-
   private enter(state: State): void {
     this.state = state;
     this.live = state === 'live';
-  }
-
-  /** Whether more waits to be sent than the stub holds before refusing new messages. */
-  get congested(): boolean {
-    return this.out.congested;
-  }
-
-  get unsentBytes(): number {
-    return this.out.unsentBytes;
   }
 
   /** Whether the broker refused the login (the stub will not retry). */

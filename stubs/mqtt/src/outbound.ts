@@ -21,8 +21,9 @@ const TOPIC_CACHE_LIMIT = 4096;
 const PACKET_IDS = 65536;
 
 export class Outbound {
-  // Waiting for a packet id or the connection, in order; the head is at queueHead.
-  private queue: MessageSpan[] = [];
+  // Waiting for a packet id or the connection, in order; the head is at
+  // queueHead (what went before is let go).
+  private queue: Array<MessageSpan | undefined> = [];
   private queueHead = 0;
   // QoS 1 publications not yet acknowledged, by packet id (an array rather
   // than a Map: this is on every message's path, in an interpreter), and
@@ -124,7 +125,7 @@ export class Outbound {
       const id = this.ids.take();
       if (id === 0) break;
       const span = this.queue[this.queueHead]!;
-      this.queue[this.queueHead++] = undefined!;
+      this.queue[this.queueHead++] = undefined;
       this.send(span, this.topicOf(span.to!)!, id);
     }
     if (this.queueHead === this.queue.length) {
