@@ -4,7 +4,7 @@
 import * as host from 'protofly:stub/host@0.1.0';
 import { encodeCbor } from './cbor.ts';
 import type { Log } from './log.ts';
-import { fieldValue, type MessageSpan, textField } from './message-scan.ts';
+import { fieldsOf, fieldValue, type MessageSpan, textField } from './message-scan.ts';
 
 // Answers per post, so a queue refused at once does not become one huge batch.
 const ANSWERS_PER_POST = 1024;
@@ -27,14 +27,15 @@ export class Answers {
   }
 
   /**
-   * Answers the message in `bytes` at `span` with `code` (≥ 400), once. A
-   * RESPONSE is never answered (two dead ends would ping-pong), nor a
-   * message without an id and a text `from`: those are logged.
+   * Answers the message at `span` with `code` (≥ 400), once. A RESPONSE is
+   * never answered (two dead ends would ping-pong), nor a message without
+   * an id and a text `from`: those are logged.
    */
-  refuse(bytes: Uint8Array, span: MessageSpan, code: number, reason: string): void {
-    const id = span.isMap ? fieldValue(bytes, span.idAt) : undefined;
-    const from = span.isMap ? textField(bytes, span.fromAt) : null;
-    if (span.isMap && textField(bytes, span.typeAt) === 'RESPONSE') {
+  refuse(span: MessageSpan, code: number, reason: string): void {
+    const bytes = span.bytes, fields = fieldsOf(span);
+    const id = fields.isMap ? fieldValue(bytes, fields.idAt) : undefined;
+    const from = fields.isMap ? textField(bytes, fields.fromAt) : null;
+    if (fields.isMap && textField(bytes, fields.typeAt) === 'RESPONSE') {
       this.log(3, `dropping RESPONSE ${String(id)}: ${reason} (a RESPONSE is never answered)`);
       return;
     }

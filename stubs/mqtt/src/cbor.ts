@@ -7,29 +7,12 @@ const options = { useRecords: false, mapsAsObjects: true, tagUint8Array: false, 
 const encoder = new Encoder(options);
 const decoder = new Decoder(options);
 
-// The encoder writes into a shared scratch buffer; copying keeps queued
-// payloads safe from later encodes.
+// The encoder writes into a shared scratch buffer; the copy is the caller's
+// to keep.
 export function encodeCbor(value: unknown): Uint8Array {
   return encoder.encode(value).slice();
 }
 
 export function decodeCbor(bytes: Uint8Array): unknown {
   return decoder.decode(bytes);
-}
-
-// Builds a CBOR array from items that are each already one CBOR data item,
-// so inbound payloads reach the bus byte for byte as they were published.
-export function cborArrayOf(items: Uint8Array[]): Uint8Array {
-  const n = items.length;
-  const head = n < 24 ? [0x80 | n]
-    : n < 0x100 ? [0x98, n]
-    : n < 0x10000 ? [0x99, n >> 8, n & 0xff]
-    : [0x9a, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
-  let size = head.length;
-  for (const item of items) size += item.length;
-  const out = new Uint8Array(size);
-  out.set(head, 0);
-  let at = head.length;
-  for (const item of items) { out.set(item, at); at += item.length; }
-  return out;
 }

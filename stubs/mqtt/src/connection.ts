@@ -6,7 +6,8 @@ import * as host from 'protofly:stub/host@0.1.0';
 import type { StubConfig } from './config.ts';
 import { clientIdFor } from './hash.ts';
 import { errorText, type Log } from './log.ts';
-import { DISCONNECT, encodeConnect, type Inbound, MalformedPacket, PacketReader, PINGREQ } from './packets.ts';
+import { MalformedPacket, PacketReader } from './packet-reader.ts';
+import { DISCONNECT, encodeConnect, PINGREQ } from './packets.ts';
 import { SendBuffer } from './send-buffer.ts';
 import { connackReason, statusBatch } from './status.ts';
 
@@ -28,6 +29,8 @@ type State = 'opening' | 'connecting' | 'live' | 'waiting' | 'refused' | 'ended'
 // to have the broker drop ours.
 type Mode = 'serving' | 'draining' | 'ending';
 
+// A PUBACK's first byte: type 4, no flags.
+const LONE_ACK_FIRST = 0x40;
 const BACKOFF_FIRST_MS = 250;
 const BACKOFF_MAX_MS = 10_000;
 // How long a DELETE may spend ending the session at the broker: the runtime
@@ -36,9 +39,16 @@ const END_SESSION_MS = 500;
 
 export class Connection {
   private state: State = 'waiting';
+  /**
+   * Whether the session is usable (CONNACK 0 came): a field kept with
+   * `state` rather than a getter, read on every message's path, where a
+   * getter call costs the interpreter several times a field read.
+   */
+  live = false;
   private mode: Mode = 'serving';
   private conn: number | null = null;
-  private readonly reader = new PacketReader();
+  /** The packet being read from the broker (see receive). */
+  readonly reader = new PacketReader();
   private readonly clientId: string;
   private urlIndex = 0;
   // URLs that failed since the last LIVE or the last DISCONNECTED.
@@ -46,7 +56,8 @@ export class Connection {
   private backoffMs = BACKOFF_FIRST_MS;
   // One DISCONNECTED per outage, however many retries it takes.
   private outageReported = false;
-  private readonly out: SendBuffer;
+  /** What goes to the broker: packets are written here, sent at the end of the call (flush). */
+  readonly out: SendBuffer;
   private reconnectTimer: number | null = null;
   private pingTimer: number | null = null;
   private silenceTimer: number | null = null;
@@ -67,17 +78,9 @@ export class Connection {
     this.clientId = clientIdFor(config.runtimeURL, config.stubURL);
   }
 
-  get live(): boolean {
-    return this.state === 'live';
-  }
-
-  /** Whether more waits to be sent than the stub holds before refusing new messages. */
-  get congested(): boolean {
-    return this.out.congested;
-  }
-
-  get unsentBytes(): number {
-    return this.out.unsentBytes;
+  private enter(state: State): void {
+    this.state = state;
+    this.live = state === 'live';
   }
 
   /** Whether the broker refused the login (the stub will not retry). */
@@ -98,7 +101,7 @@ export class Connection {
   }
 
   private openConnection(): void {
-    this.state = 'opening';
+    this.enter('opening');
     this.reader.reset();
     this.log(1, `opening ${this.url}`);
     try {
@@ -119,7 +122,7 @@ export class Connection {
       if (conn !== this.conn) this.safeClose(conn);
       return;
     }
-    this.state = 'connecting';
+    this.enter('connecting');
     const persistentSession = this.config.persistentSession && this.mode !== 'ending';
     this.log(1, `connected to ${this.url}, logging in as ${this.clientId}${persistentSession ? '' : ' (clean session)'}`);
     this.write(encodeConnect({
@@ -138,29 +141,52 @@ export class Connection {
     this.connectionLost(reason || 'connection closed');
   }
 
-  /** Whole packets from a frame of the current connection, or null to ignore it. */
-  read(conn: number, frame: Uint8Array): Inbound[] | null {
-    if (conn !== this.conn || (this.state !== 'connecting' && this.state !== 'live')) return null;
-    let packets: Inbound[];
-    try {
-      packets = this.reader.push(frame);
-    } catch (e) {
-      if (!(e instanceof MalformedPacket)) throw e;
-      this.drop(`malformed packet from the broker: ${e.message}`);
-      return null;
-    }
-    if (packets.length && this.silenceTimer !== null) {
+  /**
+   * Starts reading a frame from the broker: false when it is not the
+   * current connection's (then it is ignored). Its packets come from
+   * nextPacket(), each in `reader`.
+   */
+  receive(conn: number, frame: Uint8Array): boolean {
+    if (conn !== this.conn || (this.state !== 'connecting' && this.state !== 'live')) return false;
+    this.reader.push(frame);
+    return true;
+  }
+
+  /**
+   * The packet id when `frame` is exactly one PUBACK on the live connection
+   * `conn`, with nothing left of an earlier frame to read first: the usual
+   * frame at a sender (one per message), taken without the reader; else -1.
+   */
+  loneAck(conn: number, frame: Uint8Array): number {
+    if (frame.length !== 4 || frame[0] !== LONE_ACK_FIRST || frame[1] !== 2 || conn !== this.conn || !this.live || this.reader.holdsPart()) return -1;
+    if (this.silenceTimer !== null) {
       host.clearTimer(this.silenceTimer);
       this.silenceTimer = null;
     }
-    return packets;
+    return (frame[2]! << 8) | frame[3]!;
+  }
+
+  /** Moves `reader` to the frame's next whole packet; false when none is left or the stream was malformed (dropped). */
+  nextPacket(): boolean {
+    try {
+      if (!this.reader.next()) return false;
+    } catch (e) {
+      if (!(e instanceof MalformedPacket)) throw e;
+      this.drop(`malformed packet from the broker: ${e.message}`);
+      return false;
+    }
+    if (this.silenceTimer !== null) {
+      host.clearTimer(this.silenceTimer);
+      this.silenceTimer = null;
+    }
+    return true;
   }
 
   connack(returnCode: number, sessionPresent: boolean): void {
     if (this.state !== 'connecting') return this.drop('unexpected CONNACK from the broker');
     if (this.mode === 'ending') return this.endingConnack(returnCode);
     if (returnCode !== 0) return this.loginRefused(connackReason(returnCode));
-    this.state = 'live';
+    this.enter('live');
     this.backoffMs = BACKOFF_FIRST_MS;
     this.failedInRound = 0;
     this.outageReported = false;
@@ -185,7 +211,7 @@ export class Connection {
     this.stopConnectionTimers();
     this.out.clear();
     this.reader.reset();
-    this.state = 'waiting';
+    this.enter('waiting');
     if (this.mode === 'draining') {
       this.log(3, `connection lost while undeploying: ${reason}`);
       this.owner.onLost();
@@ -215,7 +241,7 @@ export class Connection {
 
   private loginRefused(reason: string): void {
     this.log(4, `login refused: ${reason}; not retrying`);
-    this.state = 'refused';
+    this.enter('refused');
     this.stopConnectionTimers();
     const conn = this.conn;
     this.conn = null;
@@ -280,7 +306,7 @@ export class Connection {
   }
 
   private finishEnding(done: (code: number, reason?: string) => void, code: number, reason?: string): void {
-    this.state = 'ended';
+    this.enter('ended');
     this.ended = null;
     if (this.endingTimer !== null) host.clearTimer(this.endingTimer);
     this.endingTimer = null;

@@ -5,7 +5,8 @@
 // interpreter. An ordinary batch (up to 64 messages of a few dozen items)
 // is within the bound and handled in the call that brings it.
 import type { Log } from './log.ts';
-import { BatchReader, itemsWalked, MalformedCbor, type MessageSpan } from './message-scan.ts';
+import { MalformedCbor, walk } from './cbor-skip.ts';
+import { BatchReader, type MessageSpan } from './message-scan.ts';
 
 // CBOR items walked per call: ~2-3 ms measured (1.2 µs an address).
 const ITEMS_PER_CALL = 2048;
@@ -37,9 +38,9 @@ export class Inbox {
    * a batch turns out malformed, what follows cannot be read and is skipped;
    * the messages before it were handed on.
    */
-  take(handle: (batch: Uint8Array, span: MessageSpan) => void): void {
-    const until = itemsWalked() + ITEMS_PER_CALL;
-    while (this.batches.length && itemsWalked() < until) {
+  take(handle: (span: MessageSpan) => void): void {
+    const until = walk.items + ITEMS_PER_CALL;
+    while (this.batches.length && walk.items < until) {
       const reader = this.batches[0]!;
       let span: MessageSpan | null;
       try {
@@ -50,7 +51,7 @@ export class Inbox {
         span = null;
       }
       if (span === null) this.batches.shift();
-      else handle(reader.bytes, span);
+      else handle(span);
     }
   }
 }

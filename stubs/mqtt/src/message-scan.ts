@@ -1,148 +1,115 @@
 // Where each message of a CBOR batch lies and the few fields the stub reads
 // (`to`, and `id`, `from`, `type`, `body` when it must answer or obey),
 // without decoding the rest: a carried message is published as the bytes it
-// came in, so nothing is decoded and encoded again, and a message too large
-// is refused before anything is copied. Measured reason: the stub runs in an interpreter
-// (StarlingMonkey without JIT), where decoding and re-encoding each message
-// with cbor-x was most of its per-message work.
+// came in, and one from the broker is posted as the bytes it came in, so
+// nothing is decoded and encoded again, and a message too large is refused
+// before anything is copied. Measured reason: the stub runs in an
+// interpreter (StarlingMonkey without JIT), where decoding and re-encoding
+// each message with cbor-x was most of its per-message work.
 import { decodeCbor } from './cbor.ts';
-
-export class MalformedCbor extends Error {}
+import { BREAK, FLAT, itemCount, MalformedCbor, skipItem, walk } from './cbor-skip.ts';
 
 const utf8 = new TextDecoder();
-const MAX_DEPTH = 256;
-export const BREAK = 0xff;
-// Items walked since the stub started: the measure of work inbox.ts bounds.
-let walked = 0;
-
-export function itemsWalked(): number {
-  return walked;
-}
-
-// Offset just past the data item that starts at `at`.
-export function skipItem(b: Uint8Array, at: number, depth = 0): number {
-  if (at >= b.length) throw new MalformedCbor('truncated');
-  if (depth > MAX_DEPTH) throw new MalformedCbor(`nested deeper than ${MAX_DEPTH}`);
-  walked++;
-  const initial = b[at]!;
-  const major = initial >> 5, info = initial & 31;
-  at++;
-  let arg: number;
-  if (info < 24) arg = info;
-  else if (info === 24) { arg = b[at]!; at += 1; }
-  else if (info === 25) { arg = (b[at]! << 8) | b[at + 1]!; at += 2; }
-  else if (info === 26) { arg = b[at]! * 0x1000000 + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!); at += 4; }
-  else if (info === 27) { arg = (b[at]! * 0x1000000 + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!)) * 0x100000000; at += 8; }
-  else if (info === 31) return skipIndefinite(b, at, major, depth);
-  else throw new MalformedCbor(`reserved additional information ${info}`);
-  if (at > b.length) throw new MalformedCbor('truncated');
-  switch (major) {
-    case 2: case 3:
-      at += arg;
-      if (at > b.length) throw new MalformedCbor('string runs past the end');
-      return at;
-    case 4:
-      for (let i = 0; i < arg; i++) {
-        // Short strings without a call: a control message lists hundreds
-        // of addresses, and a call costs in the interpreter.
-        const head = b[at]!, length = head & 31;
-        if ((head & 0xc0) === 0x40 && length < 24) {
-          at += 1 + length;
-          walked++;
-        } else if ((head & 0xc0) === 0x40 && length === 24 && at + 1 < b.length) {
-          at += 2 + b[at + 1]!;
-          walked++;
-        } else {
-          at = skipItem(b, at, depth + 1);
-        }
-      }
-      if (at > b.length) throw new MalformedCbor('string runs past the end');
-      return at;
-    case 5:
-      for (let i = 0; i < arg; i++) at = skipItem(b, skipItem(b, at, depth + 1), depth + 1);
-      return at;
-    case 6:
-      return skipItem(b, at, depth + 1);
-    default:
-      return at;
-  }
-}
-
-function skipIndefinite(b: Uint8Array, at: number, major: number, depth: number): number {
-  if (major < 2 || major > 5) throw new MalformedCbor(`indefinite length on major type ${major}`);
-  while (b[at] !== BREAK) {
-    if (at >= b.length) throw new MalformedCbor('truncated');
-    // A chunk of an indefinite string must be a definite string of its type.
-    if (major <= 3 && (b[at]! >> 5 !== major || (b[at]! & 31) === 31)) throw new MalformedCbor('bad chunk in an indefinite string');
-    at = skipItem(b, at, depth + 1);
-    if (major === 5) at = skipItem(b, at, depth + 1);
-  }
-  return at + 1;
-}
 
 // The first byte of the keys looked for: text of length 2 or 4.
 const TEXT2 = 0x62, TEXT4 = 0x64;
+// Text of 24 to 255 bytes (an address, usually): its length in the next byte.
+const TEXT8 = 0x78;
 
-/** One message of a batch, as offsets into the batch's bytes (-1: absent). */
+/** One message of a batch: where it lies, and `to`, the one field every message needs read. */
 export interface MessageSpan {
+  /** The batch (or publication) the message lies in; the stub's own, never changed. */
+  bytes: Uint8Array;
   start: number;
   end: number;
-  /** Whether the item is a map, the only shape a message has. */
-  isMap: boolean;
   /** `to` when it is text. */
   to: string | null;
+  /** The other fields, once fieldsOf read them. */
+  fields: MessageFields | null;
+}
+
+/** Where a message's fields lie in its bytes (-1: absent). */
+export interface MessageFields {
+  /** Whether the message is a map, the only shape a message has. */
+  isMap: boolean;
   idAt: number;
   fromAt: number;
   typeAt: number;
   bodyAt: number;
 }
 
-// The number of items (pairs for a map) of the array or map whose initial
-// byte is at `at`, and where they start; count -1 for an indefinite length.
-export function itemCount(b: Uint8Array, at: number): { count: number; at: number } {
-  const info = b[at]! & 31;
-  at++;
-  if (info < 24) return { count: info, at };
-  if (info === 24) return { count: b[at]!, at: at + 1 };
-  if (info === 25) return { count: (b[at]! << 8) | b[at + 1]!, at: at + 2 };
-  if (info === 26) return { count: b[at]! * 0x1000000 + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!), at: at + 4 };
-  if (info === 31) return { count: -1, at };
-  throw new MalformedCbor('more items than a message may hold');
+/**
+ * The message at `at` of `b`, ending by `end`, and its `to`. Throws
+ * MalformedCbor where the bytes are no well-formed item.
+ */
+export function scanMessage(b: Uint8Array, at: number, end: number = b.length): MessageSpan {
+  const span: MessageSpan = { bytes: b, start: at, end: 0, to: null, fields: null };
+  span.end = walkMessage(b, at, end, span, null);
+  return span;
 }
 
-// The span of the message at `at`, with its fields. Reads keys only at the
-// top level of the map, by their bytes, so no key is ever decoded.
-export function scanMessage(b: Uint8Array, at: number): MessageSpan {
-  const span: MessageSpan = { start: at, end: 0, isMap: false, to: null, idAt: -1, fromAt: -1, typeAt: -1, bodyAt: -1 };
-  const initial = b[at];
-  if (initial === undefined || initial >> 5 !== 5) {
-    span.end = skipItem(b, at);
-    return span;
+/**
+ * The fields of the message at `span`, read on first use: only answers and
+ * control messages need them, so carrying a message does not pay for them.
+ */
+export function fieldsOf(span: MessageSpan): MessageFields {
+  if (span.fields === null) {
+    const fields: MessageFields = { isMap: false, idAt: -1, fromAt: -1, typeAt: -1, bodyAt: -1 };
+    walkMessage(span.bytes, span.start, span.end, null, fields);
+    span.fields = fields;
   }
-  span.isMap = true;
-  const head = itemCount(b, at);
-  const count = head.count;
-  at = head.at;
-  for (let i = 0; count < 0 || i < count; i++) {
-    if (count < 0 && b[at] === BREAK) { at++; break; }
-    const key = at;
-    at = skipItem(b, at, 1);
-    const value = at;
-    at = skipItem(b, at, 1);
-    const k = b[key];
+  return span.fields;
+}
+
+// Walks the message at `at` of `b`, ending by `end`, to its end (returned),
+// reading `to` into `span` and the other fields into `fields`, where given.
+// Keys are read only at the top level of the map, by their bytes, so no key
+// is decoded; keys and values whose head gives their size (all of a
+// runtime's but the body) are stepped over here rather than in a call.
+function walkMessage(b: Uint8Array, at: number, end: number, span: MessageSpan | null, fields: MessageFields | null): number {
+  const initial = b[at];
+  if (initial === undefined || at >= end || initial >> 5 !== 5) return skipItem(b, at, end);
+  if (fields !== null) fields.isMap = true;
+  const info = initial & 31;
+  let count: number;
+  // The runtime's cbor-x heads every map with a 16-bit count.
+  if (info < 24) { count = info; at += 1; }
+  else if (info === 25) { count = (b[at + 1]! << 8) | b[at + 2]!; at += 3; }
+  else if (info === 31) { count = -1; at += 1; }
+  else {
+    const head = itemCount(b, at);
+    count = head.count;
+    at = head.at;
+  }
+  if (at > end) throw new MalformedCbor('truncated');
+  let pairs = 0;
+  for (; count < 0 || pairs < count; pairs++) {
+    if (at >= end) throw new MalformedCbor('truncated');
+    const key = at, k = b[at]!;
+    if (k === BREAK && count < 0) { at++; break; }
+    let size = FLAT[k]!;
+    at = size !== 0 ? at + size : skipItem(b, at, end);
+    if (at >= end) throw new MalformedCbor('truncated');
+    const value = at, v = b[at]!;
+    size = FLAT[v]!;
+    if (size !== 0) at += size;
+    else if (v === TEXT8 && at + 1 < end) at += 2 + b[at + 1]!;
+    else at = skipItem(b, at, end);
+    if (at > end) throw new MalformedCbor('string runs past the end');
     if (k === TEXT2) {
       const c0 = b[key + 1], c1 = b[key + 2];
-      if (c0 === 0x74 && c1 === 0x6f) span.to = textAt(b, value, at); // "to"
-      else if (c0 === 0x69 && c1 === 0x64) span.idAt = value; // "id"
-    } else if (k === TEXT4) {
+      if (c0 === 0x74 && c1 === 0x6f) { if (span !== null) span.to = textAt(b, value, at); } // "to"
+      else if (c0 === 0x69 && c1 === 0x64 && fields !== null) fields.idAt = value; // "id"
+    } else if (k === TEXT4 && fields !== null) {
       const c0 = b[key + 1], c1 = b[key + 2], c2 = b[key + 3], c3 = b[key + 4];
-      if (c0 === 0x66 && c1 === 0x72 && c2 === 0x6f && c3 === 0x6d) span.fromAt = value; // "from"
-      else if (c0 === 0x74 && c1 === 0x79 && c2 === 0x70 && c3 === 0x65) span.typeAt = value; // "type"
-      else if (c0 === 0x62 && c1 === 0x6f && c2 === 0x64 && c3 === 0x79) span.bodyAt = value; // "body"
+      if (c0 === 0x66 && c1 === 0x72 && c2 === 0x6f && c3 === 0x6d) fields.fromAt = value; // "from"
+      else if (c0 === 0x74 && c1 === 0x79 && c2 === 0x70 && c3 === 0x65) fields.typeAt = value; // "type"
+      else if (c0 === 0x62 && c1 === 0x6f && c2 === 0x64 && c3 === 0x79) fields.bodyAt = value; // "body"
     }
   }
-  span.end = at;
-  return span;
+  // The map and its keys and values, as skipItem would have counted them.
+  walk.items += 1 + 2 * pairs;
+  return at;
 }
 
 // A definite text string's value, or null for any other item.
@@ -199,16 +166,27 @@ export class BatchReader {
   }
 }
 
-/** Why `payload` is not exactly one message (a map with text `type` and `from`), or null when it is. */
-export function whyNotOneMessage(payload: Uint8Array): string | null {
-  let span: MessageSpan;
+// whyNotOneMessage's fields, reused: it is on every publication's path.
+const checked: MessageFields = { isMap: false, idAt: -1, fromAt: -1, typeAt: -1, bodyAt: -1 };
+
+/**
+ * Why the bytes from `start` to `end` of `b` are not exactly one message (a
+ * map with text `type` and `from`), or null when they are.
+ */
+export function whyNotOneMessage(b: Uint8Array, start: number, end: number): string | null {
+  const fields = checked;
+  fields.isMap = false;
+  fields.idAt = fields.fromAt = fields.typeAt = fields.bodyAt = -1;
+  let at: number;
   try {
-    span = scanMessage(payload, 0);
+    // `to` is not read: the receiving runtime routes the message.
+    at = walkMessage(b, start, end, null, fields);
   } catch (e) {
-    return `not one CBOR item (${(e as Error).message})`;
+    if (!(e instanceof MalformedCbor)) throw e;
+    return `not one CBOR item (${e.message})`;
   }
-  if (span.end !== payload.length) return 'not one CBOR item (bytes after it)';
-  if (!span.isMap || !isText(payload, span.typeAt) || !isText(payload, span.fromAt)) return 'not a message (needs string type and from)';
+  if (at !== end) return 'not one CBOR item (bytes after it)';
+  if (!fields.isMap || !isText(b, fields.typeAt) || !isText(b, fields.fromAt)) return 'not a message (needs string type and from)';
   return null;
 }
 

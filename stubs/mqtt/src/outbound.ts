@@ -1,28 +1,38 @@
 // Carrying messages to the broker: QoS 1 publications, a bounded queue while
 // the connection is down, repetition of what was not acknowledged, 503 while
 // the host holds back what the stub sends (send-buffer.ts), and a RESPONSE
-// for each message that cannot be carried. On every message's path:
-// one scan of its fields (message-scan.ts), one copy into its PUBLISH packet.
+// for each message that cannot be carried. On every message's path: one scan
+// of its fields (message-scan.ts) and one copy of its bytes, straight into
+// the frame being sent. A message waiting for its PUBACK or in the queue is
+// kept as its span of the batch it came in, and written again from there if
+// it must be repeated.
 import type { Answers } from './answers.ts';
 import { MQTT_MAX_REMAINING } from './config.ts';
 import type { Connection } from './connection.ts';
-import { type MessageSpan, scanMessage } from './message-scan.ts';
+import type { MessageSpan } from './message-scan.ts';
 import type { PacketIds } from './packet-ids.ts';
-import { encodePublish, encodeTopic, markDuplicate, setPublishId } from './packets.ts';
+import type { SendBuffer } from './send-buffer.ts';
+import { encodeTopic } from './packets.ts';
 import { addressToTopic } from './topics.ts';
-
-/** A PUBLISH packet, built once; its packet id is set when it is sent. */
-interface Outgoing { packet: Uint8Array; idAt: number }
 
 const QUEUE_LIMIT = 10_000;
 // Addresses whose topic is kept encoded; cleared when it grows past this.
 const TOPIC_CACHE_LIMIT = 4096;
+const PACKET_IDS = 65536;
 
 export class Outbound {
-  private queue: Outgoing[] = [];
-  // QoS 1 publications not yet acknowledged, in send order; sent again, with
-  // their ids and the DUP flag, on the next connection (at-least-once).
-  private readonly inflight = new Map<number, Outgoing>();
+  // Waiting for a packet id or the connection, in order; the head is at
+  // queueHead (what went before is let go).
+  private queue: Array<MessageSpan | undefined> = [];
+  private queueHead = 0;
+  // QoS 1 publications not yet acknowledged, by packet id (an array rather
+  // than a Map: this is on every message's path, in an interpreter), and
+  // when each was first sent, so they are repeated in send order on the
+  // next connection (at-least-once).
+  private readonly inflight: Array<MessageSpan | undefined> = new Array<MessageSpan | undefined>(PACKET_IDS).fill(undefined);
+  private readonly sentOrder = new Float64Array(PACKET_IDS);
+  private inflightCount = 0;
+  private sends = 0;
   private readonly topics = new Map<string, Uint8Array | null>();
   // Why nothing more is taken (login refused, undeployed), once it is so.
   private closed: string | null = null;
@@ -30,6 +40,7 @@ export class Outbound {
   private readonly topicPrefix: string;
   private readonly maxMessageBytes: number;
   private readonly connection: Connection;
+  private readonly out: SendBuffer;
   private readonly ids: PacketIds;
   private readonly answers: Answers;
 
@@ -37,44 +48,46 @@ export class Outbound {
     this.topicPrefix = topicPrefix;
     this.maxMessageBytes = maxMessageBytes;
     this.connection = connection;
+    this.out = connection.out;
     this.ids = ids;
     this.answers = answers;
   }
 
   /** Nothing queued or awaiting its PUBACK. */
   get idle(): boolean {
-    return this.queue.length === 0 && this.inflight.size === 0;
+    return this.queueHead === this.queue.length && this.inflightCount === 0;
   }
 
-  /** The message at `span` of `batch`, for the address `to`. */
-  carry(batch: Uint8Array, span: MessageSpan, to: string): void {
+  /** The message at `span`, for the address `to`. */
+  carry(span: MessageSpan, to: string): void {
     const size = span.end - span.start;
     // Refused before any copy is made.
     if (size > this.maxMessageBytes) {
-      return this.answers.refuse(batch, span, 413, `message of ${size} bytes is larger than maxMessageBytes (${this.maxMessageBytes})`);
+      return this.answers.refuse(span, 413, `message of ${size} bytes is larger than maxMessageBytes (${this.maxMessageBytes})`);
     }
-    if (this.closed !== null) return this.answers.refuse(batch, span, 503, this.closed);
+    if (this.closed !== null) return this.answers.refuse(span, 503, this.closed);
     const topic = this.topicOf(to);
-    if (topic === null) return this.answers.refuse(batch, span, 500, `"${to}" is not a scheme://host/path address`);
+    if (topic === null) return this.answers.refuse(span, 500, `"${to}" is not a scheme://host/path address`);
     if (topic.length + 2 + size > MQTT_MAX_REMAINING) {
-      return this.answers.refuse(batch, span, 413, `message of ${size} bytes does not fit in an MQTT packet`);
+      return this.answers.refuse(span, 413, `message of ${size} bytes does not fit in an MQTT packet`);
     }
-    if (this.connection.congested) {
-      return this.answers.refuse(batch, span, 503, `congested: ${this.connection.unsentBytes} bytes wait to be sent to the broker`);
+    if (this.out.congested) {
+      return this.answers.refuse(span, 503, `congested: ${this.out.unsentBytes} bytes wait to be sent to the broker`);
     }
-    const direct = this.queue.length === 0 && this.connection.live ? this.ids.take() : 0;
-    if (direct === 0 && this.queue.length >= QUEUE_LIMIT) {
-      return this.answers.refuse(batch, span, 503, `the outbound queue is full (${QUEUE_LIMIT} messages wait for the broker)`);
+    const queued = this.queue.length - this.queueHead;
+    const id = queued === 0 && this.connection.live ? this.ids.take() : 0;
+    if (id !== 0) return this.send(span, topic, id);
+    if (queued >= QUEUE_LIMIT) {
+      return this.answers.refuse(span, 503, `the outbound queue is full (${QUEUE_LIMIT} messages wait for the broker)`);
     }
-    const packet = encodePublish(topic, batch.subarray(span.start, span.end), direct);
-    // The packet ends with the id (2 bytes) and the payload.
-    const item = { packet, idAt: packet.length - 2 - size };
-    if (direct === 0) {
-      this.queue.push(item);
-      return;
-    }
-    this.inflight.set(direct, item);
-    this.connection.write(packet);
+    this.queue.push(span);
+  }
+
+  private send(span: MessageSpan, topic: Uint8Array, id: number): void {
+    this.inflight[id] = span;
+    this.sentOrder[id] = this.sends++;
+    this.inflightCount++;
+    this.out.publish(topic, span.bytes, span.start, span.end, id, false);
   }
 
   private topicOf(address: string): Uint8Array | null {
@@ -89,32 +102,36 @@ export class Outbound {
   }
 
   onPuback(packetId: number): void {
-    if (!this.inflight.delete(packetId)) return;
+    if (this.inflight[packetId] === undefined) return;
+    this.inflight[packetId] = undefined;
+    this.inflightCount--;
     this.ids.release(packetId);
-    if (this.queue.length) this.flushQueue();
+    if (this.queueHead < this.queue.length) this.flushQueue();
   }
 
   /** A new connection: what was not acknowledged goes again, then the queue. */
   onLive(): void {
-    for (const item of this.inflight.values()) {
-      markDuplicate(item.packet);
-      this.connection.write(item.packet);
+    for (const id of this.inflightIds()) {
+      const span = this.inflight[id]!;
+      // carry() checked that `to` has a topic.
+      this.out.publish(this.topicOf(span.to!)!, span.bytes, span.start, span.end, id, true);
     }
     this.flushQueue();
   }
 
   /** Publishes queued messages while packet ids are free and the connection is not congested. */
   flushQueue(): void {
-    let sent = 0;
-    while (sent < this.queue.length && this.connection.live && !this.connection.congested) {
+    while (this.queueHead < this.queue.length && this.connection.live && !this.out.congested) {
       const id = this.ids.take();
       if (id === 0) break;
-      const item = this.queue[sent++]!;
-      setPublishId(item.packet, item.idAt, id);
-      this.inflight.set(id, item);
-      this.connection.write(item.packet);
+      const span = this.queue[this.queueHead]!;
+      this.queue[this.queueHead++] = undefined;
+      this.send(span, this.topicOf(span.to!)!, id);
     }
-    if (sent) this.queue = sent === this.queue.length ? [] : this.queue.slice(sent);
+    if (this.queueHead === this.queue.length) {
+      this.queue = [];
+      this.queueHead = 0;
+    }
   }
 
   /** Takes nothing more: every later message is answered 503 with `reason`. */
@@ -124,17 +141,24 @@ export class Outbound {
 
   /** Answers 503 to everything queued or awaiting its PUBACK, and forgets it. */
   refuseAll(reason: string): void {
-    for (const [id, item] of this.inflight) {
+    for (const id of this.inflightIds()) {
+      const span = this.inflight[id]!;
+      this.inflight[id] = undefined;
       this.ids.release(id);
-      this.refuseItem(item, reason);
+      this.answers.refuse(span, 503, reason);
     }
-    this.inflight.clear();
-    for (const item of this.queue) this.refuseItem(item, reason);
+    this.inflightCount = 0;
+    for (let i = this.queueHead; i < this.queue.length; i++) this.answers.refuse(this.queue[i]!, 503, reason);
     this.queue = [];
+    this.queueHead = 0;
   }
 
-  private refuseItem(item: Outgoing, reason: string): void {
-    const payloadAt = item.idAt + 2;
-    this.answers.refuse(item.packet, scanMessage(item.packet, payloadAt), 503, reason);
+  // The ids of the publications awaiting their PUBACK, oldest first (a walk
+  // of every id: only on a new connection or at the end).
+  private inflightIds(): number[] {
+    const ids: number[] = [];
+    if (this.inflightCount === 0) return ids;
+    for (let id = 1; id < PACKET_IDS; id++) if (this.inflight[id] !== undefined) ids.push(id);
+    return ids.sort((a, b) => this.sentOrder[a]! - this.sentOrder[b]!);
   }
 }

@@ -3,7 +3,7 @@
 // Measured reason: decoding the message with cbor-x cost about 10 µs an
 // address in the interpreter (it decodes short strings in JS), and a storm
 // of listeners brings 100,000 addresses.
-import { BREAK, itemCount, skipItem } from './message-scan.ts';
+import { BREAK, itemCount, skipItem } from './cbor-skip.ts';
 
 const utf8 = new TextDecoder();
 // "resources" as a CBOR text key: its head (text of 9 bytes), then its bytes.
@@ -33,13 +33,13 @@ export class ResourceList {
     for (let i = 0; head.count < 0 || i < head.count; i++) {
       if (head.count < 0 && bytes[at] === BREAK) break;
       const key = at;
-      const value = skipItem(bytes, key, 1);
+      const value = skipItem(bytes, key);
       if (value - key === RESOURCES.length && RESOURCES.every((byte, j) => bytes[key + j] === byte)) {
         if (bytes[value]! >> 5 !== 4) return null;
         const list = itemCount(bytes, value);
         return new ResourceList(bytes, list.at, list.count);
       }
-      at = skipItem(bytes, value, 1);
+      at = skipItem(bytes, value);
     }
     return null;
   }
@@ -54,7 +54,7 @@ export class ResourceList {
     // lies within the message); any other item is no address (an
     // indefinite, chunked text is none a runtime sends).
     if (initial >> 5 !== 3 || info > 25) {
-      this.at = skipItem(b, at, 1);
+      this.at = skipItem(b, at);
       return null;
     }
     const start = at + (info < 24 ? 1 : info === 24 ? 2 : 3);

@@ -5,15 +5,17 @@
 // and subscriptions.ts (SUBSCRIBE / UNSUBSCRIBE), answers.ts (RESPONSEs owed).
 import * as host from 'protofly:stub/host@0.1.0';
 import { Answers } from './answers.ts';
-import { cborArrayOf, decodeCbor } from './cbor.ts';
+import { BatchWriter } from './cbor-batch.ts';
+import { decodeCbor } from './cbor.ts';
 import type { StubConfig } from './config.ts';
 import { Connection, type ConnectionOwner } from './connection.ts';
 import { Inbox } from './inbox.ts';
 import { type Log, stubLog } from './log.ts';
-import { type MessageSpan, textField, whyNotOneMessage } from './message-scan.ts';
+import { fieldsOf, type MessageSpan, textField, whyNotOneMessage } from './message-scan.ts';
 import { Outbound } from './outbound.ts';
 import { PacketIds } from './packet-ids.ts';
-import { encodeAck, type Inbound, PacketType } from './packets.ts';
+import { MalformedPacket, type PacketReader, type Publication } from './packet-reader.ts';
+import { PacketType } from './packets.ts';
 import { SubscribeControls } from './subscribe-controls.ts';
 import { SubscribeWaiters } from './subscribe-waiters.ts';
 import { Subscriptions } from './subscriptions.ts';
@@ -32,6 +34,14 @@ export class Session implements ConnectionOwner {
   private readonly subscriptions: Subscriptions;
   private readonly controls: SubscribeControls;
   private readonly inbox: Inbox;
+  // Publications from the broker, posted together at the end of a frame.
+  // The first of a frame is only noted: alone (the usual case), it is
+  // posted from the frame itself, with no copy.
+  private readonly delivered = new BatchWriter();
+  private single: Uint8Array | null = null;
+  private singleAt = 0;
+  private singleEnd = 0;
+  private readonly publication: Publication = { qos: 0, packetId: 0, topic: '', payloadAt: 0 };
   private workTimer: number | null = null;
   // DELETE: whom to answer, the PUBACK wait, and the answer once known.
   private deleting = false;
@@ -66,28 +76,30 @@ export class Session implements ConnectionOwner {
   // A call's share of what the bus handed over: messages from the inbox,
   // then SUBSCRIBE / UNSUBSCRIBE addresses; a timer brings the next share.
   private work(): void {
-    this.inbox.take((batch, span) => this.handleMessage(batch, span));
+    this.inbox.take(this.handleMessage);
     this.controls.apply();
     if ((!this.inbox.empty || this.controls.pending) && this.workTimer === null) this.workTimer = host.setTimer(0);
   }
 
-  private handleMessage(batch: Uint8Array, span: MessageSpan): void {
+  // A property rather than a method: handed to the inbox as it is, with no
+  // closure made per call.
+  private readonly handleMessage = (span: MessageSpan): void => {
     const to = span.to;
     if (to === this.stubURL) {
-      this.control(batch, span);
+      this.control(span);
     } else if (to !== null) {
-      this.outbound.carry(batch, span, to);
-    } else if (span.isMap) {
-      this.answers.refuse(batch, span, 500, 'the message has no text "to"');
+      this.outbound.carry(span, to);
+    } else if (fieldsOf(span).isMap) {
+      this.answers.refuse(span, 500, 'the message has no text "to"');
     } else {
       this.log(3, 'skipping an item of the batch that is not a message (a map)');
     }
-  }
+  };
 
-  private control(batch: Uint8Array, span: MessageSpan): void {
-    const type = textField(batch, span.typeAt);
-    if (type === 'SUBSCRIBE' || type === 'UNSUBSCRIBE') this.controls.push(batch, span, type === 'SUBSCRIBE');
-    else if (type === 'DELETE') this.delete(decodeCbor(batch.slice(span.start, span.end)) as Record<string, unknown>);
+  private control(span: MessageSpan): void {
+    const type = textField(span.bytes, fieldsOf(span).typeAt);
+    if (type === 'SUBSCRIBE' || type === 'UNSUBSCRIBE') this.controls.push(span, type === 'SUBSCRIBE');
+    else if (type === 'DELETE') this.delete(decodeCbor(span.bytes.slice(span.start, span.end)) as Record<string, unknown>);
   }
 
   // --- DELETE: carry what came before, end the session, answer ---
@@ -170,44 +182,92 @@ export class Session implements ConnectionOwner {
   // --- from the broker ---
 
   onFrame(conn: number, frame: Uint8Array): void {
-    const packets = this.connection.read(conn, frame);
-    if (!packets) return;
-    const delivered: Uint8Array[] = [];
-    for (const packet of packets) {
-      // A packet may have ended the connection (refused login, protocol error).
-      if (!this.connection.isCurrent(conn)) break;
-      this.handle(packet, delivered);
+    const connection = this.connection;
+    const ackId = connection.loneAck(conn, frame);
+    if (ackId >= 0) {
+      this.outbound.onPuback(ackId);
+    } else if (connection.receive(conn, frame)) {
+      this.packets(conn);
+    } else {
+      return;
     }
-    // Posted before the PUBACKs go out (flush), so a broker that never sees
-    // them sends again rather than us losing what it sent.
-    if (delivered.length) host.post(cborArrayOf(delivered));
     if (this.deleting && this.drainTimer !== null && this.outbound.idle) this.endSession();
   }
 
-  private handle(p: Inbound, delivered: Uint8Array[]): void {
+  // The packets of the frame just received.
+  private packets(conn: number): void {
+    const connection = this.connection;
+    const packet = connection.reader;
+    try {
+      // A packet may end the connection (refused login, protocol error).
+      while (connection.isCurrent(conn) && connection.nextPacket()) this.handle(packet);
+    } catch (e) {
+      if (!(e instanceof MalformedPacket)) throw e;
+      connection.drop(`malformed packet from the broker: ${e.message}`);
+    } finally {
+      // Posted before the PUBACKs go out (flush), so a broker that never
+      // sees them sends again rather than us losing what it sent.
+      this.postDelivered();
+    }
+  }
+
+  // One packet from the broker; PUBLISH and PUBACK, one per message each,
+  // are read in place.
+  private handle(packet: PacketReader): void {
+    const live = this.connection.live;
+    if (packet.first >> 4 === PacketType.PUBLISH) {
+      return live ? this.published(packet) : this.connection.drop('unexpected publish before CONNACK');
+    }
+    const pubackId = packet.pubackId();
+    if (pubackId >= 0) return live ? this.outbound.onPuback(pubackId) : this.connection.drop('unexpected puback before CONNACK');
+    const p = packet.decode();
     if (p.kind === 'connack') return this.connection.connack(p.returnCode, p.sessionPresent);
-    if (!this.connection.live) return this.connection.drop(`unexpected ${p.kind} before CONNACK`);
+    if (!live) return this.connection.drop(`unexpected ${p.kind} before CONNACK`);
     switch (p.kind) {
-      case 'publish': {
-        if (p.qos === 1) this.connection.write(encodeAck(PacketType.PUBACK, p.packetId));
-        // We subscribe at QoS 1, but a broker may still downgrade or upgrade;
-        // QoS 2 gets its handshake, delivered once on arrival.
-        if (p.qos === 2) this.connection.write(encodeAck(PacketType.PUBREC, p.packetId));
-        const wrong = whyNotOneMessage(p.payload);
-        if (wrong === null) delivered.push(p.payload);
-        else this.log(3, `skipping publication on ${p.topic}: ${wrong}`);
-        return;
-      }
       case 'pubrel':
-        return this.connection.write(encodeAck(PacketType.PUBCOMP, p.packetId));
-      case 'puback':
-        return this.outbound.onPuback(p.packetId);
+        return this.connection.out.ack(PacketType.PUBCOMP, p.packetId);
       case 'suback':
         return this.subscriptions.onSuback(p.packetId, p.granted);
       case 'unsuback':
         return this.subscriptions.onUnsuback(p.packetId);
       default:
         return;
+    }
+  }
+
+  private published(packet: PacketReader): void {
+    const p = this.publication;
+    packet.readPublish(p);
+    if (p.qos === 1) this.connection.out.ack(PacketType.PUBACK, p.packetId);
+    // We subscribe at QoS 1, but a broker may still downgrade or upgrade;
+    // QoS 2 gets its handshake, delivered once on arrival.
+    if (p.qos === 2) this.connection.out.ack(PacketType.PUBREC, p.packetId);
+    const bytes = packet.bytes, end = packet.bodyEnd;
+    const wrong = whyNotOneMessage(bytes, p.payloadAt, end);
+    if (wrong !== null) return this.log(3, `skipping publication on ${p.topic}: ${wrong}`);
+    if (this.single === null && this.delivered.count === 0) {
+      this.single = bytes;
+      this.singleAt = p.payloadAt;
+      this.singleEnd = end;
+      return;
+    }
+    if (this.single !== null) this.delivered.add(this.single, this.singleAt, this.singleEnd);
+    this.single = null;
+    this.delivered.add(bytes, p.payloadAt, end);
+  }
+
+  private postDelivered(): void {
+    const single = this.single;
+    if (single !== null) {
+      this.single = null;
+      // The byte before the payload (the packet id's, or the topic's) was
+      // read already: it becomes the head of a batch of one. The frame is
+      // the stub's own copy (componentize-js lifts a list<u8> into a new
+      // buffer), or the reader's.
+      single[this.singleAt - 1] = 0x81;
+      host.post(single.subarray(this.singleAt - 1, this.singleEnd));
+    } else if (this.delivered.count) {
+      host.post(this.delivered.take());
     }
   }
 

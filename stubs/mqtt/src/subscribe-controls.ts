@@ -5,7 +5,7 @@
 // 10 µs in the interpreter, and a storm hands over 64 messages of 256
 // addresses at once.
 import type { Log } from './log.ts';
-import { fieldValue, type MessageSpan, textField } from './message-scan.ts';
+import { fieldsOf, fieldValue, type MessageSpan, textField } from './message-scan.ts';
 import { ResourceList } from './resource-list.ts';
 import type { SubscribeWaiters } from './subscribe-waiters.ts';
 import { MAX_TOPIC_BYTES, type Subscriptions } from './subscriptions.ts';
@@ -44,16 +44,17 @@ export class SubscribeControls {
     return this.queue.length > 0;
   }
 
-  /** A SUBSCRIBE or UNSUBSCRIBE at `span` of `batch` (the stub's own copy); `apply` takes it in. */
-  push(batch: Uint8Array, span: MessageSpan, subscribe: boolean): void {
-    const list = ResourceList.of(batch, span.bodyAt);
+  /** A SUBSCRIBE or UNSUBSCRIBE at `span` (of the stub's own copy of a batch); `apply` takes it in. */
+  push(span: MessageSpan, subscribe: boolean): void {
+    const batch = span.bytes, fields = fieldsOf(span);
+    const list = ResourceList.of(batch, fields.bodyAt);
     // The runtime's ids are text; cbor-x is dear for anything else.
-    const id = textField(batch, span.idAt) ?? fieldValue(batch, span.idAt);
+    const id = textField(batch, fields.idAt) ?? fieldValue(batch, fields.idAt);
     if (!list) {
       this.log(3, `skipping ${subscribe ? 'SUBSCRIBE' : 'UNSUBSCRIBE'} ${String(id)}: body.resources must be a list of addresses`);
       return;
     }
-    const from = textField(batch, span.fromAt);
+    const from = textField(batch, fields.fromAt);
     this.queue.push({ subscribe, id, from, list, addresses: [], skipped: 0, firstSkipped: undefined, tooLong: null });
   }
 
