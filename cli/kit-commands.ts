@@ -6,7 +6,7 @@ import { formatReport } from '../kit/conformance/print.ts';
 import { newStub } from '../kit/new-stub.ts';
 import { pfError } from '../kernel/errors.ts';
 import { flagString, type Args } from './args.ts';
-import { keygenCommand, signCommand, verifyCommand } from './sign-commands.ts';
+import { keygenCommand, readKeyPair, signCommand, verifyCommand } from './sign-commands.ts';
 
 export async function stubCommand(args: Args): Promise<number> {
   const [sub, target] = args.positional;
@@ -20,12 +20,15 @@ export async function stubCommand(args: Args): Promise<number> {
   }
   if (sub === 'build') {
     if (!target) throw pfError('PF_ERR_KIT_USAGE', ['stub build needs the stub folder: protofly stub build <dir>']);
-    const built = await buildStub(target, { inline: args.flags.has('inline') });
+    const keyFile = flagString(args, 'key');
+    const key = keyFile === undefined ? undefined : await readKeyPair(keyFile);
+    const built = await buildStub(target, { inline: args.flags.has('inline'), key });
     // stdout carries only the descriptor, so it can be piped to a file.
     console.error(`built ${built.path} (${(built.bytes / 1024).toFixed(0)} KiB, ${built.ms} ms${built.compiler ? `, ${built.compiler}` : ''})`);
     console.error(built.runsOn.kind === 'direct'
       ? 'runs on the direct path (exactly the protofly:stub@0.1.0 world: no glue per call)'
       : `runs through jco's glue: the direct path declined it (${built.runsOn.declined})`);
+    if (key) console.error('signed, component and descriptor, with the key pair in ' + keyFile);
     console.error('the descriptor to publish:');
     console.log(JSON.stringify(built.descriptor, null, 2));
     return 0;

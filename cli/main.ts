@@ -23,9 +23,10 @@ const USAGE = `protofly — deploy protocol stubs on the fly
       the browser demo on loopback: open the printed URL
   protofly stub new <name> --lang ts|c|rust|as [--dir <parent>]
       makes a skeleton stub folder that builds and passes conformance as it is
-  protofly stub build <dir> [--inline]
+  protofly stub build <dir> [--inline] [--key <file>]
       builds <dir>/build/<name>.wasm and prints the descriptor to publish;
-      --inline puts the component inside it (one request deploys it)
+      --inline puts the component inside it (one request deploys it);
+      --key signs the component and the descriptor with that key pair
   protofly stub keygen <file>
       writes an Ed25519 key pair (wasmsign2's format) and prints its public
       key, ed25519:<base64>, to pin in runtimes

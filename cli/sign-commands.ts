@@ -22,7 +22,7 @@ export async function keygenCommand(file: string | undefined): Promise<number> {
 export async function signCommand(component: string | undefined, args: Args): Promise<number> {
   const keyFile = flagString(args, 'key');
   if (!component || !keyFile) throw pfError('PF_ERR_KIT_USAGE', ['stub sign needs a component and a key pair: protofly stub sign <component.wasm> --key <file>']);
-  const pair = await parseKeyPair(new Uint8Array(await readFile(keyFile)));
+  const pair = await readKeyPair(keyFile);
   const signed = await signComponent(new Uint8Array(await readFile(component)), pair);
   // In place, as wasmsign2 can: the descriptor's sourceHash must then be of these bytes.
   await writeFile(component, signed);
@@ -36,4 +36,12 @@ export async function verifyCommand(component: string | undefined, args: Args): 
   await verifyComponent(new Uint8Array(await readFile(component)), [key]);
   console.log(`${component}: signed by ${key}`);
   return 0;
+}
+
+/** A key pair file as `stub keygen` (or wasmsign2) writes it. */
+export async function readKeyPair(file: string) {
+  const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
+    throw pfError('PF_ERR_KIT_USAGE', [`cannot read the key pair ${file}: ${error.message}`]);
+  });
+  return parseKeyPair(new Uint8Array(bytes));
 }

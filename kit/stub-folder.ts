@@ -22,6 +22,8 @@ export interface PublishedDescriptor {
   sourceHash: string;
   configuration: Record<string, unknown>;
   connect: string[];
+  /** With `stub build --key`: the domain's signature over the rest (plugins/trust/descriptor-signature.ts). */
+  signature?: { alg: string; key: string; sig: string };
 }
 
 export async function readStubFolder(dirArg: string): Promise<StubFolder> {

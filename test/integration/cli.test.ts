@@ -1,12 +1,14 @@
 // The commands a user types, run as a user runs them: the built CLI.
 import test from 'ava';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DEPLOY_STEPS } from '../../kernel/hooks.ts';
+import { verifyDescriptor } from '../../plugins/trust/descriptor-signature.ts';
 import { builtStub } from '../helpers/built.ts';
 import { catalogue } from '../helpers/runtime.ts';
 
@@ -110,4 +112,22 @@ test('protofly stub keygen, sign and verify: a signed component verifies with it
   const domain = await catalogue(t, { default: { component } });
   const deployed = await protofly('deploy', domain.origin, '--json');
   t.like(JSON.parse(deployed.stdout), { status: 'LIVE' });
+});
+
+test('protofly stub build --key signs the component and then the descriptor, whose sourceHash is of the signed bytes', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'protofly-signed-build-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const keyFile = join(dir, 'domain.key');
+  const publicKey = (await protofly('stub', 'keygen', keyFile)).stdout.trim();
+  t.like(await protofly('stub', 'new', 'signed-echo', '--lang', 'c', '--dir', dir), { code: 0 });
+  const built = await protofly('stub', 'build', join(dir, 'signed-echo'), '--key', keyFile);
+  t.is(built.code, 0, built.stderr);
+  const descriptor = JSON.parse(built.stdout);
+  t.like(descriptor.signature, { alg: 'ed25519', key: publicKey });
+  await verifyDescriptor(descriptor, [publicKey]);
+  const component = join(dir, 'signed-echo', 'build', 'signed-echo.wasm');
+  t.like(await protofly('stub', 'verify', component, '--key', publicKey), { code: 0 });
+  t.is(descriptor.sourceHash, `sha256-${createHash('sha256').update(await readFile(component)).digest('base64')}`);
+  // What the domain declares beside the code is covered: a connect entry added after signing is caught.
+  await t.throwsAsync(verifyDescriptor({ ...descriptor, connect: [...descriptor.connect, 'wss://elsewhere.example'] }, [publicKey]), { code: 'PF_ERR_SIGNATURE_INVALID' } as never);
 });
