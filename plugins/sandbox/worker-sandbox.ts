@@ -67,8 +67,8 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
   };
   const host = createStubHost(runtime, record, () => events);
   // The stub's sockets in its worker, where the transport lets them be.
-  let delegated = runtime.service('transport').delegate?.(record);
-  let delegatedConnections = 0;
+  const transport = runtime.service('transport');
+  let delegated = transport.delegate?.(record);
   const written = trackWritten(host, limits.maxOutboundBytes, (conn, bytes, buffered) => send({ t: 'written', conn, bytes, buffered }));
   let dead = false;
   let started = false;
@@ -177,10 +177,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
       case 'close': host.close(message.conn); break;
       case 'log': host.log(message.level, message.text); break;
       case 'socket-event': delegated?.report(message.event); break;
-      case 'socket-stats':
-        delegatedConnections = message.stats.length;
-        delegated?.stats(message.stats);
-        break;
+      case 'socket-stats': delegated?.stats(message.stats); break;
       case 'memory': record.counters.memoryBytes = message.memory; break;
       case 'pong': lastPong = performance.now(); break;
       case 'ready': started = true; settle?.resolve(); break;
@@ -227,7 +224,8 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
       await worker.leave();
       return unacknowledged.splice(0).flatMap((b) => b.messages);
     },
-    hasConnections: () => (delegated ? delegatedConnections : host.connections()) > 0,
+    // A worker's sockets are known by what it last reported of them.
+    hasConnections: () => (delegated ? transport.connections(record).length : host.connections()) > 0,
   };
 }
 
