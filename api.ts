@@ -2,7 +2,7 @@
 import { clearDirectCache } from './plugins/direct/plugin.ts';
 import { clearJcoCache } from './plugins/sandbox/plugin.ts';
 export { createKernel } from './kernel/runtime.ts';
-export type { Plugin, Runtime, RuntimeOptions, DeployOptions } from './kernel/runtime.ts';
+export type { Plugin, Runtime, RuntimeOptions, DeployOptions, UpdateOptions } from './kernel/runtime.ts';
 export { createHooks, DEPLOY_STEPS, type Hooks, type DeployStep } from './kernel/hooks.ts';
 export { ERRORS, ProtoflyError, isProtoflyError, type ErrorCode } from './kernel/errors.ts';
 export * from './kernel/schemas.ts';
@@ -20,6 +20,12 @@ export { lifecyclePlugin } from './plugins/lifecycle/plugin.ts';
 export { sandboxPlugin, type SandboxOptions, type SandboxKind, type StubLimits } from './plugins/sandbox/plugin.ts';
 export { transportPlugin } from './plugins/transport/plugin.ts';
 export { directPathPlugin, clearDirectCache } from './plugins/direct/plugin.ts';
+export { trustPlugin, type TrustOptions } from './plugins/trust/plugin.ts';
+export type { KeyStore } from './plugins/trust/key-store.ts';
+export { signComponent, verifyComponent } from './plugins/trust/wasm-signature.ts';
+export { signDescriptor, verifyDescriptor } from './plugins/trust/descriptor-signature.ts';
+export { signRotation } from './plugins/trust/rotation.ts';
+export { generateKeyPair, parseKeyPair, serializeKeyPair, publicKeyToText, type KeyPair } from './plugins/trust/keys.ts';
 
 /** Forgets every component prepared in this process (what a new process starts with; cold-deploy benchmarks). */
 export function clearComponentCache(): void {

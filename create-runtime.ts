@@ -13,6 +13,8 @@ import { sandboxPlugin, type SandboxOptions } from './plugins/sandbox/plugin.ts'
 import type { ComponentCache } from './plugins/sandbox/cache/component-cache.ts';
 import type { TranspiledComponent } from './plugins/sandbox/component-instance.ts';
 import type { SpawnWorker } from './plugins/sandbox/worker/protocol.ts';
+import type { KeyStore } from './plugins/trust/key-store.ts';
+import { trustPlugin, type TrustOptions } from './plugins/trust/plugin.ts';
 import { transportPlugin, type TransportOptions, type WebSocketConstructor } from './plugins/transport/plugin.ts';
 
 export interface CreateRuntimeOptions extends Omit<RuntimeOptions, 'plugins'> {
@@ -28,6 +30,12 @@ export interface CreateRuntimeOptions extends Omit<RuntimeOptions, 'plugins'> {
    * platform can: Node).
    */
   transport?: Pick<TransportOptions, 'ca' | 'socketsInWorker'>;
+  /**
+   * Signed stubs (plugins/trust): the keys each domain signs with, whether
+   * every domain must sign, trust on first use. `store` may also be where
+   * first-use keys are kept: a file in Node, an IndexedDB name in a page.
+   */
+  trust?: Omit<TrustOptions, 'store'> & { store?: KeyStore | string };
   /** Where transpiled components are kept between runs: a directory in Node (`false`: nowhere). */
   cacheDir?: string | false;
   restart?: RestartPolicy;
@@ -48,6 +56,8 @@ export interface Platform {
   transpile?: (component: Uint8Array) => Promise<TranspiledComponent>;
   /** Whether its stub workers can hold the stubs' sockets (they have a WebSocket of their own). */
   socketsInWorker?: boolean;
+  /** Where trust on first use keeps keys: `location` is a file (Node) or a database name (browser). */
+  keyStore?(location?: string): KeyStore;
   /** The platform's SHA-256 as `sha256-<base64>`, when faster than Web Crypto's. */
   integrity?: (bytes: Uint8Array) => string | Promise<string>;
 }
@@ -59,6 +69,7 @@ export function platformRuntime(platform: Platform) {
       registryPlugin(),
       busPlugin(options.bus),
       descriptorPlugin(options.descriptor),
+      trustPlugin(trustOptions(options)),
       ...(options.directPath === false ? [] : [directPathPlugin({ cache })]),
       sandboxPlugin({
         spawnWorker: platform.spawnWorker,
@@ -73,6 +84,12 @@ export function platformRuntime(platform: Platform) {
     ];
     if (options.domainRegistry) plugins.push(domainRegistryPlugin(options.domainRegistry));
     return plugins;
+  }
+
+  function trustOptions({ trust = {} }: CreateRuntimeOptions): TrustOptions {
+    const { store, ...rest } = trust;
+    if (!rest.firstUse) return rest;
+    return { ...rest, store: typeof store === 'object' ? store : platform.keyStore?.(store) };
   }
 
   function createRuntime(options: CreateRuntimeOptions = {}): Runtime {

@@ -3,6 +3,7 @@
 import WebSocket from 'ws';
 import { platformRuntime } from './create-runtime.ts';
 import { fileCache } from './plugins/sandbox/cache/file-cache.ts';
+import { fileKeyStore } from './plugins/trust/key-store-file.ts';
 import { sha256IntegrityNode } from './plugins/sandbox/integrity-node.ts';
 import { spawnNodeWorker } from './plugins/sandbox/worker/node-spawn.ts';
 import type { WebSocketConstructor } from './plugins/transport/plugin.ts';
@@ -14,6 +15,7 @@ export const { createRuntime, defaultPlugins } = platformRuntime({
   socketsInWorker: true,
   cache: (options) => (options.cacheDir === false ? undefined : fileCache(options.cacheDir)),
   integrity: sha256IntegrityNode,
+  keyStore: (file) => fileKeyStore(file),
 });
 
 export * from './api.ts';

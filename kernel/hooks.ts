@@ -18,6 +18,11 @@ export function createHooks() {
     descriptorUrl: interpreted(new SyncWaterfallHook<[string, Domain, string]>(['url', 'domain', 'name']), 'syncWaterfall'),
     /** Steps 3–4: fetch and validate the descriptor at that URL. Return the descriptor. */
     fetchDescriptor: interpreted(new AsyncSeriesBailHook<[string, DeployContext], Descriptor>(['url', 'context']), 'asyncSeriesBail'),
+    /**
+     * Steps 3–4: may this descriptor be used (its signature, where it sends the stub)? Throw to refuse it.
+     * Part of the fetchDescriptor step, on a first deploy and an update alike, before anything it names is fetched.
+     */
+    checkDescriptor: interpreted(new AsyncSeriesHook<[Descriptor, DeployContext]>(['descriptor', 'context']), 'asyncSeries'),
     /** Steps 5–7: register the stub and allocate its runtime URL. Return its record. */
     registerStub: interpreted(new AsyncSeriesBailHook<[DeployContext], StubRecord>(['context']), 'asyncSeriesBail'),
     /** Step 7 (optional): register the stub in the domain's remote registry; never blocks the deploy. */
@@ -26,6 +31,11 @@ export function createHooks() {
     createSandbox: interpreted(new AsyncSeriesBailHook<[DeployContext], Sandbox>(['context']), 'asyncSeriesBail'),
     /** Steps 11–12: download the stub's source and check its integrity. Return its bytes. */
     loadSource: interpreted(new AsyncSeriesBailHook<[DeployContext], Uint8Array>(['context']), 'asyncSeriesBail'),
+    /**
+     * Steps 11–12: may these bytes run (their signature)? Throw to refuse them. Called by whoever loads
+     * the source, on the downloaded or inline bytes, before their hash is checked and before anything compiles.
+     */
+    checkSource: interpreted(new AsyncSeriesHook<[Uint8Array, DeployContext]>(['source', 'context']), 'asyncSeries'),
     /** Steps 11–12: is a prepared form of the source with this hash kept? Return true to skip its download, false to insist on it. */
     componentPrepared: interpreted(new AsyncSeriesBailHook<[string, DeployContext], boolean | undefined>(['sourceHash', 'context']), 'asyncSeriesBail'),
     /** Step 13: turn the verified component into what a sandbox instantiates (jco glue by default; the direct path taps first). Return it. */

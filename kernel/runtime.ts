@@ -3,6 +3,7 @@
 import { parseDomain, type Domain } from './address.ts';
 import { describe, isProtoflyError, pfError, ProtoflyError } from './errors.ts';
 import { createHooks, type Hooks } from './hooks.ts';
+import { compareVersions } from './version.ts';
 import type { Services } from './services.ts';
 import type { Descriptor } from './schemas.ts';
 import type { DeployContext, StubRecord } from './types.ts';
@@ -26,6 +27,11 @@ export interface DeployOptions {
   name?: string;
 }
 
+export interface UpdateOptions {
+  /** Take a descriptor whose `version` is older (semver) than the running one; refused with PF_ERR_DOWNGRADE otherwise. */
+  allowDowngrade?: boolean;
+}
+
 export interface Runtime {
   readonly runtimeURL: string;
   readonly hooks: Hooks;
@@ -37,8 +43,9 @@ export interface Runtime {
   /**
    * Fetches the domain's descriptor again; a new version or hash swaps the
    * running stub for the new one (same runtime URL, queued messages kept).
+   * An older version is refused (PF_ERR_DOWNGRADE) unless `allowDowngrade`.
    */
-  updateStub(domain: string): Promise<StubRecord>;
+  updateStub(domain: string, options?: UpdateOptions): Promise<StubRecord>;
   provide<K extends keyof Services>(name: K, service: Services[K]): void;
   service<K extends keyof Services>(name: K): Services[K];
   readonly bus: Services['bus'];
@@ -97,14 +104,18 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
       return relaunch(stub, stub.descriptor, reason);
     },
 
-    async updateStub(input) {
+    async updateStub(input, updateOptions = {}) {
       const { name } = parseDomain(input);
       const stub = services.registry?.get(name);
       if (!stub) return runtime.deployStub(input);
-      const context: DeployContext = { runtime, domain: stub.domain, descriptorName: 'default', steps: [], stub };
-      const url = stub.descriptorURL;
-      const descriptor = await step(context, 'fetchDescriptor', () => hooks.fetchDescriptor.promise(url, context));
+      const context: DeployContext = { runtime, domain: stub.domain, descriptorName: 'default', steps: [], stub, descriptorURL: stub.descriptorURL };
+      const descriptor = await step(context, 'fetchDescriptor', () => fetchDescriptor(context));
       if (descriptor.version === stub.descriptor.version && descriptor.sourceHash === stub.descriptor.sourceHash) return stub;
+      // An old version served again (a replayed descriptor, signed or not) is
+      // not an update: whoever serves it may be after a fixed vulnerability.
+      if (!updateOptions.allowDowngrade && (compareVersions(descriptor.version, stub.descriptor.version) ?? 0) < 0) {
+        throw pfError('PF_ERR_DOWNGRADE', [name, stub.descriptor.version, descriptor.version], { domain: name, stubURL: stub.stubURL, hook: 'fetchDescriptor' });
+      }
       const previous = stub.descriptor;
       try {
         return await relaunch(stub, descriptor, `update to ${descriptor.version}`);
@@ -146,13 +157,20 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
     // Steps 3–4: the descriptor, from the domain's well-known URI.
     context.descriptorURL = await step(context, 'descriptorUrl', async () =>
       hooks.descriptorUrl.call('', domain, context.descriptorName) || undefined);
-    context.descriptor = await step(context, 'fetchDescriptor', () =>
-      hooks.fetchDescriptor.promise(context.descriptorURL!, context));
+    context.descriptor = await step(context, 'fetchDescriptor', () => fetchDescriptor(context));
     // Steps 5–8: a runtime URL from the registry, which starts watching its status.
     const stub = context.stub = await step(context, 'registerStub', () => hooks.registerStub.promise(context));
     await step(context, 'registerInDomain', async () => { await hooks.registerInDomain.promise(stub); return true; });
     await launch(context);
     return stub;
+  }
+
+  // A descriptor is fetched, then checked (signature, origins) before
+  // anything it names is fetched or run.
+  async function fetchDescriptor(context: DeployContext): Promise<Descriptor | undefined> {
+    const descriptor = await hooks.fetchDescriptor.promise(context.descriptorURL!, context);
+    if (descriptor) await hooks.checkDescriptor.promise(descriptor, context);
+    return descriptor;
   }
 
   // Steps 9–17, for a first deploy, a restart and an update alike.

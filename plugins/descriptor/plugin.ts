@@ -32,6 +32,7 @@ export function descriptorPlugin(options: DescriptorOptions = {}): Plugin {
           if (result.reason === 'status') throw pfError('PF_ERR_DESCRIPTOR_UNREACHABLE', [`${url} (HTTP ${result.status})`], where);
           if (result.reason === 'too-large') throw pfError('PF_ERR_TOO_LARGE', [`the descriptor at ${url}`, maxBytes], where);
           if (result.reason === 'timeout') throw pfError('PF_ERR_DESCRIPTOR_TIMEOUT', [url, timeoutMs], where);
+          if (result.reason === 'insecure-redirect') throw pfError('PF_ERR_INSECURE_REDIRECT', [result.from, result.to], where);
           throw pfError('PF_ERR_DESCRIPTOR_UNREACHABLE', [`${url}: ${result.detail}`], where);
         }
         return parseDescriptor(result.bytes, where);

@@ -13,7 +13,7 @@ import { storeInBackground } from '../sandbox/cache/store-in-background.ts';
 import type { PreparedComponent } from '../sandbox/component-instance.ts';
 import { LruPromises } from '../sandbox/lru-promises.ts';
 import { capMemory } from '../sandbox/memory-limit.ts';
-import { substep } from '../sandbox/substep.ts';
+import { substep } from '../../kernel/substep.ts';
 import { largestCoreModule, recognise } from './component-shape.ts';
 
 export interface DirectPathOptions {

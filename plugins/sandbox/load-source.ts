@@ -1,6 +1,7 @@
 // Seed steps 11–12: the stub's component, from where its descriptor says —
 // downloaded (bounded in size and time) or carried inside the descriptor —
-// and checked against the descriptor's sourceHash before anything uses it.
+// and checked (its signature, by whoever taps checkSource; its hash against
+// the descriptor's sourceHash) before anything uses it.
 import { pfError } from '../../kernel/errors.ts';
 import type { Runtime } from '../../kernel/runtime.ts';
 import { INLINE_SOURCE, type Descriptor } from '../../kernel/schemas.ts';
@@ -8,7 +9,7 @@ import type { DeployContext } from '../../kernel/types.ts';
 import { boundedGet } from '../http/get.ts';
 import { decodeInlineSource, inlineSourceSize } from './inline-source.ts';
 import { sameIntegrity } from './integrity.ts';
-import { substep } from './substep.ts';
+import { substep } from '../../kernel/substep.ts';
 
 export interface SourceLimits {
   maxSourceBytes: number;
@@ -25,6 +26,9 @@ export async function fetchVerifiedSource(runtime: Runtime, context: DeployConte
   const bytes = descriptor.sourcePackageURL === INLINE_SOURCE
     ? await substep(runtime, context, 'loadSource', 'inline', async () => inlineSource(descriptor, limits, where))
     : await download(runtime, context, new URL(descriptor.sourcePackageURL, context.descriptorURL).href, limits, where);
+  // Its signature first: bytes changed after signing are named as such,
+  // rather than as a hash that no longer matches.
+  await runtime.hooks.checkSource.promise(bytes, context);
   const actual = await substep(runtime, context, 'loadSource', 'integrity', async () => limits.integrity(bytes));
   if (!sameIntegrity(descriptor.sourceHash, actual)) throw pfError('PF_ERR_INTEGRITY', [descriptor.sourceHash, actual], where);
   return bytes;
@@ -34,6 +38,7 @@ async function download(runtime: Runtime, context: DeployContext, url: string, l
   const result = await substep(runtime, context, 'loadSource', 'download', () => boundedGet(url, { maxBytes: limits.maxSourceBytes, timeoutMs: limits.timeoutMs }));
   if (!result.ok) {
     if (result.reason === 'too-large') throw pfError('PF_ERR_TOO_LARGE', [`the stub source at ${url}`, limits.maxSourceBytes], where);
+    if (result.reason === 'insecure-redirect') throw pfError('PF_ERR_INSECURE_REDIRECT', [result.from, result.to], where);
     const detail = result.reason === 'status' ? `HTTP ${result.status}` : result.detail;
     throw pfError('PF_ERR_SOURCE_UNREACHABLE', [`${url} (${detail})`], where);
   }

@@ -14,7 +14,7 @@ import { startInThread, type SandboxStart } from './in-thread.ts';
 import { sha256Integrity } from './integrity.ts';
 import { fetchVerifiedSource } from './load-source.ts';
 import { LruPromises } from './lru-promises.ts';
-import { substep } from './substep.ts';
+import { substep } from '../../kernel/substep.ts';
 import type { ComponentCache } from './cache/component-cache.ts';
 import { pagesFor } from './memory-limit.ts';
 import { connectionLimits } from '../transport/limits.ts';

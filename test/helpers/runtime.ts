@@ -21,9 +21,16 @@ const JCO_ONLY = process.env.PROTOFLY_TEST_PATH === 'jco';
 export function runtime(t: ExecutionContext, options: CreateRuntimeOptions = {}) {
   const created = createRuntime(JCO_ONLY ? { directPath: false, ...options } : options);
   const errors: ProtoflyError[] = [];
-  created.hooks.error.tap('test', (error) => { errors.push(error); });
+  // A stub that is not signed by a key the runtime knows is reported and
+  // runs (plugins/trust): most tests deploy such stubs, and keep those apart.
+  const warnings: ProtoflyError[] = [];
+  created.hooks.error.tap('test', (error) => { (isUnsignedWarning(error) ? warnings : errors).push(error); });
   t.teardown(() => created.close());
-  return Object.assign(created, { errors });
+  return Object.assign(created, { errors, warnings });
+}
+
+function isUnsignedWarning(error: ProtoflyError): boolean {
+  return (error.code === 'PF_ERR_SIGNATURE_MISSING' || error.code === 'PF_ERR_SIGNATURE_UNTRUSTED') && error.hook === 'fetchDescriptor';
 }
 
 /** Two runtimes with the domain's login, its stub deployed in both; alice lives in alpha, bob in beta. */

@@ -1,7 +1,7 @@
 // Sub-steps show where a step's time goes (download, transpile…); a deploy
 // from a cache has fewer of them.
-import type { Runtime } from '../../kernel/runtime.ts';
-import type { DeployContext } from '../../kernel/types.ts';
+import type { Runtime } from './runtime.ts';
+import type { DeployContext } from './types.ts';
 
 export async function substep<T>(runtime: Runtime, context: DeployContext, parent: string, hook: string, run: () => Promise<T>): Promise<T> {
   const started = performance.now();
