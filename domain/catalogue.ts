@@ -100,7 +100,7 @@ export async function startCatalogue(options: CatalogueOptions): Promise<Catalog
     if (override && (override.status !== undefined || override.body !== undefined)) {
       const body = override.body;
       const payload = body === undefined ? '' : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
-      res.writeHead(override.status ?? 200, { 'content-type': typeof body === 'object' && !(body instanceof Uint8Array) ? 'application/json' : 'application/octet-stream' });
+      res.writeHead(override.status ?? 200, { 'content-type': typeof body === 'object' && !(body instanceof Uint8Array) ? 'application/json' : 'application/octet-stream', ...PUBLIC });
       res.end(payload);
       return;
     }

@@ -9,13 +9,18 @@ import { chromium, type BrowserContext } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
-/** A browser closed when the test ends; `env` for what it reads there (a HOME with its NSS database). */
-export async function launchChromium(t: ExecutionContext, env?: NodeJS.ProcessEnv): Promise<BrowserContext> {
+/**
+ * A browser closed when the test ends; `env` for what it reads there (a HOME
+ * with its NSS database); `extraArgs` such as `--host-resolver-rules` (names
+ * that resolve to loopback, so a test can use a host name off loopback
+ * without leaving the machine).
+ */
+export async function launchChromium(t: ExecutionContext, env?: NodeJS.ProcessEnv, extraArgs: string[] = []): Promise<BrowserContext> {
   const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'protofly-chromium-')), {
     executablePath: CHROMIUM,
     headless: true,
     ...(env ? { env } : {}),
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', ...extraArgs],
   });
   t.teardown(() => context.close());
   return context;

@@ -19,6 +19,8 @@ export interface Publication {
   component?: KeyPair;
   /** Who signs the descriptor; undefined: it goes unsigned. */
   descriptor?: KeyPair;
+  /** Other bytes than the first publication's (a custom section with this text): a component no cache has seen. */
+  variant?: string;
   /** A change to the bytes after they were signed. */
   tamperComponent?: (bytes: Uint8Array) => void;
   /** A change to the descriptor before it is signed. */
@@ -41,7 +43,8 @@ export async function signedDomain(t: ExecutionContext, pair: KeyPair | undefine
 
   /** Serves the stub anew, signed (or not, or tampered with) as asked. */
   async function publish(how: Publication) {
-    const bytes = how.component ? await signComponent(unsigned, how.component) : unsigned.slice();
+    const source = how.variant ? withCustomSection(unsigned, how.variant) : unsigned;
+    const bytes = how.component ? await signComponent(source, how.component) : source.slice();
     const hash = sha256(bytes);
     how.tamperComponent?.(bytes);
     domain.override(sourcePath, { body: bytes });
@@ -56,4 +59,11 @@ export async function signedDomain(t: ExecutionContext, pair: KeyPair | undefine
 
   if (pair) await publish({ component: pair, descriptor: pair });
   return { domain, publish, sourcePath, key: pair ? publicKeyToText(pair.publicKey) : undefined };
+}
+
+function withCustomSection(bytes: Uint8Array, text: string): Uint8Array {
+  const name = new TextEncoder().encode('protofly-variant');
+  const payload = new TextEncoder().encode(text);
+  if (1 + name.length + payload.length > 127) throw new Error('a variant text of at most 100 bytes');
+  return Uint8Array.from([...bytes, 0, 1 + name.length + payload.length, name.length, ...name, ...payload]);
 }
