@@ -1,6 +1,7 @@
 // What both entries (Node, browser) export besides createRuntime.
 import { clearDirectCache } from './plugins/direct/plugin.ts';
 import { clearJcoCache } from './plugins/sandbox/plugin.ts';
+import { clearVerifiedSources } from './plugins/trust/plugin.ts';
 export { createKernel } from './kernel/runtime.ts';
 export type { Plugin, Runtime, RuntimeOptions, DeployOptions, UpdateOptions } from './kernel/runtime.ts';
 export { createHooks, DEPLOY_STEPS, type Hooks, type DeployStep } from './kernel/hooks.ts';
@@ -31,6 +32,7 @@ export { generateKeyPair, parseKeyPair, serializeKeyPair, publicKeyToText, type 
 export function clearComponentCache(): void {
   clearJcoCache();
   clearDirectCache();
+  clearVerifiedSources();
 }
 export { recognise as recogniseStubComponent } from './plugins/direct/component-shape.ts';
 export type { CreateRuntimeOptions } from './create-runtime.ts';

@@ -229,7 +229,8 @@ async function deployOnce(stub: string, origin: string, cacheDir: string | false
   const runtime = createRuntime({ cacheDir, sandbox: { kind } });
   if (upMs > 0) await new Promise((resolve) => setTimeout(resolve, upMs));
   const errors: unknown[] = [];
-  runtime.hooks.error.tap('bench', (error) => { errors.push(error); });
+  // An unsigned stub's warning (plugins/trust) is not a failure of the deploy.
+  runtime.hooks.error.tap('bench', (error) => { if (!error.code.startsWith('PF_ERR_SIGNATURE_')) errors.push(error); });
   if (onStep) runtime.hooks.step.tap('bench', onStep);
   try {
     let deployed: StepTiming[] | undefined;

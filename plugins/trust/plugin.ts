@@ -64,6 +64,11 @@ interface Verdict {
 const verifiedSources = new Map<string, Set<string>>();
 const VERIFIED_KEPT = 256;
 
+/** Forgets which sources were checked (what a new process starts with). */
+export function clearVerifiedSources(): void {
+  verifiedSources.clear();
+}
+
 function rememberVerified(hash: string, key: string): void {
   if (!verifiedSources.has(hash) && verifiedSources.size >= VERIFIED_KEPT) verifiedSources.delete(verifiedSources.keys().next().value!);
   const keys = verifiedSources.get(hash) ?? new Set();

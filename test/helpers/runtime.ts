@@ -30,7 +30,7 @@ export function runtime(t: ExecutionContext, options: CreateRuntimeOptions = {})
 }
 
 function isUnsignedWarning(error: ProtoflyError): boolean {
-  return (error.code === 'PF_ERR_SIGNATURE_MISSING' || error.code === 'PF_ERR_SIGNATURE_UNTRUSTED') && error.hook === 'fetchDescriptor';
+  return error.code.startsWith('PF_ERR_SIGNATURE_');
 }
 
 /** Two runtimes with the domain's login, its stub deployed in both; alice lives in alpha, bob in beta. */
