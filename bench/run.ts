@@ -9,11 +9,12 @@ import * as deploy from './deploy.ts';
 import * as exportCall from './export-call.ts';
 import * as recovery from './recovery.ts';
 import * as scale from './scale.ts';
+import * as signedDeploy from './signed-deploy.ts';
 import type { BenchContext, Benchmark, Figure } from './stats.ts';
 import * as stubBoundary from './stub-boundary.ts';
 import { renderTable } from './table.ts';
 
-const BENCHMARKS: Benchmark[] = [busRouting, exportCall, stubBoundary, brokerE2e, recovery, deploy, scale];
+const BENCHMARKS: Benchmark[] = [busRouting, exportCall, stubBoundary, brokerE2e, recovery, deploy, signedDeploy, scale];
 
 interface Args { smoke: boolean; json: boolean; only: string[] }
 

@@ -53,24 +53,15 @@ function byCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-const SHORT_ESCAPES: Record<number, string> = { 0x08: '\\b', 0x09: '\\t', 0x0a: '\\n', 0x0c: '\\f', 0x0d: '\\r', 0x22: '\\"', 0x5c: '\\\\' };
+// A lone surrogate: a high one not followed by a low one, or a low one not after a high one.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+// §3.2.2.2 is JSON.stringify's string escaping (ES2019 and later), which
+// escapes a lone surrogate instead of refusing it: that one case is checked
+// first. Native, where a loop in JavaScript took milliseconds over a
+// component carried inside its descriptor.
 function quote(text: string): string {
-  let out = '"';
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit >= 0xd800 && unit <= 0xdfff) {
-      const pairs = unit <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
-      if (!pairs) throw new TypeError(`a lone surrogate (\\u${unit.toString(16)}) is not I-JSON`);
-      out += text[i] + text[i + 1];
-      i++;
-    } else if (SHORT_ESCAPES[unit] !== undefined) {
-      out += SHORT_ESCAPES[unit];
-    } else if (unit < 0x20) {
-      out += `\\u${unit.toString(16).padStart(4, '0')}`; // lowercase hex, §3.2.2.2
-    } else {
-      out += text[i];
-    }
-  }
-  return `${out}"`;
+  const lone = LONE_SURROGATE.exec(text);
+  if (lone) throw new TypeError(`a lone surrogate (\\u${lone[0].charCodeAt(0).toString(16)}) is not I-JSON`);
+  return JSON.stringify(text);
 }
