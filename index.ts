@@ -3,10 +3,14 @@
 import WebSocket from 'ws';
 import { platformRuntime } from './create-runtime.ts';
 import { fileCache } from './plugins/sandbox/cache/file-cache.ts';
+import { useNativeChecks } from './plugins/trust/ed25519.ts';
+import { nodeChecks } from './plugins/trust/ed25519-node.ts';
 import { fileKeyStore } from './plugins/trust/key-store-file.ts';
 import { sha256IntegrityNode } from './plugins/sandbox/integrity-node.ts';
 import { spawnNodeWorker } from './plugins/sandbox/worker/node-spawn.ts';
 import type { WebSocketConstructor } from './plugins/transport/plugin.ts';
+
+useNativeChecks(nodeChecks);
 
 export const { createRuntime, defaultPlugins } = platformRuntime({
   WebSocket: WebSocket as unknown as WebSocketConstructor,
