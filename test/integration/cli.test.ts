@@ -38,6 +38,8 @@ test('protofly demo --json reports LIVE and every message sent was received', as
   t.true(report.steps.every((s: { ms: number }) => typeof s.ms === 'number' && s.ms >= 0));
   // A first impression is the fast path: the C stub, run without jco.
   t.like(report, { stub: 'mqtt-c', language: 'C', path: 'direct' });
+  // The domain signed its stubs with a key made for the run, which both runtimes pinned.
+  t.regex(report.publicKey, /^ed25519:[A-Za-z0-9+/]{43}=$/);
 });
 
 test('protofly demo --stub mqtt-ts carries the same messages through the TypeScript stub, and names it', async (t) => {
@@ -46,6 +48,7 @@ test('protofly demo --stub mqtt-ts carries the same messages through the TypeScr
   t.like(JSON.parse(stdout), { status: 'LIVE', sent: 100, received: 100, stub: 'mqtt-ts', language: 'TypeScript' });
   const text = await protofly('demo', '--count', '20');
   t.regex(text.stdout, /^sent 20 alice → bob, received 20, in order, \d+ msg\/s through the C stub mqtt-c \(direct path\)$/m);
+  t.regex(text.stdout, /^signed by ed25519:[A-Za-z0-9+/]{43}=, pinned in both runtimes$/m);
   const wrong = await protofly('demo', '--stub', 'mqtt-go');
   t.is(wrong.code, 2);
   t.regex(wrong.stderr, /--stub must be one of mqtt-c, mqtt-ts, not "mqtt-go"/);
