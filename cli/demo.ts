@@ -1,8 +1,11 @@
 // The main job: a local domain, two runtimes, one stub deployed in each, and
-// messages from a hyperty in one runtime to a hyperty in the other.
+// messages from a hyperty in one runtime to a hyperty in the other. The
+// domain signs its stubs with a key made for the run (kept in memory only),
+// and both runtimes pin it.
 import { createRuntime } from '../index.ts';
 import type { Message } from '../kernel/schemas.ts';
 import type { StepTiming } from '../kernel/types.ts';
+import { generateKeyPair } from '../plugins/trust/keys.ts';
 import { DEFAULT_LOCAL_STUB, LOCAL_STUBS, serveDomain, type LocalStubName } from '../domain/serve.ts';
 import { printSteps } from './step-printer.ts';
 
@@ -23,6 +26,8 @@ export interface DemoResult {
   /** Which stub carried the messages (`mqtt-c`, `mqtt-ts`) and what it is written in. */
   stub: LocalStubName;
   language: string;
+  /** The key the domain signed its stubs with and the runtimes pinned, `ed25519:<base64>`. */
+  publicKey: string;
   /** How the stub's component runs: `direct` or `jco`. */
   path?: string;
   messagesPerSecond: number;
@@ -36,12 +41,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const write = options.write ?? (() => {});
   const chosen = options.stub ?? DEFAULT_LOCAL_STUB;
   const { language } = LOCAL_STUBS[chosen];
-  const domain = await serveDomain({ brokerURL: options.brokerURL, stub: chosen, users: { [DEMO_USER.username]: DEMO_USER.password } });
+  const domain = await serveDomain({ brokerURL: options.brokerURL, stub: chosen, users: { [DEMO_USER.username]: DEMO_USER.password }, sign: await generateKeyPair() });
+  const publicKey = domain.publicKey!;
   const identity = { credentials: { [domain.catalogue.domain]: DEMO_USER } };
-  const alpha = createRuntime({ identity });
-  const beta = createRuntime({ identity });
+  const trust = { keys: { [domain.catalogue.domain]: [publicKey] } };
+  // A key made for the run signs the component anew, so its hash is new each
+  // run: a compiled copy kept on disk would never be read again.
+  const alpha = createRuntime({ identity, trust, cacheDir: false });
+  const beta = createRuntime({ identity, trust, cacheDir: false });
   try {
     write(`domain ${domain.catalogue.origin}  (broker ${domain.brokerURL}; stub ${chosen}, written in ${language})`);
+    write(`signed by ${publicKey}, pinned in both runtimes`);
     printSteps(alpha, 'alpha', write);
     printSteps(beta, 'beta ', write);
 
@@ -82,6 +92,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       stubURL: stub.stubURL,
       stub: chosen,
       language,
+      publicKey,
       path: stub.path?.kind,
       messagesPerSecond: Math.round(inbox.length / seconds),
       deployMs: Math.round(deployMs),

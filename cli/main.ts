@@ -6,6 +6,7 @@ import { LOCAL_STUBS, serveDomain, type LocalStubName } from '../domain/serve.ts
 import { flagNumber, flagString, parseArgs, type Args } from './args.ts';
 import { runDemo } from './demo.ts';
 import { conformanceCommand, stubCommand } from './kit-commands.ts';
+import { readKeyPair } from './sign-commands.ts';
 import { printSteps } from './step-printer.ts';
 
 const USAGE = `protofly — deploy protocol stubs on the fly
@@ -15,12 +16,14 @@ const USAGE = `protofly — deploy protocol stubs on the fly
       (the C MQTT stub unless --stub names the TypeScript one)
   protofly deploy <domain> [--json] [--name N] [--user U --password P]
       deploys the domain's stub and waits for its status
-  protofly serve [<stub dir>] [--port N] [--broker-port N] [--broker ws://…] [--user U --password P] [--stub mqtt-c|mqtt-ts]
+  protofly serve [<stub dir>] [--port N] [--broker-port N] [--broker ws://…] [--user U --password P] [--stub mqtt-c|mqtt-ts] [--key <file>]
       serves a local domain: descriptors, stubs, and an embedded MQTT broker;
       the C MQTT stub is its default (--stub names another), or with a stub
-      folder, that folder's built stub
+      folder, that folder's built stub; --key signs every stub and descriptor
+      with that key pair (stub keygen) and prints the key for runtimes to pin
   protofly serve --demo [--port N]
-      the browser demo on loopback: open the printed URL
+      the browser demo on loopback, its stubs signed with a key made at start:
+      open the printed URL
   protofly stub new <name> --lang ts|c|rust|as [--dir <parent>]
       makes a skeleton stub folder that builds and passes conformance as it is
   protofly stub build <dir> [--inline] [--key <file>]
@@ -69,9 +72,12 @@ export async function main(argv: string[]): Promise<number> {
         }
       }
       case 'serve': {
+        const keyFile = args.flags.get('key');
+        if (keyFile === true) throw new UsageError('--key needs the key pair file that `protofly stub keygen` wrote');
         if (args.flags.has('demo')) {
+          if (keyFile) throw new UsageError('serve --demo signs with a key of its own; --key is for serve without --demo');
           const demo = await serveDemo({ port: flagNumber(args, 'port', 0) });
-          console.log(`demo at ${demo.url}  (broker ${demo.brokerURL}; Ctrl-C stops it)`);
+          console.log(`demo at ${demo.url}  (broker ${demo.brokerURL}; stubs signed by ${demo.domain.publicKey}; Ctrl-C stops it)`);
           await untilStopped();
           await demo.close();
           return 0;
@@ -84,8 +90,13 @@ export async function main(argv: string[]): Promise<number> {
           brokerURL: flagString(args, 'broker'),
           users: user ? { [user]: flagString(args, 'password') ?? '' } : undefined,
           stub: localStub(args),
+          sign: keyFile ? await readKeyPair(keyFile) : undefined,
         });
         console.log(`serving ${domain.catalogue.origin}  (descriptor: ${domain.catalogue.origin}/.well-known/protocolstub/default, broker: ${domain.brokerURL})`);
+        if (domain.publicKey) {
+          console.log(`stubs and descriptors signed by ${domain.publicKey}; pin it in the runtimes that deploy from here:`);
+          console.log(`  createRuntime({ trust: { keys: { '${domain.catalogue.domain}': ['${domain.publicKey}'] } } })`);
+        }
         await untilStopped();
         await domain.close();
         return 0;

@@ -1,10 +1,29 @@
-// Shows a deploy as it happens: one line per step with its time.
+// Shows a deploy as it happens: one line per step with its time, and under
+// it the sub-steps it was made of (download, compile, signature…).
 import type { Runtime } from '../kernel/runtime.ts';
+import type { StepEvent } from '../kernel/types.ts';
+
+// Sub-steps that are checks: their line says it passed.
+const CHECKS = new Set(['signature', 'integrity']);
 
 export function printSteps(runtime: Runtime, label: string, write: (line: string) => void): void {
+  // A sub-step ends before the step it is part of: its line waits for that
+  // step's, by domain (one runtime deploys several at once) and step.
+  const waiting = new Map<string, string[]>();
   runtime.hooks.step.tap('StepPrinter', (event) => {
+    if (event.phase === 'start') return;
+    if (event.parent) {
+      const key = `${event.domain} ${event.parent}`;
+      waiting.set(key, [...waiting.get(key) ?? [], subStepLine(label, event)]);
+      return;
+    }
     if (event.phase === 'end') write(`  ${label}  ${event.hook.padEnd(17)} ${event.ms.toFixed(1).padStart(8)} ms`);
     if (event.phase === 'error') write(`  ${label}  ${event.hook.padEnd(17)} failed: ${(event.error as Error)?.message ?? event.error}`);
+    const key = `${event.domain} ${event.hook}`;
+    for (const line of waiting.get(key) ?? []) write(line);
+    waiting.delete(key);
+    // The deploy ends here: what its later steps had begun is not theirs to show.
+    if (event.phase === 'error') for (const other of waiting.keys()) if (other.startsWith(`${event.domain} `)) waiting.delete(other);
   });
   runtime.hooks.step.tap('StepPrinterPath', (event) => {
     if (event.phase !== 'end' || event.hook !== 'instantiate' || event.parent) return;
@@ -16,3 +35,14 @@ export function printSteps(runtime: Runtime, label: string, write: (line: string
     write(`  ${label}  status ${value}${reason}  ${stub.stubURL}`);
   });
 }
+
+// Indented under its step, its time in the same column as the steps'.
+function subStepLine(label: string, event: StepEvent): string {
+  if (event.phase === 'error') {
+    const error = event.error as { code?: string; message?: string } | undefined;
+    return `  ${label}    ${event.hook} ✗ ${error?.code ? `${error.code}: ` : ''}${error?.message ?? event.error}`;
+  }
+  const name = CHECKS.has(event.hook) ? `${event.hook} ✓` : event.hook;
+  return `  ${label}    ${name.padEnd(15)} ${event.ms.toFixed(1).padStart(8)} ms`;
+}
+

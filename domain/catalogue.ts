@@ -6,6 +6,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 import { INLINE_SOURCE, type Descriptor } from '../kernel/schemas.ts';
+import { signDescriptor } from '../plugins/trust/descriptor-signature.ts';
+import { publicKeyToText, type KeyPair } from '../plugins/trust/keys.ts';
+import { signComponent } from '../plugins/trust/wasm-signature.ts';
 
 export interface CatalogueEntry {
   /** Path of the built component (`build/stubs/mqtt.wasm`). */
@@ -29,6 +32,8 @@ export interface Catalogue {
   origin: string;
   /** The domain's name in addresses: `127.0.0.1:PORT`. */
   domain: string;
+  /** The key the stubs and descriptors are signed with, `ed25519:<base64>`, to pin in runtimes; absent when unsigned. */
+  publicKey?: string;
   /** Requests served, by path (without query). */
   hits(path: string): number;
   descriptor(name: string): Record<string, unknown>;
@@ -49,6 +54,11 @@ export interface CatalogueOptions {
    * trip instead of two. Default 64 KiB; 0 serves every one by URL.
    */
   inlineMaxBytes?: number;
+  /**
+   * The domain's key pair: every component is signed with it (a wasmsign2
+   * `signature` section) and every descriptor too, over all it declares.
+   */
+  sign?: KeyPair;
   /** Extra requests (a demo page, its scripts) answered before the catalogue's own. */
   extra?: (path: string, req: IncomingMessage, res: ServerResponse) => Promise<boolean> | boolean;
 }
@@ -63,13 +73,22 @@ export async function startCatalogue(options: CatalogueOptions): Promise<Catalog
   const descriptors = new Map<string, Record<string, unknown>>();
   const inlineMaxBytes = options.inlineMaxBytes ?? 64 * 1024;
   const sources = new Map<string, Uint8Array>();
+  // Read (and signed) once a file: a local domain serves its chosen stub
+  // under two names, `default` and its own.
+  const read = new Map<string, Promise<Uint8Array>>();
+  const componentOf = (path: string) => {
+    if (!read.has(path)) read.set(path, readFile(path).then((bytes) => options.sign ? signComponent(bytes, options.sign) : bytes));
+    return read.get(path)!;
+  };
   for (const [name, entry] of Object.entries(options.entries)) {
     const { component, version, configuration, connect, ...rest } = entry;
-    const bytes = await readFile(component);
+    // Signed before it is hashed: the sourceHash is of the bytes served.
+    const signed = await componentOf(component);
+    const bytes = Buffer.from(signed.buffer, signed.byteOffset, signed.byteLength);
     const file = `/stubs/${basename(component)}`;
     sources.set(file, bytes);
     const inline = bytes.byteLength <= inlineMaxBytes;
-    descriptors.set(name, {
+    const descriptor = {
       name, version: version ?? '0.1.0',
       sourcePackageURL: inline ? INLINE_SOURCE : file,
       ...(inline ? { sourcePackage: { encoding: 'base64', sourceCode: bytes.toString('base64') } } : {}),
@@ -77,7 +96,10 @@ export async function startCatalogue(options: CatalogueOptions): Promise<Catalog
       configuration: configuration ?? {},
       connect: connect ?? [],
       ...rest,
-    });
+    };
+    // Signed last, over what a runtime reads: the JSON as served (a field
+    // left undefined is not in it).
+    descriptors.set(name, options.sign ? await signDescriptor(JSON.parse(JSON.stringify(descriptor)), options.sign) : descriptor);
   }
   // Written once: a descriptor with its component inline is tens of KiB.
   const served = new Map([...descriptors].map(([name, d]) => [name, JSON.stringify(d, null, 2)]));
@@ -146,6 +168,7 @@ export async function startCatalogue(options: CatalogueOptions): Promise<Catalog
   return {
     origin: `http://${host}:${port}`,
     domain: `${host}:${port}`,
+    publicKey: options.sign && publicKeyToText(options.sign.publicKey),
     hits: (path) => hits.get(path) ?? 0,
     descriptor: (name) => structuredClone(descriptors.get(name)!),
     override(path, value) {

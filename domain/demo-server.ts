@@ -1,11 +1,13 @@
 // `protofly serve --demo`: the browser demo on loopback. One origin serves the
 // page, the protofly bundle and the demo domain's catalogue; an embedded
 // broker carries the messages; a second domain serves a stub that loops
-// forever, to show a page surviving it.
+// forever, to show a page surviving it. The demo domain signs its stubs with a
+// key made at start, which the page pins; the looping one is left unsigned.
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateKeyPair } from '../plugins/trust/keys.ts';
 import { startEmbeddedBroker } from './broker.ts';
 import { startCatalogue, type Catalogue } from './catalogue.ts';
 import { BUILT_STUBS, DEFAULT_LOCAL_STUB, LOCAL_STUBS } from './serve.ts';
@@ -60,11 +62,12 @@ export async function serveDemo(options: { port?: number } = {}): Promise<DemoSe
   let config = '';
   const domain = await startCatalogue({
     port: options.port,
+    sign: await generateKeyPair(),
     entries: { default: { component: join(BUILT_STUBS, LOCAL_STUBS[DEFAULT_LOCAL_STUB].file), name: DEFAULT_LOCAL_STUB, configuration: { url: broker.url }, connect: [broker.url] } },
     extra: (path, req, res) => serveStatic(path, req, res, csp, config),
   });
   csp = pageCSP([broker.url.replace(/\/mqtt$/, ''), hostile.origin]);
-  config = JSON.stringify({ origin: domain.origin, domain: domain.domain, hostileOrigin: hostile.origin, hostileDomain: hostile.domain, credentials: DEMO_USER });
+  config = JSON.stringify({ origin: domain.origin, domain: domain.domain, publicKey: domain.publicKey, hostileOrigin: hostile.origin, hostileDomain: hostile.domain, credentials: DEMO_USER });
   return {
     url: `${domain.origin}/`,
     domain,

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.ts';
 import { startCatalogue, type Catalogue, type CatalogueEntry } from './catalogue.ts';
 import { builtComponent, readStubFolder } from '../kit/stub-folder.ts';
+import type { KeyPair } from '../plugins/trust/keys.ts';
 
 /** The package's built stubs (`mqtt.wasm`, `mqtt-c.wasm`, `nats-rust.wasm`…), where it is installed or cloned. */
 export const BUILT_STUBS = fileURLToPath(new URL('../build/stubs/', import.meta.url));
@@ -27,6 +28,8 @@ export interface LocalDomain {
   /** The broker's WebSocket URL. */
   brokerURL: string;
   broker?: EmbeddedBroker;
+  /** The domain's public key, `ed25519:<base64>`, when it signs its stubs: what runtimes pin for `catalogue.domain`. */
+  publicKey?: string;
   close(): Promise<void>;
 }
 
@@ -46,6 +49,8 @@ export interface ServeOptions {
   stubDir?: string;
   /** Which of LOCAL_STUBS is the domain's `default` (`mqtt-c` unless asked). */
   stub?: LocalStubName;
+  /** The domain's key pair (`parseKeyPair` of a `protofly stub keygen` file): its stubs and descriptors are served signed. */
+  sign?: KeyPair;
 }
 
 export async function serveDomain(options: ServeOptions = {}): Promise<LocalDomain> {
@@ -55,6 +60,7 @@ export async function serveDomain(options: ServeOptions = {}): Promise<LocalDoma
     const catalogue = await startCatalogue({
       port: options.port,
       registry: options.registry,
+      sign: options.sign,
       entries: {
         ...await localStubEntries(options.stubsDir ?? BUILT_STUBS, brokerURL, options.stub ?? DEFAULT_LOCAL_STUB),
         ...(options.stubDir ? { default: await folderEntry(options.stubDir, brokerURL) } : {}),
@@ -65,6 +71,7 @@ export async function serveDomain(options: ServeOptions = {}): Promise<LocalDoma
       catalogue,
       brokerURL,
       broker,
+      publicKey: catalogue.publicKey,
       async close() {
         await catalogue.close();
         await broker?.close();

@@ -9,6 +9,7 @@ document.addEventListener('securitypolicyviolation', (event) => {
   state.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
 });
 document.querySelector('#domain').textContent = config.domain;
+document.querySelector('#key').textContent = config.publicKey;
 
 function setBadge(badge, value, text = value) {
   badge.dataset.status = value;
@@ -44,8 +45,12 @@ async function startPane(section) {
   const pane = { status: 'NONE', steps: [], received: [], deployMs: 0 };
   state.panes[name] = pane;
 
-  // The identity module asks the page for the domain's credentials.
-  const runtime = createRuntime({ identity: { lookup: () => config.credentials } });
+  // The identity module asks the page for the domain's credentials; the
+  // domain's stubs must be signed by the key the server made at start.
+  const runtime = createRuntime({
+    identity: { lookup: () => config.credentials },
+    trust: { keys: { [config.domain]: [config.publicKey] } },
+  });
   runtime.hooks.step.tap('demo', (event) => {
     if (event.phase === 'start' || event.domain !== config.domain) return;
     pane.steps.push({ hook: event.parent ? `${event.parent}:${event.hook}` : event.hook, ms: event.ms });

@@ -1,6 +1,6 @@
 // The commands a user types, run as a user runs them: the built CLI.
-import test from 'ava';
-import { execFile } from 'node:child_process';
+import test, { type ExecutionContext } from 'ava';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DEPLOY_STEPS } from '../../kernel/hooks.ts';
 import { verifyDescriptor } from '../../plugins/trust/descriptor-signature.ts';
+import { verifyComponent } from '../../plugins/trust/wasm-signature.ts';
 import { builtStub } from '../helpers/built.ts';
 import { catalogue } from '../helpers/runtime.ts';
 
@@ -37,6 +38,8 @@ test('protofly demo --json reports LIVE and every message sent was received', as
   t.true(report.steps.every((s: { ms: number }) => typeof s.ms === 'number' && s.ms >= 0));
   // A first impression is the fast path: the C stub, run without jco.
   t.like(report, { stub: 'mqtt-c', language: 'C', path: 'direct' });
+  // The domain signed its stubs with a key made for the run, which both runtimes pinned.
+  t.regex(report.publicKey, /^ed25519:[A-Za-z0-9+/]{43}=$/);
 });
 
 test('protofly demo --stub mqtt-ts carries the same messages through the TypeScript stub, and names it', async (t) => {
@@ -45,6 +48,7 @@ test('protofly demo --stub mqtt-ts carries the same messages through the TypeScr
   t.like(JSON.parse(stdout), { status: 'LIVE', sent: 100, received: 100, stub: 'mqtt-ts', language: 'TypeScript' });
   const text = await protofly('demo', '--count', '20');
   t.regex(text.stdout, /^sent 20 alice → bob, received 20, in order, \d+ msg\/s through the C stub mqtt-c \(direct path\)$/m);
+  t.regex(text.stdout, /^signed by ed25519:[A-Za-z0-9+/]{43}=, pinned in both runtimes$/m);
   const wrong = await protofly('demo', '--stub', 'mqtt-go');
   t.is(wrong.code, 2);
   t.regex(wrong.stderr, /--stub must be one of mqtt-c, mqtt-ts, not "mqtt-go"/);
@@ -130,4 +134,67 @@ test('protofly stub build --key signs the component and then the descriptor, who
   t.is(descriptor.sourceHash, `sha256-${createHash('sha256').update(await readFile(component)).digest('base64')}`);
   // What the domain declares beside the code is covered: a connect entry added after signing is caught.
   await t.throwsAsync(verifyDescriptor({ ...descriptor, connect: [...descriptor.connect, 'wss://elsewhere.example'] }, [publicKey]), { code: 'PF_ERR_SIGNATURE_INVALID' } as never);
+});
+
+// `protofly serve` running in the background until the test stops it; resolves
+// once it has printed `until` (stdout and stderr together).
+async function serving(t: ExecutionContext, args: string[], until: RegExp) {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve printed no ${until}: ${output}`)), 30_000);
+    const read = (chunk: Buffer) => {
+      output += chunk;
+      if (until.test(output)) { clearTimeout(timer); resolve(); }
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+    child.once('exit', () => reject(new Error(`serve exited: ${output}`)));
+  });
+  return { output, stop: async () => { child.kill('SIGTERM'); return exited; } };
+}
+
+test('protofly serve --key serves signed stubs and descriptors and prints the key to pin, and how', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'protofly-serve-key-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const keyFile = join(dir, 'domain.key');
+  const publicKey = (await protofly('stub', 'keygen', keyFile)).stdout.trim();
+
+  const served = await serving(t, ['--port', '0', '--key', keyFile], /createRuntime\(.*\n/);
+  const [, origin, domain] = /^serving (http:\/\/(127\.0\.0\.1:\d+)) /m.exec(served.output)!;
+  const lines = served.output.split('\n');
+  t.true(lines.includes(`stubs and descriptors signed by ${publicKey}; pin it in the runtimes that deploy from here:`), served.output);
+  t.true(lines.includes(`  createRuntime({ trust: { keys: { '${domain}': ['${publicKey}'] } } })`), served.output);
+
+  const descriptor = await (await fetch(`${origin}/.well-known/protocolstub/default`)).json() as { sourcePackageURL: string; sourceHash: string };
+  t.like(await verifyDescriptor(descriptor, [publicKey]), { key: publicKey });
+  const source = new Uint8Array(await (await fetch(new URL(descriptor.sourcePackageURL, origin))).arrayBuffer());
+  await verifyComponent(source, [publicKey]);
+  t.is(descriptor.sourceHash, `sha256-${createHash('sha256').update(source).digest('base64')}`);
+  t.is(await served.stop(), 0);
+});
+
+test('protofly serve without --key prints no key; --key without a readable key pair is refused before serving', async (t) => {
+  const unsigned = await serving(t, ['--port', '0'], /^serving .*\n/m);
+  t.notRegex(unsigned.output, /ed25519:|createRuntime/);
+  const descriptor = await (await fetch(`${/^serving (\S+)/m.exec(unsigned.output)![1]}/.well-known/protocolstub/default`)).json() as Record<string, unknown>;
+  t.false('signature' in descriptor);
+  t.is(await unsigned.stop(), 0);
+
+  const dir = await mkdtemp(join(tmpdir(), 'protofly-serve-key-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const missing = await protofly('serve', '--port', '0', '--key', join(dir, 'no.key'));
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /^PF_ERR_KIT_USAGE: .*cannot read the key pair .*no\.key: ENOENT/m);
+  // A public key is not a key pair: serving needs the secret half.
+  const publicOnly = join(dir, 'domain.pub');
+  await writeFile(publicOnly, Uint8Array.of(0x01, ...new Uint8Array(32)));
+  const wrong = await protofly('serve', '--port', '0', '--key', publicOnly);
+  t.is(wrong.code, 1);
+  t.regex(wrong.stderr, /^PF_ERR_SIGNATURE_KEY_INVALID: .*a wasmsign2 secret key is 65 bytes, not 33$/m);
+  const bare = await protofly('serve', '--port', '0', '--key');
+  t.is(bare.code, 2);
+  t.regex(bare.stderr, /--key needs the key pair file/);
 });
