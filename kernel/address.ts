@@ -102,6 +102,22 @@ export function stubURLFor(domain: string, id: string): string {
   return `hyperty-runtime://${domain}/protostub/${id}`;
 }
 
+const PROTOSTUB = '/protostub/';
+
+/**
+ * The stub URL an address is, or is below: `hyperty-runtime://d/protostub/1`
+ * for itself and for `…/protostub/1/anything`; undefined for any other address.
+ */
+export function stubURLOf(address: string): string | undefined {
+  if (!address.startsWith(RUNTIME_PREFIX)) return undefined;
+  const host = address.indexOf('/', RUNTIME_PREFIX.length);
+  if (host <= RUNTIME_PREFIX.length || !address.startsWith(PROTOSTUB, host)) return undefined;
+  const idAt = host + PROTOSTUB.length;
+  const idEnd = address.indexOf('/', idAt);
+  if (idEnd === idAt || idAt === address.length) return undefined;
+  return idEnd < 0 ? address : address.slice(0, idEnd);
+}
+
 export function statusResourceOf(stubURL: string): string {
   return `${stubURL}/status`;
 }

@@ -2,7 +2,7 @@
 // hostile peer. Each has a label for the report; none is aimed at a
 // particular stub.
 import { encodeCbor } from '../../kernel/cbor.ts';
-import { REMOTE, STUB_URL } from './session.ts';
+import { REMOTE, RUNTIME_URL, STUB_URL } from './session.ts';
 
 export interface Input<T> {
   label: string;
@@ -29,17 +29,18 @@ export const UNKNOWN_MESSAGES: Input<Uint8Array>[] = [
   { label: 'a RESPONSE to nothing', value: batch({ id: 'u6', type: 'RESPONSE', from, to, body: { code: 200 } }) },
 ];
 
-/** Control messages (to the stub itself) whose bodies are wrong. */
+/** Control messages (from the runtime, to the stub itself) whose bodies are wrong. */
+const runtime = RUNTIME_URL;
 export const BAD_CONTROL: Input<Uint8Array>[] = [
-  { label: 'SUBSCRIBE with no body', value: batch({ id: 'c1', type: 'SUBSCRIBE', from, to: STUB_URL }) },
-  { label: 'SUBSCRIBE with a null body', value: batch({ id: 'c2', type: 'SUBSCRIBE', from, to: STUB_URL, body: null }) },
-  { label: 'SUBSCRIBE with a text body', value: batch({ id: 'c3', type: 'SUBSCRIBE', from, to: STUB_URL, body: 'resources' }) },
-  { label: 'SUBSCRIBE with resources: 42', value: batch({ id: 'c4', type: 'SUBSCRIBE', from, to: STUB_URL, body: { resources: 42 } }) },
-  { label: 'SUBSCRIBE with resources that are not text', value: batch({ id: 'c5', type: 'SUBSCRIBE', from, to: STUB_URL, body: { resources: [1, null, {}, ['x']] } }) },
-  { label: 'SUBSCRIBE with odd addresses', value: batch({ id: 'c6', type: 'SUBSCRIBE', from, to: STUB_URL, body: { resources: ['', 'not an address', 'hyperty://', `${REMOTE}/+/#/%00`] } }) },
-  { label: 'SUBSCRIBE with 1000 resources', value: batch({ id: 'c7', type: 'SUBSCRIBE', from, to: STUB_URL, body: { resources: Array.from({ length: 1000 }, (_, i) => `${REMOTE}/r${i}`) } }) },
-  { label: 'UNSUBSCRIBE of something never subscribed', value: batch({ id: 'c8', type: 'UNSUBSCRIBE', from, to: STUB_URL, body: { resources: [`${REMOTE}/never`] } }) },
-  { label: 'UNSUBSCRIBE with a text body', value: batch({ id: 'c9', type: 'UNSUBSCRIBE', from, to: STUB_URL, body: 'x' }) },
+  { label: 'SUBSCRIBE with no body', value: batch({ id: 'c1', type: 'SUBSCRIBE', from: runtime, to: STUB_URL }) },
+  { label: 'SUBSCRIBE with a null body', value: batch({ id: 'c2', type: 'SUBSCRIBE', from: runtime, to: STUB_URL, body: null }) },
+  { label: 'SUBSCRIBE with a text body', value: batch({ id: 'c3', type: 'SUBSCRIBE', from: runtime, to: STUB_URL, body: 'resources' }) },
+  { label: 'SUBSCRIBE with resources: 42', value: batch({ id: 'c4', type: 'SUBSCRIBE', from: runtime, to: STUB_URL, body: { resources: 42 } }) },
+  { label: 'SUBSCRIBE with resources that are not text', value: batch({ id: 'c5', type: 'SUBSCRIBE', from: runtime, to: STUB_URL, body: { resources: [1, null, {}, ['x']] } }) },
+  { label: 'SUBSCRIBE with odd addresses', value: batch({ id: 'c6', type: 'SUBSCRIBE', from: runtime, to: STUB_URL, body: { resources: ['', 'not an address', 'hyperty://', `${REMOTE}/+/#/%00`] } }) },
+  { label: 'SUBSCRIBE with 1000 resources', value: batch({ id: 'c7', type: 'SUBSCRIBE', from: runtime, to: STUB_URL, body: { resources: Array.from({ length: 1000 }, (_, i) => `${REMOTE}/r${i}`) } }) },
+  { label: 'UNSUBSCRIBE of something never subscribed', value: batch({ id: 'c8', type: 'UNSUBSCRIBE', from: runtime, to: STUB_URL, body: { resources: [`${REMOTE}/never`] } }) },
+  { label: 'UNSUBSCRIBE with a text body', value: batch({ id: 'c9', type: 'UNSUBSCRIBE', from: runtime, to: STUB_URL, body: 'x' }) },
 ];
 
 /** Bytes on-messages receives that are not a well-formed batch. */

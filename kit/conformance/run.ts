@@ -12,8 +12,9 @@ import { recognise } from '../../plugins/direct/component-shape.ts';
 import { BAD_CONTROL, GARBAGE_CONFIGS, MALFORMED_BATCHES, MALFORMED_FRAMES, UNKNOWN_MESSAGES } from './hostile-inputs.ts';
 import { judgePosts, statusProblem } from './judge-posts.ts';
 import { checkNoSilentDrop, NO_SILENT_DROP } from './no-silent-drop.ts';
+import { ANSWERS_ITSELF, checkAnswersItself } from './answers-itself.ts';
 import { checkGoesLive, GOES_LIVE } from './live.ts';
-import { REMOTE, startSession, STUB_URL, type SessionSetup } from './session.ts';
+import { REMOTE, RUNTIME_URL, startSession, STUB_URL, type SessionSetup } from './session.ts';
 import { surviveBatches, surviveFrames } from './survive.ts';
 import { DEFAULT_MAX_OUTBOUND_BYTES } from '../../plugins/transport/limits.ts';
 import { fail, pass, skip, type Check, type ConformanceOptions, type ConformanceReport } from './types.ts';
@@ -28,7 +29,7 @@ const MAIN_SESSION_MS = 400;
 
 const CHECK_ORDER = [
   'wit-shape', 'init-accepts-config', 'init-refuses-garbage', 'handles-valid-messages', 'status-shape', 'batches-valid',
-  'survives-unknown-messages', 'survives-bad-control', 'survives-malformed-batches', 'survives-malformed-frames', NO_SILENT_DROP, GOES_LIVE,
+  'survives-unknown-messages', 'survives-bad-control', 'survives-malformed-batches', 'survives-malformed-frames', NO_SILENT_DROP, ANSWERS_ITSELF, GOES_LIVE,
 ];
 
 export async function runConformance(componentPath: string, options: ConformanceOptions = {}): Promise<ConformanceReport> {
@@ -89,7 +90,7 @@ export async function runConformance(componentPath: string, options: Conformance
     const { session } = main;
     checks.push(pass('init-accepts-config', 'init took { runtimeURL, stubURL, domain, configuration, credentials }'));
     session.guest.deliver(encodeCbor([{ id: 'v1', type: 'CREATE', from: `${REMOTE}/alice`, to: `${REMOTE}/bob`, body: { hello: 'world' } }]));
-    session.guest.deliver(encodeCbor([{ id: 'v2', type: 'SUBSCRIBE', from: `${REMOTE}/alice`, to: STUB_URL, body: { resources: [`${REMOTE}/alice`] } }]));
+    session.guest.deliver(encodeCbor([{ id: 'v2', type: 'SUBSCRIBE', from: RUNTIME_URL, to: STUB_URL, body: { resources: [`${REMOTE}/alice`] } }]));
     await session.settle(MAIN_SESSION_MS);
     session.stop();
     const fault = session.recording.fault;
@@ -117,6 +118,7 @@ export async function runConformance(componentPath: string, options: Conformance
     : pass('batches-valid', `${verdict.batches} batches, ${verdict.messages} messages: all CBOR arrays of valid messages`));
   checks.push(...survival);
   checks.push(await checkNoSilentDrop(setup));
+  checks.push(await checkAnswersItself(setup));
 
   // (f)
   if (main.kind !== 'started') checks.push(fail(GOES_LIVE, 'not run: init failed'));

@@ -7,6 +7,8 @@ import type { PreparedComponent } from '../../plugins/sandbox/component-instance
 import { InitRefused, startGuest, type Guest, type GuestHost, type GuestLimits } from '../../plugins/sandbox/guest.ts';
 
 export const STUB_URL = 'hyperty-runtime://conformance.protofly.test/protostub/c0ffee00';
+/** Where the runtime's control messages come from (the init config's runtimeURL). */
+export const RUNTIME_URL = 'hyperty-runtime://conformance.protofly.test/runtime';
 export const REMOTE = 'hyperty://conformance.protofly.test';
 
 /** What happens to a connection the stub opens. */
@@ -44,7 +46,7 @@ export interface SessionSetup {
 
 export function initConfig(setup: SessionSetup): Uint8Array {
   return encodeCbor({
-    runtimeURL: 'hyperty-runtime://conformance.protofly.test/runtime',
+    runtimeURL: RUNTIME_URL,
     stubURL: STUB_URL,
     domain: 'conformance.protofly.test',
     configuration: setup.configuration,

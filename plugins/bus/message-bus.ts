@@ -1,8 +1,9 @@
 // The Message Bus: delivers by `to`, publications by `resource`, and carries
 // messages for remote domains to that domain's stub, deploying it first when
-// needed (seed steps 1–2 and 14–15). It is also where the delivery promise is
+// needed (seed steps 1–2 and 14–15), and messages for a stub's own URL (or an
+// address below it) to that stub. It is also where the delivery promise is
 // kept: a message reaches its listeners once, or its sender hears why not.
-import { domainOfAddress, isInDomain, isRuntimeAddress, statusResourceOf } from '../../kernel/address.ts';
+import { domainOfAddress, isInDomain, isRuntimeAddress, statusResourceOf, stubURLOf } from '../../kernel/address.ts';
 import { cborLargerThan } from '../../kernel/cbor-size.ts';
 import { isProtoflyError, pfError, describe, ProtoflyError, type ErrorCode } from '../../kernel/errors.ts';
 import type { Runtime } from '../../kernel/runtime.ts';
@@ -77,6 +78,15 @@ export class MessageBus implements Bus {
   readonly #routes = new Map<string, StubRoute>();
   /** Messages for a domain whose stub is being deployed, in arrival order. */
   readonly #waiting = new Map<string, Message[]>();
+  /** Messages for a stub's own URL (or below) sent while it was registered and not yet attached, by stub URL. */
+  readonly #waitingForStub = new Map<string, Message[]>();
+  /**
+   * The control messages this bus made (SUBSCRIBE, UNSUBSCRIBE, DELETE). Only
+   * these are the runtime's own business: never refused, never answered, sent
+   * anew to a restarted stub. Anything else addressed to a stub's URL — an
+   * application's READ, say — is a message like any other.
+   */
+  readonly #controls = new WeakSet<Message>();
   readonly #answers = new ControlAnswers((address) => this.#listeners.has(address));
   readonly #once: OnceWindow | undefined;
 
@@ -154,10 +164,12 @@ export class MessageBus implements Bus {
       return;
     }
     // Once, not twice: what crossed the back-end may cross it again (QoS 1,
-    // a replay after a reconnect or a crash). What the stub says for itself
-    // (status, its answers) is not a repeat of anything.
+    // a replay after a reconnect or a crash). So may the stub's own answer to
+    // a message replayed into its next instance. Its other messages (status)
+    // are not repeats of anything: a new instance counts its ids afresh.
     // An answer is known by whom it answers too: ids are chosen by each requester.
-    if (ofDomain && this.#once?.repeat(raw.from, raw.id, raw.type === 'RESPONSE' ? raw.to ?? '' : '', Date.now())) {
+    const response = raw.type === 'RESPONSE';
+    if ((ofDomain || response) && this.#once?.repeat(raw.from, raw.id, response ? raw.to ?? '' : '', Date.now())) {
       record.counters.duplicates++;
       return;
     }
@@ -205,7 +217,9 @@ export class MessageBus implements Bus {
     }
     const waiting = this.#waiting.get(record.domain.name) ?? [];
     this.#waiting.delete(record.domain.name);
-    for (const message of [...queued.filter((m) => m.to !== record.stubURL), ...waiting]) this.#enqueue(route, message);
+    const forStub = this.#waitingForStub.get(record.stubURL) ?? [];
+    this.#waitingForStub.delete(record.stubURL);
+    for (const message of [...queued.filter((m) => !this.#controls.has(m)), ...waiting, ...forStub]) this.#enqueue(route, message);
     // What was handed over is on its way; only suspects still wait.
     record.counters.queued = route.suspects.length;
     if (route.suspects.length) this.#schedule(route);
@@ -221,7 +235,7 @@ export class MessageBus implements Bus {
    */
   stubFailed(record: StubRecord, error: ProtoflyError, unprocessed: readonly Message[], suspects: number): void {
     const route = this.#routes.get(record.domain.name);
-    const app = (message: Message) => message.to !== record.stubURL;
+    const app = (message: Message) => !this.#controls.has(message);
     if (route?.record !== record) {
       for (const message of unprocessed) if (app(message)) this.#undeliverable(message, error);
       return;
@@ -314,7 +328,9 @@ export class MessageBus implements Bus {
     const answered = this.#answers.expectEnd(id, record.stubURL, this.#undeployGraceMs);
     // Straight to the stub, after what it was already handed: what waits on
     // the bus is answered by the undeploy.
-    this.#hand(route, [{ id, type: 'DELETE', from: this.#runtime.runtimeURL, to: record.stubURL, body: { reason } }]);
+    const end: Message = { id, type: 'DELETE', from: this.#runtime.runtimeURL, to: record.stubURL, body: { reason } };
+    this.#controls.add(end);
+    this.#hand(route, [end]);
     await answered;
   }
 
@@ -325,7 +341,7 @@ export class MessageBus implements Bus {
       return;
     }
     // Control messages are re-sent to the next instance anyway.
-    route.outbox.unshift(...messages.filter((m) => m.to !== record.stubURL));
+    route.outbox.unshift(...messages.filter((m) => !this.#controls.has(m)));
     this.#countQueued(route);
   }
 
@@ -339,14 +355,19 @@ export class MessageBus implements Bus {
 
   detachStub(record: StubRecord): void {
     const route = this.#routes.get(record.domain.name);
-    if (route?.record !== record) return;
-    this.#routes.delete(record.domain.name);
-    clearTimeout(route.unreachableTimer);
+    const forStub = this.#waitingForStub.get(record.stubURL);
+    if (route?.record !== record && !forStub) return;
     const code = record.statusBody.code;
     const reason = pfError('PF_ERR_UNDEPLOYED', [record.domain.name], { stubURL: record.stubURL, domain: record.domain.name });
     const error = record.status === 'FAILED' && typeof code === 'string' && code.startsWith('PF_ERR_')
       ? new ProtoflyError(code as ErrorCode, String(record.statusBody.reason ?? reason.message), { stubURL: record.stubURL, domain: record.domain.name })
       : reason;
+    // Its deploy failed before it was attached: who wrote to it hears why.
+    this.#waitingForStub.delete(record.stubURL);
+    for (const message of forStub ?? []) this.#undeliverable(message, error);
+    if (route?.record !== record) return;
+    this.#routes.delete(record.domain.name);
+    clearTimeout(route.unreachableTimer);
     this.#answerWaiting(route, error);
     this.#answers.forgetDomain(record.domain.name);
     this.#answers.forgetStub(record.stubURL);
@@ -358,24 +379,59 @@ export class MessageBus implements Bus {
       delivered = this.#deliverLocal(message.resource, message) || delivered;
     }
     if (delivered || !message.to) return;
-    const domain = isRuntimeAddress(message.to) ? undefined : domainOfAddress(message.to);
+    if (isRuntimeAddress(message.to)) {
+      this.#routeToStub(message, origin);
+      return;
+    }
+    const domain = domainOfAddress(message.to);
     // A stub's own domain has nowhere else to go: sending it back would loop.
     if (!domain || origin?.domain.name === domain) {
       this.#undeliverable(message, pfError('PF_ERR_NO_ROUTE', [message.to]));
       return;
     }
-    // A stub never gets more than it can hold: refused here, before it is
-    // queued, encoded or copied anywhere.
-    if (this.#maxMessageBytes !== Infinity && cborLargerThan(message, this.#maxMessageBytes)) {
-      this.#undeliverable(message, pfError('PF_ERR_TOO_LARGE', [`message ${String(message.id)} to ${message.to}`, this.#maxMessageBytes], { domain }));
-      return;
-    }
+    if (this.#tooLarge(message, { domain })) return;
     const route = this.#routes.get(domain);
     if (route) {
       this.#enqueue(route, message);
       return;
     }
     this.#deployFor(domain, message);
+  }
+
+  // Seed steps 14–15: a stub's URL, and every address below it nobody here
+  // listens on, reach that stub through its queue. Its status resource is
+  // listened on by the registry, so a status never comes back to the stub.
+  #routeToStub(message: Message, origin: StubRecord | undefined): void {
+    const to = message.to!;
+    const stubURL = stubURLOf(to);
+    this.#registry ??= this.#runtime.registry;
+    const record = stubURL === undefined ? undefined : this.#registry.byStubURL(stubURL);
+    // What a stub sends to its own addresses would come straight back to it.
+    if (!record || record === origin) {
+      this.#undeliverable(message, pfError('PF_ERR_NO_ROUTE', [to]));
+      return;
+    }
+    if (this.#tooLarge(message, { stubURL: record.stubURL, domain: record.domain.name })) return;
+    const route = this.#routes.get(record.domain.name);
+    if (route?.record === record) {
+      this.#enqueue(route, message);
+      return;
+    }
+    // Registered, not attached yet (still deploying): it waits, bounded, for attachStub.
+    const waiting = this.#waitingForStub.get(record.stubURL);
+    if (waiting && waiting.length >= this.#maxQueued) {
+      this.#undeliverable(message, pfError('PF_ERR_QUEUE_FULL', [record.stubURL, this.#maxQueued], { stubURL: record.stubURL }));
+      return;
+    }
+    if (waiting) waiting.push(message);
+    else this.#waitingForStub.set(record.stubURL, [message]);
+  }
+
+  /** A stub never gets more than it can hold: refused here, before it is queued, encoded or copied anywhere. */
+  #tooLarge(message: Message, where: { domain: string; stubURL?: string }): boolean {
+    if (this.#maxMessageBytes === Infinity || !cborLargerThan(message, this.#maxMessageBytes)) return false;
+    this.#undeliverable(message, pfError('PF_ERR_TOO_LARGE', [`message ${String(message.id)} to ${message.to}`, this.#maxMessageBytes], where));
+    return true;
   }
 
   #deliverLocal(address: string | undefined, message: Message): boolean {
@@ -427,7 +483,7 @@ export class MessageBus implements Bus {
   }
 
   #enqueue(route: StubRoute, message: Message): void {
-    const control = message.to === route.record.stubURL;
+    const control = this.#controls.has(message);
     // Control messages are few (one per address listened to) and the stub
     // needs every one: they are never refused.
     if (!control && route.unreachable) {
@@ -471,10 +527,9 @@ export class MessageBus implements Bus {
     }
     // Replaying suspects. The stub hears its subscriptions first, as after
     // any start; then one suspect per call, the next once it has returned.
-    const stubURL = route.record.stubURL;
-    if (route.outbox.some((m) => m.to === stubURL)) {
-      const controls = route.outbox.filter((m) => m.to === stubURL);
-      route.outbox = route.outbox.filter((m) => m.to !== stubURL);
+    if (route.outbox.some((m) => this.#controls.has(m))) {
+      const controls = route.outbox.filter((m) => this.#controls.has(m));
+      route.outbox = route.outbox.filter((m) => !this.#controls.has(m));
       this.#hand(route, controls);
       if (route.paused) return;
     }
@@ -493,8 +548,7 @@ export class MessageBus implements Bus {
   #hand(route: StubRoute, batch: readonly Message[], done?: () => void): void {
     route.record.counters.messagesIn += batch.length;
     if (this.#replayTail) {
-      const stubURL = route.record.stubURL;
-      for (let i = 0; i < batch.length; i++) if (batch[i].to !== stubURL) route.recent.push(batch[i]);
+      for (let i = 0; i < batch.length; i++) if (!this.#controls.has(batch[i])) route.recent.push(batch[i]);
       // Trimmed in steps, not per message: amortised O(1).
       if (route.recent.length > 2 * this.#replayTail) route.recent = route.recent.slice(-this.#replayTail);
     }
@@ -515,7 +569,7 @@ export class MessageBus implements Bus {
   #answerWaiting(route: StubRoute, error: ProtoflyError): Message[] {
     const controls: Message[] = [];
     for (const message of [...route.suspects.splice(0), ...route.outbox.splice(0)]) {
-      if (message.to === route.record.stubURL) controls.push(message);
+      if (this.#controls.has(message)) controls.push(message);
       else this.#undeliverable(message, error);
     }
     return controls;
@@ -548,7 +602,7 @@ export class MessageBus implements Bus {
 
   /** A SUBSCRIBE control message this runtime sent to the stub. */
   #isOwnSubscribe(record: StubRecord, message: Message): boolean {
-    return message.to === record.stubURL && message.type === 'SUBSCRIBE' && message.from === this.#runtime.runtimeURL;
+    return message.type === 'SUBSCRIBE' && message.to === record.stubURL && this.#controls.has(message);
   }
 
   #controlStub(address: string, type: 'SUBSCRIBE' | 'UNSUBSCRIBE'): void {
@@ -561,7 +615,7 @@ export class MessageBus implements Bus {
     // is of the same kind and has room, so 100,000 addListener calls make a
     // few hundred control messages, in the order they were asked for.
     const last = route.outbox[route.outbox.length - 1];
-    const resources = last && last.type === type && last.to === route.record.stubURL && last.from === this.#runtime.runtimeURL
+    const resources = last && last.type === type && this.#controls.has(last)
       ? (last.body as { resources?: unknown } | undefined)?.resources : undefined;
     if (Array.isArray(resources) && resources.length < MAX_ADDRESSES_PER_CONTROL) {
       // The same array the answer bookkeeping holds for a SUBSCRIBE.
@@ -574,7 +628,9 @@ export class MessageBus implements Bus {
   #control(record: StubRecord, type: 'SUBSCRIBE' | 'UNSUBSCRIBE', resources: string[]): Message {
     const id = `ctl-${++controlSequence}`;
     if (type === 'SUBSCRIBE') this.#answers.expectSubscribe(id, record.stubURL, resources);
-    return { id, type, from: this.#runtime.runtimeURL, to: record.stubURL, body: { resources } };
+    const control: Message = { id, type, from: this.#runtime.runtimeURL, to: record.stubURL, body: { resources } };
+    this.#controls.add(control);
+    return control;
   }
 }
 

@@ -3,7 +3,8 @@
 // fixtures' hostile.c), as they are what differs.
 #include "echo.h"
 
-static pf_str stub_url;  // our own copy: the config is freed after init
+static pf_str stub_url;     // our own copies: the config is freed after init
+static pf_str runtime_url;  // empty when the config had none
 
 pf_str echo_stub_url(void) { return stub_url; }
 
@@ -30,7 +31,7 @@ static int read_configuration(pf_cbor_reader *r, int *fail_init) {
 
 int stub_init(const uint8_t *config, size_t len, pf_str *err) {
   pf_cbor_reader r = pf_cbor_reader_of(config, len);
-  pf_str url = {0};
+  pf_str url = {0}, runtime = {0};
   int has_url = 0, fail_init = 0, more = -1;
   size_t n;
   if (pf_cbor_read_map(&r, &n)) {
@@ -38,6 +39,8 @@ int stub_init(const uint8_t *config, size_t len, pf_str *err) {
       if (pf_cbor_read_text_eq(&r, PF_STR("stubURL"))) {
         has_url = pf_cbor_read_text(&r, &url);
         if (!has_url && !pf_cbor_skip(&r)) break;
+      } else if (pf_cbor_read_text_eq(&r, PF_STR("runtimeURL"))) {
+        if (!pf_cbor_read_text(&r, &runtime) && !pf_cbor_skip(&r)) break;
       } else if (pf_cbor_read_text_eq(&r, PF_STR("configuration"))) {
         if (!read_configuration(&r, &fail_init)) break;
       } else if (!pf_cbor_skip(&r) || !pf_cbor_skip(&r)) {
@@ -58,12 +61,17 @@ int stub_init(const uint8_t *config, size_t len, pf_str *err) {
     return 1;
   }
   pf_str copy = pf_str_dup(url);
-  if (!copy.ptr) {
+  pf_str runtime_copy = runtime.len ? pf_str_dup(runtime) : (pf_str){0};
+  if (!copy.ptr || (runtime.len && !runtime_copy.ptr)) {
+    pf_str_free(&copy);
+    pf_str_free(&runtime_copy);
     *err = PF_STR("out of memory");
     return 1;
   }
   pf_str_free(&stub_url);  // init may run again
+  pf_str_free(&runtime_url);
   stub_url = copy;
+  runtime_url = runtime_copy;
   if (!pf_post_status(stub_url, "LIVE", (pf_str){0}, NULL)) {
     *err = PF_STR("out of memory");
     return 1;
@@ -93,6 +101,10 @@ int echo_read(pf_cbor_reader *r, echo_message *out) {
       ok = pf_cbor_skip(&m) && pf_cbor_skip(&m);
     } else if (pf_str_eq(key, PF_STR("id"))) {
       ok = pf_cbor_take(&m, &e.id, &e.id_len);
+    } else if (pf_str_eq(key, PF_STR("type"))) {
+      // A type that is not text is read as no type, not as a broken message.
+      e.has_type = pf_cbor_read_text(&m, &e.type);
+      ok = e.has_type || pf_cbor_skip(&m);
     } else if (pf_str_eq(key, PF_STR("from"))) {
       ok = e.has_from = pf_cbor_read_text(&m, &e.from);
     } else if (pf_str_eq(key, PF_STR("to"))) {
@@ -110,15 +122,34 @@ int echo_read(pf_cbor_reader *r, echo_message *out) {
   return 1;
 }
 
+static int is_type(const echo_message *e, pf_str type) { return e->has_type && pf_str_eq(e->type, type); }
+
+// CONTRACT.md: the stub URL, or an address below it.
+static int to_self(const echo_message *e) {
+  return e->to.len >= stub_url.len && memcmp(e->to.ptr, stub_url.ptr, stub_url.len) == 0
+    && (e->to.len == stub_url.len || e->to.ptr[stub_url.len] == '/');
+}
+
+// The runtime's SUBSCRIBE, UNSUBSCRIBE and DELETE: the echo has no back-end
+// to ask, so it takes them and answers none.
+static int is_control(const echo_message *e) {
+  return runtime_url.len && pf_str_eq(e->from, runtime_url) && pf_str_eq(e->to, stub_url)
+    && (is_type(e, PF_STR("SUBSCRIBE")) || is_type(e, PF_STR("UNSUBSCRIBE")) || is_type(e, PF_STR("DELETE")));
+}
+
+static const char not_understood[] = "the echo answers READ at its own address, and no other type";
+
 // The id and body are copied byte for byte, so their content is never parsed.
 enum echo_outcome echo_reply(pf_cbor_writer *w, pf_cbor_reader *r) {
   pf_cbor_reader at = *r;
   echo_message e;
   if (!echo_read(&at, &e) || !e.id || !e.has_from || !e.has_to) return ECHO_MALFORMED;
   r->p = at.p;
-  if (pf_str_eq(e.to, stub_url)) return ECHO_CONTROL;
+  int self = to_self(&e);
+  // A RESPONSE to the stub is never answered: two dead ends would ping-pong.
+  if (self && (is_type(&e, PF_STR("RESPONSE")) || is_control(&e))) return ECHO_CONTROL;
 
-  pf_cbor_put_map(w, e.body ? 5 : 4);
+  pf_cbor_put_map(w, e.body || self ? 5 : 4);
   pf_cbor_put_text(w, PF_STR("id"));
   pf_cbor_put_raw(w, e.id, e.id_len);
   pf_cbor_put_text(w, PF_STR("type"));
@@ -127,7 +158,20 @@ enum echo_outcome echo_reply(pf_cbor_writer *w, pf_cbor_reader *r) {
   pf_cbor_put_text(w, e.to);
   pf_cbor_put_text(w, PF_STR("to"));
   pf_cbor_put_text(w, e.from);
-  if (e.body) {
+  if (self) {
+    int read = is_type(&e, PF_STR("READ"));
+    pf_cbor_put_text(w, PF_STR("body"));
+    pf_cbor_put_map(w, read && !e.body ? 1 : 2);
+    pf_cbor_put_text(w, PF_STR("code"));
+    pf_cbor_put_uint(w, read ? 200 : 400);
+    if (!read) {
+      pf_cbor_put_text(w, PF_STR("reason"));
+      pf_cbor_put_textz(w, not_understood);
+    } else if (e.body) {
+      pf_cbor_put_text(w, PF_STR("value"));
+      pf_cbor_put_raw(w, e.body, e.body_len);
+    }
+  } else if (e.body) {
     pf_cbor_put_text(w, PF_STR("body"));
     pf_cbor_put_raw(w, e.body, e.body_len);
   }

@@ -1,6 +1,8 @@
 // Echo fixture for tests and benchmarks: announces LIVE at init, then answers
-// every message not addressed to the stub itself with a RESPONSE that swaps
-// from/to and carries the same id and body. It opens no connection.
+// every message for a remote address with a RESPONSE that swaps from/to and
+// carries the same id and body. Addressed to the stub itself (its URL or
+// below), a READ is answered with code 200 and its body as the value, any
+// other type with code 400 (CONTRACT.md). It opens no connection.
 // Init and the answer to one message are in echo-core.c, shared with the
 // hostile fixtures.
 #include "echo.h"

@@ -20,8 +20,8 @@ typedef struct {
   size_t id_len;
   const uint8_t *body;
   size_t body_len;
-  pf_str from, to;
-  int has_from, has_to;
+  pf_str type, from, to;
+  int has_type, has_from, has_to;
 } echo_message;
 
 // Reads the message (a map) where r stands. On success fills *out and moves
@@ -30,10 +30,13 @@ int echo_read(pf_cbor_reader *r, echo_message *out);
 
 enum echo_outcome { ECHO_REPLIED, ECHO_CONTROL, ECHO_MALFORMED };
 
-// Reads one message where r stands and, unless it is addressed to the stub
-// itself (a control message), writes its RESPONSE into w: same id and body,
-// from and to swapped. A message needs an id and text from and to. r moves
-// past the message unless it is MALFORMED.
+// Reads one message where r stands and writes its RESPONSE into w, from and
+// to swapped, same id. A message for a remote address gets its body back.
+// One addressed to the stub itself (its URL or below, CONTRACT.md): a READ
+// gets { code: 200, value: <its body> }, anything else { code: 400, reason };
+// the runtime's control messages and RESPONSEs get nothing (CONTROL). A
+// message needs an id and text from and to. r moves past the message unless
+// it is MALFORMED.
 enum echo_outcome echo_reply(pf_cbor_writer *w, pf_cbor_reader *r);
 
 #endif

@@ -11,14 +11,32 @@ static const mqtt_config *cfg;
 
 void dispatch_init(const mqtt_config *config) { cfg = config; }
 
-// CONTRACT.md, "Messages from the runtime to the stub": anything else
-// addressed to the stub is ignored. 1 if it may change subscriptions.
-static int control(const message_view *m) {
-  if (message_is(m, Z("SUBSCRIBE")) || message_is(m, Z("UNSUBSCRIBE"))) {
+// CONTRACT.md: the stub URL, or an address below it.
+static int to_self(const message_view *m) {
+  pf_str url = cfg->stub_url;
+  return m->to.len >= url.len && memcmp(m->to.ptr, url.ptr, url.len) == 0
+    && (m->to.len == url.len || m->to.ptr[url.len] == '/');
+}
+
+// CONTRACT.md, "Messages from the runtime to the stub": the runtime's own
+// SUBSCRIBE, UNSUBSCRIBE and DELETE are control messages; anything else
+// addressed to the stub is answered 400, a RESPONSE excepted (never
+// answered). 1 if it may change subscriptions.
+static int to_stub(const message_view *m) {
+  int runtime = m->has_from && pf_str_eq(m->from, cfg->runtime_url) && pf_str_eq(m->to, cfg->stub_url);
+  if (runtime && (message_is(m, Z("SUBSCRIBE")) || message_is(m, Z("UNSUBSCRIBE")))) {
     subscriptions_control(m);
     return 1;
   }
-  if (message_is(m, Z("DELETE"))) connection_end(m);
+  if (runtime && message_is(m, Z("DELETE"))) {
+    connection_end(m);
+    return 0;
+  }
+  if (message_is(m, Z("RESPONSE"))) return 0;
+  if (!refuse(m, CODE_BAD_REQUEST, Z("not understood: the MQTT stub takes SUBSCRIBE, UNSUBSCRIBE and DELETE from its runtime at its own address, nothing else"))) {
+    char digits[20];
+    say(PF_WARN, Z("skipping a message to the stub it cannot answer (id "), message_id_for_log(m, digits), Z(")"));
+  }
   return 0;
 }
 
@@ -52,8 +70,8 @@ void dispatch_batch(const uint8_t *batch, size_t len) {
       }
       continue;
     }
-    if (pf_str_eq(m.to, cfg->stub_url)) {
-      subscriptions_changed |= control(&m);
+    if (to_self(&m)) {
+      subscriptions_changed |= to_stub(&m);
     } else {
       outbound_carry(item, item_len, &m);
     }

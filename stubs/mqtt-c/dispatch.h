@@ -1,5 +1,6 @@
-// A batch from the bus, message by message: control messages (addressed to
-// the stub itself) go to their handler, the rest are carried to the broker.
+// A batch from the bus, message by message: what is addressed to the stub
+// itself (its URL or below) is a control message for its handler or answered
+// 400; the rest are carried to the broker.
 #ifndef MQTT_C_DISPATCH_H
 #define MQTT_C_DISPATCH_H
 

@@ -6,8 +6,11 @@ import { encodeBatch, encodeCbor } from '../../kernel/cbor.ts';
 
 const TYPES = ['CREATE', 'READ', 'UPDATE', 'DELETE', 'SUBSCRIBE', 'UNSUBSCRIBE', 'RESPONSE', 'FORWARD', 'EXECUTE'];
 
+// The stub's own URL (and an address below it) and the runtime's are those
+// the tests' init configs give: what reaches a stub's control path.
 const address = (domain: string) => fc.oneof(
-  fc.constantFrom(`hyperty://${domain}/a`, `hyperty://${domain}/b`, 'hyperty://elsewhere.example/x', 'hyperty-runtime://r/protostub/1', ''),
+  fc.constantFrom(`hyperty://${domain}/a`, `hyperty://${domain}/b`, 'hyperty://elsewhere.example/x', 'hyperty-runtime://r/protostub/1', '',
+    `hyperty-runtime://${domain}/protostub/1`, `hyperty-runtime://${domain}/protostub/1/x`, 'hyperty-runtime://r'),
   fc.string(),
 );
 export const messageLike = (domain: string) => fc.record({

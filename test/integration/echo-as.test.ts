@@ -3,7 +3,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { readFile } from 'node:fs/promises';
-import { encodeBatch, encodeCbor } from '../../kernel/cbor.ts';
+import { decodeBatch, encodeBatch, encodeCbor } from '../../kernel/cbor.ts';
 import { recognise } from '../../plugins/direct/component-shape.ts';
 import { startGuest, type Guest, type GuestHost } from '../../plugins/sandbox/guest.ts';
 import { anyBytes } from '../helpers/arbitraries.ts';
@@ -91,6 +91,47 @@ test('echo-as answers every batch byte for byte as echo-c does, malformed ones i
     return JSON.stringify(as.events.slice(before[1])) === JSON.stringify(c.events.slice(before[0]));
   }), { numRuns: 300 });
   t.false(as.events.some((e) => e.startsWith('fault')), 'no fault');
+});
+
+test('both echoes answer a READ to their own address with 200, anything else there with 400, and take the runtime\'s control messages silently', async (t) => {
+  const [c, as] = await Promise.all([start('echo-c', config()), start('echo-as', config())]);
+  t.teardown(() => { c.guest?.stop(); as.guest?.stop(); });
+  const app = 'hyperty://d.example/app';
+  const runtimeURL = 'hyperty-runtime://r';
+  const cases: Array<[Record<string, unknown>, unknown]> = [
+    [{ id: 'r1', type: 'READ', from: app, to: STUB_URL, body: { what: 'x' } }, { code: 200, value: { what: 'x' } }],
+    [{ id: 'r2', type: 'READ', from: app, to: STUB_URL }, { code: 200 }],
+    [{ id: 'r3', type: 'READ', from: app, to: `${STUB_URL}/below` }, { code: 200 }],
+    [{ id: 'u1', type: 'EXECUTE', from: app, to: STUB_URL, body: { x: 1 } }, { code: 400 }],
+    [{ id: 'u2', type: 'SUBSCRIBE', from: app, to: STUB_URL, body: { resources: ['hyperty://d.example/a'] } }, { code: 400 }],
+    [{ id: 'u3', type: 7, from: app, to: STUB_URL }, { code: 400 }],
+    [{ id: 'c1', type: 'SUBSCRIBE', from: runtimeURL, to: STUB_URL, body: { resources: ['hyperty://d.example/a'] } }, undefined],
+    [{ id: 'c2', type: 'UNSUBSCRIBE', from: runtimeURL, to: STUB_URL, body: { resources: ['hyperty://d.example/a'] } }, undefined],
+    [{ id: 'n1', type: 'RESPONSE', from: app, to: STUB_URL, body: { code: 200 } }, undefined],
+    // Not below it: a longer id that starts the same.
+    [{ id: 'e1', type: 'READ', from: app, to: `${STUB_URL}0`, body: 'b' }, 'b'],
+  ];
+  for (const [message, body] of cases) {
+    const before = [c.events.length, as.events.length];
+    const batch = encodeCbor([message]);
+    c.guest!.deliver(batch);
+    as.guest!.deliver(batch);
+    const posted = c.events.slice(before[0]);
+    t.deepEqual(as.events.slice(before[1]), posted, String(message.id));
+    if (body === undefined) {
+      t.deepEqual(posted, [], `${String(message.id)}: no answer`);
+      continue;
+    }
+    t.is(posted.length, 1, String(message.id));
+    const [reply] = decodeBatch(Buffer.from(posted[0].slice('post '.length), 'hex')) as Array<Record<string, unknown>>;
+    t.like(reply, { id: message.id, type: 'RESPONSE', from: message.to, to: app }, String(message.id));
+    if (typeof body === 'object' && (body as { code: number }).code === 400) {
+      t.like(reply.body, { code: 400 });
+      t.regex(String((reply.body as { reason?: unknown }).reason), /READ/);
+    } else {
+      t.deepEqual(reply.body, body, String(message.id));
+    }
+  }
 });
 
 test('echo-as refuses the configs echo-c refuses, with the same reasons', async (t) => {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { domainOfAddress, isInDomain, parseDomain } from '../../kernel/address.ts';
+import { domainOfAddress, isInDomain, parseDomain, stubURLOf } from '../../kernel/address.ts';
 
 test('a bare domain name is fetched over https', (t) => {
   t.deepEqual(parseDomain('example.com'), { name: 'example.com', origin: 'https://example.com' });
@@ -46,5 +46,16 @@ test('an address in a domain needs a well-formed scheme before its host', (t) =>
   for (const address of ['://example.com/x', '9hyperty://example.com/x', 'hy perty://example.com/x', 'hy_perty://example.com/x', 'hyp\u00e9rty://example.com/x', '+x://example.com/x']) {
     t.false(isInDomain(address, 'example.com'), address);
     t.is(isInDomain(address, 'example.com'), domainOfAddress(address) === 'example.com', `${address}: the same answer as domainOfAddress`);
+  }
+});
+
+test('a stub URL and every address below it name that stub; nothing else does', (t) => {
+  const stub = 'hyperty-runtime://example.com/protostub/1a2b3c4d';
+  t.is(stubURLOf(stub), stub);
+  t.is(stubURLOf(`${stub}/status`), stub);
+  t.is(stubURLOf(`${stub}/a/b`), stub);
+  for (const other of ['hyperty-runtime://runtime-id', 'hyperty-runtime://example.com/protostub/', 'hyperty-runtime://example.com/protostub//x',
+    'hyperty-runtime:///protostub/1', 'hyperty-runtime://example.com/registry/1', 'hyperty://example.com/protostub/1', '']) {
+    t.is(stubURLOf(other), undefined, other);
   }
 });

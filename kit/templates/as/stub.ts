@@ -1,7 +1,8 @@
 // {{name}}: a protofly protocol stub in AssemblyScript (stubs/CONTRACT.md in
 // the protofly package says what every callback receives and must answer).
-// As generated it has no back-end: it goes LIVE at init, acknowledges
-// SUBSCRIBE control messages and echoes every other message back to its
+// As generated it has no back-end: it goes LIVE at init, acknowledges the
+// runtime's SUBSCRIBE and DELETE control messages, answers anything else
+// addressed to itself with 400, and echoes every other message back to its
 // sender. Replace the echo in handle() with your protocol; keep the rest of
 // the contract.
 //
@@ -13,9 +14,12 @@ import { WARN, log, post } from "./protostub";
 import { postStatus } from "./status";
 import { copyOf } from "./utf8";
 
-// Our own copy of the stub URL: the config is freed after init.
+// Our own copies of the stub URL and the runtime's (control messages come
+// from there): the config is freed after init.
 let stubUrl: usize = 0;
 let stubUrlLen: usize = 0;
+let runtimeUrl: usize = 0;
+let runtimeUrlLen: usize = 0;
 
 // Readers and writers are kept and reset, not made per message (cbor.ts).
 const batchReader = new CborReader();
@@ -30,14 +34,24 @@ const TO = CborText.of("to");
 const BODY = CborText.of("body");
 const RESPONSE = CborText.of("RESPONSE");
 const SUBSCRIBE = CborText.of("SUBSCRIBE");
+const UNSUBSCRIBE = CborText.of("UNSUBSCRIBE");
+const DELETE = CborText.of("DELETE");
 const RESOURCES = CborText.of("resources");
 
 // { code: 200 }, { code: 400 } and {} as CBOR.
 const OK_BODY = memory.data<u8>([0xa1, 0x64, 0x63, 0x6f, 0x64, 0x65, 0x18, 200]);
 const BAD_BODY = memory.data<u8>([0xa1, 0x64, 0x63, 0x6f, 0x64, 0x65, 0x19, 0x01, 0x90]);
 const EMPTY_BODY = memory.data<u8>([0xa0]);
+// { code: 400, reason: "not understood" }, for what is addressed to the stub
+// and is not the runtime's control message.
+const NOT_UNDERSTOOD = new CborWriter();
+NOT_UNDERSTOOD.putMap(2);
+NOT_UNDERSTOOD.putString("code");
+NOT_UNDERSTOOD.putUint(400);
+NOT_UNDERSTOOD.putString("reason");
+NOT_UNDERSTOOD.putString("not understood");
 
-const REFUSED = "config is not a CBOR map with a stubURL";
+const REFUSED = "config is not a CBOR map with a stubURL and a runtimeURL";
 
 // The whole config must be one well-formed CBOR map with a text stubURL;
 // anything else is refused with an err (never a trap). Returns null when
@@ -47,6 +61,8 @@ const REFUSED = "config is not a CBOR map with a stubURL";
   const r = batchReader.reset(config, len);
   let url: usize = 0;
   let urlLen: usize = 0;
+  let runtime: usize = 0;
+  let runtimeLen: usize = 0;
   if (!r.readMap()) return REFUSED;
   let n = r.count;
   while ((n = r.next(n)) != END) {
@@ -54,15 +70,22 @@ const REFUSED = "config is not a CBOR map with a stubURL";
       if (!r.readText() || r.len == 0) return REFUSED;
       url = r.ptr;
       urlLen = r.len;
+    } else if (r.readTextIs("runtimeURL")) {
+      if (!r.readText() || r.len == 0) return REFUSED;
+      runtime = r.ptr;
+      runtimeLen = r.len;
     } else if (!r.skip() || !r.skip()) {
       // Your own settings are under "configuration": read them here.
       return REFUSED;
     }
   }
-  if (r.broken || !r.atEnd() || urlLen == 0) return REFUSED;
+  if (r.broken || !r.atEnd() || urlLen == 0 || runtimeLen == 0) return REFUSED;
   heap.free(stubUrl);  // init may run again
   stubUrl = copyOf(url, urlLen);
   stubUrlLen = urlLen;
+  heap.free(runtimeUrl);
+  runtimeUrl = copyOf(runtime, runtimeLen);
+  runtimeUrlLen = runtimeLen;
   // No back-end to log in to, so LIVE at once. A real stub posts LIVE when
   // its back-end accepts the login (from stub_on_frame, say).
   postStatus(stubUrl, stubUrlLen, "LIVE");
@@ -168,19 +191,37 @@ function putResponse(w: CborWriter, m: Message, from: usize, fromLen: usize, bod
   w.putRaw(body, bodyLen);
 }
 
+// CONTRACT.md: the stub URL, or an address below it.
+function toSelf(m: Message): bool {
+  return m.hasTo && m.toLen >= stubUrlLen && memory.compare(m.to, stubUrl, stubUrlLen) == 0
+    && (m.toLen == stubUrlLen || load<u8>(m.to + stubUrlLen) == 0x2f);  // '/'
+}
+
 // Returns true if it wrote a reply into w.
 function handle(w: CborWriter, m: Message): bool {
-  if (m.hasTo && sameText(m.to, m.toLen, stubUrl, stubUrlLen)) {
-    // A control message. With no back-end, a subscription is confirmed at
-    // once; a real stub answers when its back-end has (CONTRACT.md).
-    if (!SUBSCRIBE.is(m.type, m.typeLen)) return false;  // UNSUBSCRIBE and the rest need no answer
-    const valid = validResources(m);
-    putResponse(w, m, stubUrl, stubUrlLen, valid ? OK_BODY : BAD_BODY, valid ? 8 : 9);
+  // Replies are never answered, so two stubs cannot ping-pong forever.
+  if (RESPONSE.is(m.type, m.typeLen)) return false;
+  if (toSelf(m)) {
+    // Control messages come from the runtime, to the stub URL exactly. With
+    // no back-end, a subscription is confirmed at once, and there is no
+    // session to end; a real stub answers when its back-end has (CONTRACT.md).
+    const control = sameText(m.from, m.fromLen, runtimeUrl, runtimeUrlLen) && m.toLen == stubUrlLen;
+    if (control && SUBSCRIBE.is(m.type, m.typeLen)) {
+      const valid = validResources(m);
+      putResponse(w, m, stubUrl, stubUrlLen, valid ? OK_BODY : BAD_BODY, valid ? 8 : 9);
+      return true;
+    }
+    if (control && UNSUBSCRIBE.is(m.type, m.typeLen)) return false;  // needs no answer
+    if (control && DELETE.is(m.type, m.typeLen)) {
+      putResponse(w, m, stubUrl, stubUrlLen, OK_BODY, 8);
+      return true;
+    }
+    // Anything else addressed to the stub: answered, never silence.
+    putResponse(w, m, stubUrl, stubUrlLen, NOT_UNDERSTOOD.data, NOT_UNDERSTOOD.len);
     return true;
   }
   // A message for a remote address: a real stub carries it to its back-end.
-  // Replies are never answered, so two echoes cannot ping-pong forever.
-  if (!m.hasTo || RESPONSE.is(m.type, m.typeLen)) return false;
+  if (!m.hasTo) return false;
   putResponse(w, m, m.to, m.toLen, m.hasBody ? m.body : EMPTY_BODY, m.hasBody ? m.bodyLen : 1);
   return true;
 }

@@ -1,6 +1,8 @@
 // Echo fixture in TypeScript, the twin of stubs/echo-c: announces LIVE at
-// init, then answers every message not addressed to the stub itself with a
-// RESPONSE that swaps from/to and keeps id and body. Benchmarks compare the
+// init, then answers every message for a remote address with a RESPONSE
+// that swaps from/to and keeps id and body; addressed to the stub itself
+// (its URL or below), a READ with code 200 and its body as the value, any
+// other type with code 400 (CONTRACT.md). Benchmarks compare the
 // two to see what the JS engine inside the component costs per message.
 import { log, post } from 'protofly:stub/host@0.1.0';
 import { Decoder, Encoder } from 'cbor-x';
@@ -11,6 +13,7 @@ const encoder = new Encoder(options);
 const decoder = new Decoder(options);
 
 let stubURL: string | null = null;
+let runtimeURL = '';
 let nextId = 1;
 
 function isMap(v: unknown): v is Record<string, unknown> {
@@ -31,7 +34,7 @@ function safeLog(level: number, text: string): void {
 }
 
 // Returns the stub URL, or the reason init refuses (echo-c's reasons).
-function readConfig(bytes: Uint8Array): string | { stubURL: string } {
+function readConfig(bytes: Uint8Array): string | { stubURL: string; runtimeURL: string } {
   let raw: unknown;
   try {
     // componentize-js hands over a Uint8Array of another realm; a copy is
@@ -43,15 +46,26 @@ function readConfig(bytes: Uint8Array): string | { stubURL: string } {
   if (!isMap(raw)) return 'config is not a CBOR map';
   if (typeof raw.stubURL !== 'string' || !raw.stubURL) return 'config has no stubURL';
   if (isMap(raw.configuration) && raw.configuration.failInit === true) return 'init refused by configuration';
-  return { stubURL: raw.stubURL };
+  return { stubURL: raw.stubURL, runtimeURL: typeof raw.runtimeURL === 'string' ? raw.runtimeURL : '' };
 }
+
+const NOT_UNDERSTOOD = 'the echo answers READ at its own address, and no other type';
+const CONTROL_TYPES = ['SUBSCRIBE', 'UNSUBSCRIBE', 'DELETE'];
 
 function reply(message: unknown, self: string): Record<string, unknown> | 'control' | 'malformed' {
   if (!isMap(message)) return 'malformed';
   const { id, from, to, body } = message;
   if (id === undefined || typeof from !== 'string' || typeof to !== 'string') return 'malformed';
-  if (to === self) return 'control';
   const answer: Record<string, unknown> = { id, type: 'RESPONSE', from: to, to: from };
+  if (to === self || to.startsWith(`${self}/`)) {
+    const { type } = message;
+    // A RESPONSE is never answered; the runtime's control messages need no
+    // answer from an echo, which has no back-end to ask.
+    if (type === 'RESPONSE') return 'control';
+    if (runtimeURL && from === runtimeURL && to === self && CONTROL_TYPES.includes(type as string)) return 'control';
+    answer.body = type !== 'READ' ? { code: 400, reason: NOT_UNDERSTOOD } : 'body' in message ? { code: 200, value: body } : { code: 200 };
+    return answer;
+  }
   if ('body' in message) answer.body = body;
   return answer;
 }
@@ -63,6 +77,7 @@ export const stub = {
     const parsed = readConfig(config);
     if (typeof parsed === 'string') throw parsed;
     stubURL = parsed.stubURL;
+    runtimeURL = parsed.runtimeURL;
     let status: Uint8Array;
     try {
       status = encoder.encode([{

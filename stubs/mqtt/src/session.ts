@@ -25,9 +25,12 @@ import { Subscriptions } from './subscriptions.ts';
 // undeployGraceMs (1 s by default).
 const DRAIN_MS = 400;
 
+const NOT_UNDERSTOOD = 'not understood: the MQTT stub takes SUBSCRIBE, UNSUBSCRIBE and DELETE from its runtime at its own address, nothing else';
+
 export class Session implements ConnectionOwner {
   readonly log: Log;
   private readonly stubURL: string;
+  private readonly runtimeURL: string;
   private readonly answers: Answers;
   private readonly connection: Connection;
   private readonly outbound: Outbound;
@@ -51,6 +54,7 @@ export class Session implements ConnectionOwner {
 
   constructor(config: StubConfig) {
     this.stubURL = config.stubURL;
+    this.runtimeURL = config.runtimeURL;
     this.log = stubLog(config.stubURL);
     this.answers = new Answers(config.stubURL, this.log);
     this.inbox = new Inbox(this.log);
@@ -85,8 +89,10 @@ export class Session implements ConnectionOwner {
   // closure made per call.
   private readonly handleMessage = (span: MessageSpan): void => {
     const to = span.to;
-    if (to === this.stubURL) {
-      this.control(span);
+    const self = this.stubURL;
+    // CONTRACT.md: the stub URL, or an address below it.
+    if (to !== null && to.startsWith(self) && (to.length === self.length || to.charCodeAt(self.length) === 47 /* / */)) {
+      this.toStub(span, to);
     } else if (to !== null) {
       this.outbound.carry(span, to);
     } else if (fieldsOf(span).isMap) {
@@ -96,10 +102,16 @@ export class Session implements ConnectionOwner {
     }
   };
 
-  private control(span: MessageSpan): void {
-    const type = textField(span.bytes, fieldsOf(span).typeAt);
-    if (type === 'SUBSCRIBE' || type === 'UNSUBSCRIBE') this.controls.push(span, type === 'SUBSCRIBE');
-    else if (type === 'DELETE') this.delete(decodeCbor(span.bytes.slice(span.start, span.end)) as Record<string, unknown>);
+  // CONTRACT.md: the runtime's SUBSCRIBE, UNSUBSCRIBE and DELETE (from its
+  // URL, to the stub URL exactly) are control messages; anything else
+  // addressed to the stub is answered 400 (a RESPONSE is dropped).
+  private toStub(span: MessageSpan, to: string): void {
+    const fields = fieldsOf(span);
+    const type = textField(span.bytes, fields.typeAt);
+    const runtime = to === this.stubURL && textField(span.bytes, fields.fromAt) === this.runtimeURL;
+    if (runtime && (type === 'SUBSCRIBE' || type === 'UNSUBSCRIBE')) this.controls.push(span, type === 'SUBSCRIBE');
+    else if (runtime && type === 'DELETE') this.delete(decodeCbor(span.bytes.slice(span.start, span.end)) as Record<string, unknown>);
+    else this.answers.refuse(span, 400, NOT_UNDERSTOOD);
   }
 
   // --- DELETE: carry what came before, end the session, answer ---

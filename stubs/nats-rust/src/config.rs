@@ -11,6 +11,8 @@ pub enum Auth {
 
 pub struct Config {
     pub stub_url: String,
+    /// Control messages come from here (CONTRACT.md).
+    pub runtime_url: String,
     /// ws:// or wss:// URLs, in the order they are tried (`url` first).
     pub servers: Vec<String>,
     pub subject_prefix: String,
@@ -44,7 +46,7 @@ fn text_field(entries: &[(String, &[u8])], key: &str, what: &str) -> Result<Opti
 pub fn parse(bytes: &[u8]) -> Result<Config, String> {
     let top = cbor::map_entries(bytes).map_err(|e| format!("init config must be a CBOR map ({})", e))?;
     let stub_url = text_field(&top, "stubURL", "stubURL")?.filter(|s| !s.is_empty()).ok_or("stubURL is required")?;
-    text_field(&top, "runtimeURL", "runtimeURL")?.ok_or("runtimeURL is required")?;
+    let runtime_url = text_field(&top, "runtimeURL", "runtimeURL")?.ok_or("runtimeURL is required")?;
     let configuration = cbor::lookup(&top, "configuration").ok_or("configuration is required")?;
     let configuration = cbor::map_entries(configuration).map_err(|_| "configuration must be a map".to_string())?;
 
@@ -98,7 +100,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, String> {
             }
         }
     };
-    Ok(Config { stub_url, servers, subject_prefix, ping_sec, max_queued, max_message_bytes, auth })
+    Ok(Config { stub_url, runtime_url, servers, subject_prefix, ping_sec, max_queued, max_message_bytes, auth })
 }
 
 fn ws_url(url: String, what: &str) -> Result<String, String> {

@@ -1,7 +1,8 @@
 // {{name}}: a protofly protocol stub (stubs/CONTRACT.md in the protofly
 // package says what every callback receives and must answer).
-// As generated it has no back-end: it goes LIVE at init, acknowledges
-// SUBSCRIBE control messages and echoes every other message back to its
+// As generated it has no back-end: it goes LIVE at init, acknowledges the
+// runtime's SUBSCRIBE and DELETE control messages, answers anything else
+// addressed to itself with 400, and echoes every other message back to its
 // sender. Replace the echo with your protocol; keep the rest of the contract.
 import { log, post } from 'protofly:stub/host@0.1.0';
 import { decodeCbor, encodeCbor } from './cbor.ts';
@@ -17,6 +18,8 @@ interface Message {
 }
 
 let stubURL = '';
+// Control messages come from here.
+let runtimeURL = '';
 let counter = 0;
 
 function isMessage(value: unknown): value is Message {
@@ -38,17 +41,28 @@ function validResources(body: unknown): boolean {
   return Array.isArray(resources) && resources.every((r) => typeof r === 'string');
 }
 
+// CONTRACT.md: the stub URL, or an address below it.
+function toSelf(to: string | undefined): boolean {
+  return to !== undefined && (to === stubURL || to.startsWith(`${stubURL}/`));
+}
+
 function handle(message: Message): Message | undefined {
-  if (message.to === stubURL) {
-    // A control message. With no back-end, a subscription is confirmed at
-    // once; a real stub answers when its back-end has (CONTRACT.md).
-    if (message.type !== 'SUBSCRIBE') return undefined;  // UNSUBSCRIBE and the rest need no answer
-    const code = validResources(message.body) ? 200 : 400;
-    return { id: message.id, type: 'RESPONSE', from: stubURL, to: message.from, body: { code } };
+  // Replies are never answered, so two stubs cannot ping-pong forever.
+  if (message.type === 'RESPONSE') return undefined;
+  const answer = (body: Record<string, unknown>): Message => ({ id: message.id, type: 'RESPONSE', from: stubURL, to: message.from, body });
+  if (toSelf(message.to)) {
+    // Control messages come from the runtime, to the stub URL exactly. With
+    // no back-end, a subscription is confirmed at once and there is no
+    // session to end; a real stub answers when its back-end has (CONTRACT.md).
+    const control = message.from === runtimeURL && message.to === stubURL;
+    if (control && message.type === 'SUBSCRIBE') return answer({ code: validResources(message.body) ? 200 : 400 });
+    if (control && message.type === 'UNSUBSCRIBE') return undefined;  // needs no answer
+    if (control && message.type === 'DELETE') return answer({ code: 200 });
+    // Anything else addressed to the stub: answered, never silence.
+    return answer({ code: 400, reason: 'not understood' });
   }
   // A message for a remote address: a real stub carries it to its back-end.
-  // Replies are never answered, so two echoes cannot ping-pong forever.
-  if (message.to === undefined || message.type === 'RESPONSE') return undefined;
+  if (message.to === undefined) return undefined;
   return { id: message.id, type: 'RESPONSE', from: message.to, to: message.from, body: message.body ?? {} };
 }
 
@@ -105,10 +119,14 @@ export const stub = {
     } catch (e) {
       throw `init config is not CBOR: ${String(e)}`;
     }
-    const url = typeof parsed === 'object' && parsed !== null ? (parsed as { stubURL?: unknown }).stubURL : undefined;
-    if (typeof url !== 'string' || url === '') throw 'init config is not a CBOR map with a stubURL';
+    const { stubURL: url, runtimeURL: runtime } = typeof parsed === 'object' && parsed !== null
+      ? parsed as { stubURL?: unknown; runtimeURL?: unknown } : {};
+    if (typeof url !== 'string' || url === '' || typeof runtime !== 'string' || runtime === '') {
+      throw 'init config is not a CBOR map with a stubURL and a runtimeURL';
+    }
     // Your own settings: (parsed as { configuration }).configuration.
     stubURL = url;
+    runtimeURL = runtime;
     try {
       // No back-end to log in to, so LIVE at once. A real stub posts LIVE
       // when its back-end accepts the login (from onFrame, say).

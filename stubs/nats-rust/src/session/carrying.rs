@@ -8,7 +8,7 @@
 // message: fields are read in place (message_fields.rs), the subject of the
 // last `to` is kept, publications are kept as the bytes written
 // (outbox.rs), payloads go into the batch as they came (cbor_batch.rs).
-use super::control::Tally;
+use super::control::{to_self, Tally};
 use super::{Session, State};
 use crate::cbor;
 use crate::message_fields::Fields;
@@ -41,8 +41,8 @@ impl Session {
                     continue;
                 }
             };
-            if to == self.cfg.stub_url {
-                self.control(item, &fields, &mut tally);
+            if to_self(&to, &self.cfg.stub_url) {
+                self.to_stub(item, &to, &fields, &mut tally);
             } else {
                 self.carry(item, &to, &fields);
             }

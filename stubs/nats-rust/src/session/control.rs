@@ -1,7 +1,9 @@
-// Control messages from the runtime (`to` is the stub URL): SUBSCRIBE and
-// UNSUBSCRIBE (subscriptions.rs keeps what is wanted and writes it in
-// bounded runs), and DELETE, which ends the session for good: a PING to
-// learn the server has every PUB (bounded wait), close, answer 200.
+// Messages to the stub itself (its URL or below, CONTRACT.md). Control
+// messages come from the runtime (`from` its URL, `to` the stub URL):
+// SUBSCRIBE and UNSUBSCRIBE (subscriptions.rs keeps what is wanted and
+// writes it in bounded runs), and DELETE, which ends the session for good:
+// a PING to learn the server has every PUB (bounded wait), close, answer
+// 200. Anything else addressed to the stub is answered 400.
 //
 // The runtime hands over up to 64 control messages of 256 addresses in one
 // call. A call takes on at most ADDRESSES_PER_CALL of them; the messages
@@ -46,7 +48,30 @@ fn resources(item: &[u8], prefix: &str, skipped: &mut usize) -> Option<Vec<Strin
     Some(subjects)
 }
 
+const NOT_UNDERSTOOD: &str =
+    "not understood: the NATS stub takes SUBSCRIBE, UNSUBSCRIBE and DELETE from its runtime at its own address, nothing else";
+
+/// The stub URL, or an address below it.
+pub(super) fn to_self(to: &str, stub_url: &str) -> bool {
+    to.strip_prefix(stub_url).map_or(false, |rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 impl Session {
+    /// A message addressed to the stub itself: the runtime's control
+    /// messages are taken; anything else is answered 400 (a RESPONSE, which
+    /// is never answered, only logged).
+    pub(super) fn to_stub(&mut self, item: &[u8], to: &str, fields: &Fields, tally: &mut Tally) {
+        let runtime = to == self.cfg.stub_url && fields.from().as_deref() == Some(self.cfg.runtime_url.as_str());
+        let control = matches!(fields.kind().as_deref(), Some("SUBSCRIBE" | "UNSUBSCRIBE" | "DELETE"));
+        if runtime && control {
+            return self.control(item, fields, tally);
+        }
+        self.log(3, &format!("message {} to the stub itself: {}", fields.id_text(), NOT_UNDERSTOOD));
+        if let Some(reply) = Reply::of(fields) {
+            self.answers.push(reply.answer(400, Some(NOT_UNDERSTOOD.into())));
+        }
+    }
+
     /// A control message handed over by the runtime: a DELETE at once
     /// (what comes after it is answered 503), the others now or, past this
     /// call's share, behind those already waiting.
