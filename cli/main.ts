@@ -1,5 +1,6 @@
 // `protofly <command>`: demo, deploy, serve, stub, conformance.
 import { createRuntime } from '../index.ts';
+import { parseDomain } from '../kernel/address.ts';
 import { isProtoflyError } from '../kernel/errors.ts';
 import { serveDemo } from '../domain/demo-server.ts';
 import { LOCAL_STUBS, serveDomain, type LocalStubName } from '../domain/serve.ts';
@@ -14,8 +15,9 @@ const USAGE = `protofly — deploy protocol stubs on the fly
   protofly demo [--json] [--count N] [--broker ws://…] [--stub mqtt-c|mqtt-ts]
       a local domain, two runtimes, a stub in each, messages between them
       (the C MQTT stub unless --stub names the TypeScript one)
-  protofly deploy <domain> [--json] [--name N] [--user U --password P]
-      deploys the domain's stub and waits for its status
+  protofly deploy <domain> [--json] [--name N] [--user U --password P] [--pin ed25519:…[,…]] [--require-signed]
+      deploys the domain's stub and waits for its status; --pin runs it only
+      if signed by that key (the domain's), --require-signed only if signed
   protofly serve [<stub dir>] [--port N] [--broker-port N] [--broker ws://…] [--user U --password P] [--stub mqtt-c|mqtt-ts] [--key <file>]
       serves a local domain: descriptors, stubs, and an embedded MQTT broker;
       the C MQTT stub is its default (--stub names another), or with a stub
@@ -43,7 +45,7 @@ const USAGE = `protofly — deploy protocol stubs on the fly
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const args = parseArgs(rest, ['json', 'demo', 'inline']);
+  const args = parseArgs(rest, ['json', 'demo', 'inline', 'require-signed']);
   const json = args.flags.has('json');
   const say = (line: string) => { if (!json) console.log(line); };
   try {
@@ -58,8 +60,14 @@ export async function main(argv: string[]): Promise<number> {
         if (!domain) throw new UsageError('deploy needs a domain');
         const user = flagString(args, 'user');
         const credentials = user ? { [new URL(domain.includes('://') ? domain : `https://${domain}`).host]: { username: user, password: flagString(args, 'password') ?? '' } } : {};
-        const runtime = createRuntime({ identity: { credentials } });
+        // --pin: the domain's key(s), comma-separated; its stubs must be signed by one.
+        const pins = flagString(args, 'pin')?.split(',').map((key) => key.trim()).filter(Boolean);
+        const runtime = createRuntime({
+          identity: { credentials },
+          trust: { keys: pins ? { [parseDomain(domain).name]: pins } : {}, require: args.flags.has('require-signed') },
+        });
         printSteps(runtime, 'deploy', say);
+        runtime.hooks.error.tap('cli', (error) => say(`  warning  ${error.code}: ${error.message}`));
         try {
           const stub = await runtime.deployStub(domain, { name: flagString(args, 'name') });
           if (json) console.log(JSON.stringify({ stubURL: stub.stubURL, status: stub.status, path: stub.path, steps: stub.deploySteps }, null, 2));

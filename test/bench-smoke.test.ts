@@ -21,7 +21,7 @@ interface Report {
 }
 
 // recovery needs a mosquitto to kill; without one it reports nothing (and says so).
-const EXPECTED_BENCHES = ['bus-routing', 'export-call', 'stub-boundary', 'broker-e2e', ...(existsSync(MOSQUITTO) ? ['recovery'] : []), 'deploy', 'scale'];
+const EXPECTED_BENCHES = ['bus-routing', 'export-call', 'stub-boundary', 'broker-e2e', ...(existsSync(MOSQUITTO) ? ['recovery'] : []), 'deploy', 'signed-deploy', 'scale'];
 
 test('npm run bench -- --smoke --json reports every figure with its ceiling and ratio', async (t) => {
   t.timeout(120_000);

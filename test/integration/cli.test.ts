@@ -116,6 +116,10 @@ test('protofly stub keygen, sign and verify: a signed component verifies with it
   const domain = await catalogue(t, { default: { component } });
   const deployed = await protofly('deploy', domain.origin, '--json');
   t.like(JSON.parse(deployed.stdout), { status: 'LIVE' });
+  // Its descriptor is not signed: a runtime that pins the key refuses it, and one that pins nothing warns.
+  const pinned = await protofly('deploy', domain.origin, '--pin', publicKey, '--json');
+  t.like(JSON.parse(pinned.stdout), { status: 'FAILED', error: { code: 'PF_ERR_SIGNATURE_MISSING' } });
+  t.regex((await protofly('deploy', domain.origin)).stdout, /warning {2}PF_ERR_SIGNATURE_MISSING: the descriptor of /);
 });
 
 test('protofly stub build --key signs the component and then the descriptor, whose sourceHash is of the signed bytes', async (t) => {
@@ -173,6 +177,15 @@ test('protofly serve --key serves signed stubs and descriptors and prints the ke
   const source = new Uint8Array(await (await fetch(new URL(descriptor.sourcePackageURL, origin))).arrayBuffer());
   await verifyComponent(source, [publicKey]);
   t.is(descriptor.sourceHash, `sha256-${createHash('sha256').update(source).digest('base64')}`);
+
+  // `deploy --pin` runs it with the key pinned, both checks printed; another key is refused.
+  const pinned = await protofly('deploy', origin, '--pin', publicKey);
+  t.is(pinned.code, 0, pinned.stderr);
+  t.is(pinned.stdout.match(/ {4}signature ✓/g)?.length, 2, pinned.stdout);
+  const otherKey = (await protofly('stub', 'keygen', join(dir, 'other.key'))).stdout.trim();
+  const refused = await protofly('deploy', origin, '--pin', otherKey, '--json');
+  t.is(refused.code, 1);
+  t.like(JSON.parse(refused.stdout), { status: 'FAILED', error: { code: 'PF_ERR_SIGNATURE_UNTRUSTED' } });
   t.is(await served.stop(), 0);
 });
 
