@@ -1,6 +1,8 @@
 // Seed step 7, optional: the stub is registered in the domain's remote
-// registry, removed on undeploy, and a registry that is down never blocks.
+// registry, which follows its state (latest wins) and hears of its removal;
+// a registry that is down is retried and never blocks.
 import test from 'ava';
+import { statusMessage } from '../../kernel/status.ts';
 import { builtStub } from '../helpers/built.ts';
 import { catalogue, runtime } from '../helpers/runtime.ts';
 
@@ -13,15 +15,42 @@ async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, ms =
   }
 }
 
-test('a deployed stub is registered in the domain registry and removed when undeployed', async (t) => {
+type Entry = { stubURL: string; runtimeURL: string; status: string };
+const listed = (origin: string) => () => fetch(`${origin}/registry`).then((r) => r.json() as Promise<Entry[]>);
+
+test('a deployed stub is registered in the domain registry as LIVE and removed when undeployed', async (t) => {
   const domain = await catalogue(t, { default: { component: builtStub('echo-c') } });
   const rt = runtime(t, { domainRegistry: { endpoint: '/registry' } });
   const stub = await rt.deployStub(domain.origin);
-  const listed = () => fetch(`${domain.origin}/registry`).then((r) => r.json() as Promise<Array<{ stubURL: string; runtimeURL: string }>>);
-  const after = await until(listed, (l) => l.length === 1);
-  t.like(after[0], { stubURL: stub.stubURL, runtimeURL: rt.runtimeURL });
+  const after = await until(listed(domain.origin), (l) => l[0]?.status === 'LIVE');
+  t.like(after[0], { stubURL: stub.stubURL, runtimeURL: rt.runtimeURL, status: 'LIVE' });
   await rt.undeployStub(domain.origin);
-  t.deepEqual(await until(listed, (l) => l.length === 0), []);
+  t.deepEqual(await until(listed(domain.origin), (l) => l.length === 0), []);
+});
+
+test('a registry that was down hears the latest state once it is back, and the outage is reported once', async (t) => {
+  const domain = await catalogue(t, { default: { component: builtStub('echo-c') } });
+  domain.override('/registry', { status: 503 });
+  const rt = runtime(t, { domainRegistry: { endpoint: '/registry', retryMs: 20, maxRetryMs: 100 } });
+  const stub = await rt.deployStub(domain.origin);
+  t.is(stub.status, 'LIVE', 'the deploy did not wait for the registry');
+  await until(async () => domain.hits('/registry'), (hits) => hits >= 3);
+  domain.override('/registry', undefined);
+  const back = await until(listed(domain.origin), (l) => l[0]?.status === 'LIVE');
+  t.like(back[0], { stubURL: stub.stubURL, status: 'LIVE' });
+  t.is(rt.errors.filter((e) => e.code === 'PF_ERR_DOMAIN_REGISTRY').length, 1, 'one report for the outage, not one per retry');
+});
+
+test('a stub that fails for good is reported FAILED, then removed with its undeploy', async (t) => {
+  const domain = await catalogue(t, { default: { component: builtStub('echo-c') } });
+  const rt = runtime(t, { domainRegistry: { endpoint: '/registry' } });
+  const stub = await rt.deployStub(domain.origin);
+  await until(listed(domain.origin), (l) => l[0]?.status === 'LIVE');
+  // A FAILED status, as the lifecycle publishes it when it gives a stub up.
+  rt.bus.postMessage(statusMessage(stub.stubURL, 'FAILED', { reason: 'given up' }));
+  t.like((await until(listed(domain.origin), (l) => l[0]?.status === 'FAILED'))[0], { status: 'FAILED' });
+  await rt.undeployStub(domain.origin);
+  t.deepEqual(await until(listed(domain.origin), (l) => l.length === 0), []);
 });
 
 test('a domain registry that is down is reported and does not block the deploy', async (t) => {
