@@ -21,7 +21,7 @@ export { lifecyclePlugin } from './plugins/lifecycle/plugin.ts';
 export { sandboxPlugin, type SandboxOptions, type SandboxKind, type StubLimits } from './plugins/sandbox/plugin.ts';
 export { transportPlugin } from './plugins/transport/plugin.ts';
 export { directPathPlugin, clearDirectCache } from './plugins/direct/plugin.ts';
-export { trustPlugin, type TrustOptions } from './plugins/trust/plugin.ts';
+export { trustPlugin, isSignatureWarning, type TrustOptions } from './plugins/trust/plugin.ts';
 export type { KeyStore } from './plugins/trust/key-store.ts';
 export { signComponent, verifyComponent } from './plugins/trust/wasm-signature.ts';
 export { signDescriptor, verifyDescriptor } from './plugins/trust/descriptor-signature.ts';

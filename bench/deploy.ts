@@ -18,6 +18,7 @@ import { startCatalogue } from '../domain/catalogue.ts';
 import { LOCAL_STUBS, serveDomain } from '../domain/serve.ts';
 import { clearComponentCache, clearDirectCache, createRuntime } from '../index.ts';
 import { INLINE_SOURCE } from '../kernel/schemas.ts';
+import { isSignatureWarning } from '../plugins/trust/plugin.ts';
 import type { StepEvent, StepTiming } from '../kernel/types.ts';
 import { transpileComponent } from '../plugins/sandbox/component-loader.ts';
 import { builtStub } from '../test/helpers/built.ts';
@@ -230,7 +231,7 @@ async function deployOnce(stub: string, origin: string, cacheDir: string | false
   if (upMs > 0) await new Promise((resolve) => setTimeout(resolve, upMs));
   const errors: unknown[] = [];
   // An unsigned stub's warning (plugins/trust) is not a failure of the deploy.
-  runtime.hooks.error.tap('bench', (error) => { if (!error.code.startsWith('PF_ERR_SIGNATURE_')) errors.push(error); });
+  runtime.hooks.error.tap('bench', (error) => { if (!isSignatureWarning(error)) errors.push(error); });
   if (onStep) runtime.hooks.step.tap('bench', onStep);
   try {
     let deployed: StepTiming[] | undefined;

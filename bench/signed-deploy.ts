@@ -3,16 +3,12 @@
 // --key` makes them), deployed cold by a runtime that pins nothing and by one
 // that pins the domain's key. Per run, both deploys back to back in turns,
 // so a slow moment of the machine weighs on both; the ratio is per run.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { startEmbeddedBroker } from '../domain/broker.ts';
 import { startCatalogue, type Catalogue } from '../domain/catalogue.ts';
 import { clearComponentCache, createRuntime } from '../index.ts';
 import type { StepEvent } from '../kernel/types.ts';
-import { signDescriptor } from '../plugins/trust/descriptor-signature.ts';
-import { generateKeyPair, publicKeyToText, type KeyPair } from '../plugins/trust/keys.ts';
-import { signComponent } from '../plugins/trust/wasm-signature.ts';
+import { generateKeyPair, publicKeyToText } from '../plugins/trust/keys.ts';
 import { builtStub } from '../test/helpers/built.ts';
 import { breathe, figure, summarize, timeMs, type BenchContext, type Figure } from './stats.ts';
 
@@ -29,7 +25,8 @@ export async function run(context: BenchContext): Promise<Figure[]> {
     for (const [stub, runs] of [['echo-c', 12], ['mqtt-c', 9]] as const) {
       const entry = stub === 'mqtt-c' ? { configuration: { url: broker.url }, connect: [broker.url] } : {};
       const unsigned = await startCatalogue({ entries: { default: { component: builtStub(stub), ...entry } } });
-      const signed = await signedCatalogue(stub, pair, entry);
+      // Signed as a domain that signs serves it: the component first, then the descriptor naming the signed bytes' hash.
+      const signed = await startCatalogue({ entries: { default: { component: builtStub(stub), ...entry } }, sign: pair });
       try {
         figures.push(...await compare(context, stub, context.smoke ? 1 : runs, unsigned, signed, publicKeyToText(pair.publicKey)));
       } finally {
@@ -93,14 +90,4 @@ async function coldDeploy(origin: string, trust: { keys?: Record<string, string[
   } finally {
     await runtime.close();
   }
-}
-
-/** The stub as a domain that signs serves it: the component signed first, then the descriptor (naming the signed bytes' hash). */
-async function signedCatalogue(stub: string, pair: KeyPair, entry: Record<string, unknown>): Promise<Catalogue> {
-  const dir = await mkdtemp(join(tmpdir(), 'protofly-bench-signed-'));
-  const file = join(dir, `${stub}.wasm`);
-  await writeFile(file, await signComponent(new Uint8Array(await readFile(builtStub(stub))), pair));
-  const catalogue = await startCatalogue({ entries: { default: { component: file, ...entry } } });
-  catalogue.override('/.well-known/protocolstub/default', { body: await signDescriptor(catalogue.descriptor('default'), pair) });
-  return { ...catalogue, close: async () => { await catalogue.close(); await rm(dir, { recursive: true, force: true }); } };
 }

@@ -5,6 +5,7 @@ import { startCatalogue, type Catalogue } from '../domain/catalogue.ts';
 import { createRuntime, type Runtime } from '../index.ts';
 import { decodeBatch, encodeBatch } from '../kernel/cbor.ts';
 import type { Message } from '../kernel/schemas.ts';
+import { isSignatureWarning } from '../plugins/trust/plugin.ts';
 import { builtStub } from '../test/helpers/built.ts';
 import { breathe, figure, percentile, ratePerSecond, type BenchContext, type Figure } from './stats.ts';
 
@@ -31,7 +32,7 @@ export function echoRuntime(kind: (typeof SANDBOXES)[number], path: (typeof PATH
   });
   const errors: unknown[] = [];
   // An unsigned stub's warning (plugins/trust) is not a failure.
-  runtime.hooks.error.tap('bench', (error) => { if (!error.code.startsWith('PF_ERR_SIGNATURE_')) errors.push(error); });
+  runtime.hooks.error.tap('bench', (error) => { if (!isSignatureWarning(error)) errors.push(error); });
   return Object.assign(runtime, { errors });
 }
 

@@ -3,6 +3,7 @@
 import type { LocalDomain } from '../domain/serve.ts';
 import { createRuntime, type Runtime } from '../index.ts';
 import type { Message } from '../kernel/schemas.ts';
+import { isSignatureWarning } from '../plugins/trust/plugin.ts';
 import type { Login, Path } from './message-path.ts';
 import { NO_FLOOD_GUARD } from './stub-boundary.ts';
 
@@ -16,7 +17,7 @@ export async function stubPath(domain: LocalDomain, bob: string, login?: Login):
   const [alpha, beta] = runtimes;
   const errors: unknown[] = [];
   // An unsigned stub's warning (plugins/trust) is not a failure.
-  for (const runtime of runtimes) runtime.hooks.error.tap('bench', (error) => { if (!error.code.startsWith('PF_ERR_SIGNATURE_')) errors.push(error); });
+  for (const runtime of runtimes) runtime.hooks.error.tap('bench', (error) => { if (!isSignatureWarning(error)) errors.push(error); });
   const listeners = new Set<(message: Message) => void>();
   try {
     beta.bus.addListener(bob, (message) => { for (const listener of listeners) listener(message); });

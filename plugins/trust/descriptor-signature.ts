@@ -84,6 +84,16 @@ export async function verifyDescriptor(descriptor: Unsigned, publicKeys: readonl
   return { ok: true, keyIndex, key: publicKeyToText(signer) };
 }
 
+/**
+ * The key a descriptor's signature names, `ed25519:<base64>` (not yet
+ * verified), or undefined for an unsigned descriptor. PF_ERR_SIGNATURE_INVALID
+ * for a malformed "signature" member.
+ */
+export function descriptorSigner(descriptor: Unsigned): string | undefined {
+  const member = descriptor[DESCRIPTOR_SIGNATURE_FIELD];
+  return member === undefined ? undefined : publicKeyToText(readMember(member).signer);
+}
+
 function readMember(member: unknown): { signer: Uint8Array; sig: Uint8Array } {
   if (typeof member !== 'object' || member === null || Array.isArray(member)) throw invalid(`"${DESCRIPTOR_SIGNATURE_FIELD}" is not an object`);
   const { alg, key, sig, ...rest } = member as Record<string, unknown>;

@@ -16,7 +16,7 @@ import type { Plugin } from '../../kernel/runtime.ts';
 import type { Descriptor } from '../../kernel/schemas.ts';
 import { substep } from '../../kernel/substep.ts';
 import type { DeployContext } from '../../kernel/types.ts';
-import { DESCRIPTOR_SIGNATURE_FIELD, verifyDescriptor } from './descriptor-signature.ts';
+import { DESCRIPTOR_SIGNATURE_FIELD, descriptorSigner, verifyDescriptor } from './descriptor-signature.ts';
 import { firstEntryElsewhere } from './elsewhere.ts';
 import { memoryKeyStore, type KeyStore } from './key-store.ts';
 import { parsePublicKey, publicKeyToText } from './keys.ts';
@@ -107,7 +107,7 @@ export function trustPlugin(options: TrustOptions = {}): Plugin {
           if (known) return { keys: [await signerAmong(descriptor, known, remembered !== undefined, domain)], required: true };
           // No key speaks for the domain: the signature is checked against
           // the key it names, so a damaged one is still refused.
-          const { key } = await verifyDescriptor(descriptor, [signerNamed(descriptor)]);
+          const { key } = await verifyDescriptor(descriptor, [descriptorSigner(descriptor)!]);
           if (store) {
             await store.set(domain, [key]);
             return { keys: [key], required: true };
@@ -128,7 +128,7 @@ export function trustPlugin(options: TrustOptions = {}): Plugin {
         } catch (error) {
           if (!firstUse || !isProtoflyError(error, 'PF_ERR_SIGNATURE_UNTRUSTED')) throw error;
         }
-        const presented = signerNamed(descriptor);
+        const presented = descriptorSigner(descriptor)!;
         if (!(await verifyRotation(descriptor[ROTATION_FIELD], domain, known, presented))) {
           throw pfError('PF_ERR_SIGNATURE_KEY_CHANGED', [domain, known[0], presented]);
         }
@@ -192,13 +192,13 @@ export function trustPlugin(options: TrustOptions = {}): Plugin {
   };
 }
 
-function signerNamed(descriptor: Descriptor): string {
-  const member = descriptor[DESCRIPTOR_SIGNATURE_FIELD] as { key?: unknown } | undefined;
-  try {
-    return publicKeyToText(parsePublicKey(typeof member?.key === 'string' ? member.key : ''));
-  } catch (error) {
-    throw pfError('PF_ERR_SIGNATURE_INVALID', ['the descriptor', `"${DESCRIPTOR_SIGNATURE_FIELD}.key" is not an ed25519:<base64> public key`], { cause: error });
-  }
+/**
+ * Whether an event of the `error` hook is the trust plugin's warning about a
+ * stub it let run unchecked (unsigned, or signed by a key nobody pinned):
+ * refusals fail the deploy instead, so on the error hook these are all warnings.
+ */
+export function isSignatureWarning(error: ProtoflyError): boolean {
+  return error.code.startsWith('PF_ERR_SIGNATURE_');
 }
 
 /** The format files' errors name no domain: this one gets the deploy's. */

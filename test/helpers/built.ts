@@ -12,12 +12,21 @@ export async function freshCopy(name: string): Promise<string> {
   const { readFile, writeFile, mkdtemp } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const bytes = await readFile(builtStub(name));
-  const label = new TextEncoder().encode('protofly-test');
-  const payload = new TextEncoder().encode(crypto.randomUUID());
-  // custom section: id 0, size, name (length-prefixed), payload — all under 128 bytes
-  const section = Uint8Array.from([0, 1 + label.length + payload.length, label.length, ...label, ...payload]);
+  const bytes = new Uint8Array(await readFile(builtStub(name)));
   const path = join(await mkdtemp(join(tmpdir(), 'protofly-copy-')), `${name}.wasm`);
-  await writeFile(path, Buffer.concat([bytes, section]));
+  await writeFile(path, withCustomSection(bytes, 'protofly-test', crypto.randomUUID()));
   return path;
+}
+
+/** The bytes with a custom section appended (a behaviour-free change that makes a new hash). */
+export function withCustomSection(bytes: Uint8Array, name: string, text: string): Uint8Array {
+  const label = new TextEncoder().encode(name);
+  const payload = new TextEncoder().encode(text);
+  // custom section: id 0, size, name (length-prefixed), payload — all under 128 bytes
+  const size = 1 + label.length + payload.length;
+  if (size > 127) throw new Error('a custom section of at most 127 bytes: its size is one LEB128 byte');
+  const out = new Uint8Array(bytes.length + 3 + label.length + payload.length);
+  out.set(bytes);
+  out.set([0, size, label.length, ...label, ...payload], bytes.length);
+  return out;
 }

@@ -4,6 +4,7 @@ import { createRuntime, type CreateRuntimeOptions } from '../../index.ts';
 import { startCatalogue, type CatalogueEntry, type CatalogueOptions } from '../../domain/catalogue.ts';
 import { pfError, type ProtoflyError } from '../../kernel/errors.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
+import { isSignatureWarning } from '../../plugins/trust/plugin.ts';
 import type { Message } from '../../kernel/schemas.ts';
 
 export async function catalogue(t: ExecutionContext, entries: Record<string, CatalogueEntry>, options: Partial<CatalogueOptions> = {}) {
@@ -24,13 +25,9 @@ export function runtime(t: ExecutionContext, options: CreateRuntimeOptions = {})
   // A stub that is not signed by a key the runtime knows is reported and
   // runs (plugins/trust): most tests deploy such stubs, and keep those apart.
   const warnings: ProtoflyError[] = [];
-  created.hooks.error.tap('test', (error) => { (isUnsignedWarning(error) ? warnings : errors).push(error); });
+  created.hooks.error.tap('test', (error) => { (isSignatureWarning(error) ? warnings : errors).push(error); });
   t.teardown(() => created.close());
   return Object.assign(created, { errors, warnings });
-}
-
-function isUnsignedWarning(error: ProtoflyError): boolean {
-  return error.code.startsWith('PF_ERR_SIGNATURE_');
 }
 
 /** Two runtimes with the domain's login, its stub deployed in both; alice lives in alpha, bob in beta. */

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { signDescriptor } from '../../plugins/trust/descriptor-signature.ts';
 import { publicKeyToText, type KeyPair } from '../../plugins/trust/keys.ts';
 import { signComponent } from '../../plugins/trust/wasm-signature.ts';
-import { freshCopy } from './built.ts';
+import { freshCopy, withCustomSection } from './built.ts';
 import { catalogue } from './runtime.ts';
 
 export const WELL_KNOWN_DEFAULT = '/.well-known/protocolstub/default';
@@ -43,7 +43,7 @@ export async function signedDomain(t: ExecutionContext, pair: KeyPair | undefine
 
   /** Serves the stub anew, signed (or not, or tampered with) as asked. */
   async function publish(how: Publication) {
-    const source = how.variant ? withCustomSection(unsigned, how.variant) : unsigned;
+    const source = how.variant ? withCustomSection(unsigned, 'protofly-variant', how.variant) : unsigned;
     const bytes = how.component ? await signComponent(source, how.component) : source.slice();
     const hash = sha256(bytes);
     how.tamperComponent?.(bytes);
@@ -61,9 +61,3 @@ export async function signedDomain(t: ExecutionContext, pair: KeyPair | undefine
   return { domain, publish, sourcePath, key: pair ? publicKeyToText(pair.publicKey) : undefined };
 }
 
-function withCustomSection(bytes: Uint8Array, text: string): Uint8Array {
-  const name = new TextEncoder().encode('protofly-variant');
-  const payload = new TextEncoder().encode(text);
-  if (1 + name.length + payload.length > 127) throw new Error('a variant text of at most 100 bytes');
-  return Uint8Array.from([...bytes, 0, 1 + name.length + payload.length, name.length, ...name, ...payload]);
-}
