@@ -3,6 +3,7 @@
 import { parseDomain, type Domain } from './address.ts';
 import { describe, isProtoflyError, pfError, ProtoflyError } from './errors.ts';
 import { createHooks, type Hooks } from './hooks.ts';
+import type { MetricsOptions, MetricsSnapshot } from './metrics.ts';
 import { compareVersions } from './version.ts';
 import type { Services } from './services.ts';
 import type { Descriptor } from './schemas.ts';
@@ -50,6 +51,9 @@ export interface Runtime {
   service<K extends keyof Services>(name: K): Services[K];
   readonly bus: Services['bus'];
   readonly registry: Services['registry'];
+  /** Counters and timings per stub and in total; as OpenMetrics text with `{ format: 'openmetrics' }`. */
+  metrics(options?: MetricsOptions & { format?: 'json' }): MetricsSnapshot;
+  metrics(options: MetricsOptions & { format: 'openmetrics' }): string;
   close(): Promise<void>;
 }
 
@@ -80,6 +84,10 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
     },
     get bus() { return runtime.service('bus'); },
     get registry() { return runtime.service('registry'); },
+    metrics: ((metricsOptions: MetricsOptions = {}) => {
+      const metrics = runtime.service('metrics');
+      return metricsOptions.format === 'openmetrics' ? metrics.openMetrics() : metrics.snapshot();
+    }) as Runtime['metrics'],
 
     // Steps 1–2: whoever asks (the app, the registry, the bus routing a first
     // message) gets the one stub of the domain; concurrent asks share a deploy.

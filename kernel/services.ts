@@ -1,5 +1,6 @@
 // What plugins provide to each other through the runtime. The kernel only
 // names the shapes; a plugin installs the implementation with `provide`.
+import type { MetricsService } from './metrics.ts';
 import type { Message } from './schemas.ts';
 import type { Remover, StubRecord } from './types.ts';
 
@@ -114,4 +115,5 @@ export interface Services {
   bus: Bus;
   registry: Registry;
   transport: Transport;
+  metrics: MetricsService;
 }

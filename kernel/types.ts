@@ -7,6 +7,8 @@ import type { Runtime } from './runtime.ts';
 /** A deployed (or deploying) protocol stub, as the Runtime Registry keeps it. */
 export interface StubRecord {
   domain: Domain;
+  /** Which of the domain's descriptors it runs (`/.well-known/protocolstub/<name>`): `default` unless deployed by name. */
+  name: string;
   /** Unique in this runtime: `hyperty-runtime://<domain>/protostub/<id>`. */
   stubURL: string;
   descriptor: Descriptor;

@@ -28,6 +28,7 @@ export function registryPlugin(): Plugin {
       runtime.hooks.registerStub.tapPromise('RegistryPlugin', async (context) => {
         const record: StubRecord = {
           domain: context.domain,
+          name: context.descriptorName,
           stubURL: stubURLFor(context.domain.name, shortId()),
           descriptor: context.descriptor!,
           descriptorURL: context.descriptorURL!,
