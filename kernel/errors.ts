@@ -5,6 +5,7 @@ export const ERRORS = {
   PF_ERR_NO_HANDLER: (hook: string) => `no plugin answered the "${hook}" hook`,
   PF_ERR_PLUGIN: (hook: string, detail: string) => `a plugin failed at "${hook}": ${detail}`,
   PF_ERR_DOMAIN_INVALID: (domain: string) => `"${domain}" is not a domain or an origin`,
+  PF_ERR_STUB_NAME: (name: string) => `"${name}" is not a stub name: 1 to 64 letters, digits, ".", "_", "~" or "-"`,
   PF_ERR_INSECURE_ORIGIN: (origin: string) => `plain http is allowed for loopback only, not ${origin}`,
   PF_ERR_DESCRIPTOR_NOT_FOUND: (url: string) => `no protocol stub descriptor at ${url}`,
   PF_ERR_DESCRIPTOR_UNREACHABLE: (url: string) => `the descriptor server at ${url} did not answer`,

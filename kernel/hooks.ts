@@ -12,8 +12,8 @@ import { interpreted } from './hook-interpreter.ts';
 
 export function createHooks() {
   return Object.freeze({
-    /** Steps 1–2: is a stub for this domain already here? Return its record to reuse it. */
-    resolveStub: interpreted(new AsyncSeriesBailHook<[Domain], StubRecord | undefined>(['domain']), 'asyncSeriesBail'),
+    /** Steps 1–2: is this domain's stub of that name (`default`…) already here? Return its record to reuse it. */
+    resolveStub: interpreted(new AsyncSeriesBailHook<[Domain, string], StubRecord | undefined>(['domain', 'name']), 'asyncSeriesBail'),
     /** Steps 3–4: the descriptor's URL; taps transform it (well-known URI, catalogue host…). */
     descriptorUrl: interpreted(new SyncWaterfallHook<[string, Domain, string]>(['url', 'domain', 'name']), 'syncWaterfall'),
     /** Steps 3–4: fetch and validate the descriptor at that URL. Return the descriptor. */

@@ -24,11 +24,22 @@ export interface RuntimeOptions {
 }
 
 export interface DeployOptions {
-  /** Which descriptor of the domain (`/.well-known/protocolstub/<name>`). */
+  /**
+   * Which descriptor of the domain (`/.well-known/protocolstub/<name>`): each
+   * name is a stub of its own, with its own runtime URL and status. Default `default`.
+   */
   name?: string;
+  /** Makes it the stub that carries the domain's remote addresses too (`runtime.route(domain, name)`). */
+  route?: boolean;
+}
+
+export interface UndeployOptions {
+  name?: string;
+  reason?: string;
 }
 
 export interface UpdateOptions {
+  name?: string;
   /** Take a descriptor whose `version` is older (semver) than the running one; refused with PF_ERR_DOWNGRADE otherwise. */
   allowDowngrade?: boolean;
 }
@@ -38,7 +49,8 @@ export interface Runtime {
   readonly hooks: Hooks;
   readonly options: Readonly<RuntimeOptions>;
   deployStub(domain: string, options?: DeployOptions): Promise<StubRecord>;
-  undeployStub(domain: string, reason?: string): Promise<void>;
+  /** Undeploys the domain's stub of that name (`default`); a string is the reason. */
+  undeployStub(domain: string, options?: UndeployOptions | string): Promise<void>;
   /** Starts a failed stub again in a new sandbox; its runtime URL is kept. */
   restartStub(stub: StubRecord, reason?: string): Promise<StubRecord>;
   /**
@@ -47,6 +59,12 @@ export interface Runtime {
    * An older version is refused (PF_ERR_DOWNGRADE) unless `allowDowngrade`.
    */
   updateStub(domain: string, options?: UpdateOptions): Promise<StubRecord>;
+  /**
+   * Which of the domain's stubs carries messages for its remote addresses
+   * (`default` until this is called). Addresses listened to here move to it;
+   * it is deployed by the next message that needs it.
+   */
+  route(domain: string, name: string): void;
   provide<K extends keyof Services>(name: K, service: Services[K]): void;
   service<K extends keyof Services>(name: K): Services[K];
   readonly bus: Services['bus'];
@@ -93,19 +111,26 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
     // message) gets the one stub of the domain; concurrent asks share a deploy.
     async deployStub(input, deployOptions = {}) {
       const domain = parseDomain(input);
-      const key = `${domain.name}#${deployOptions.name ?? 'default'}`;
+      const name = stubName(deployOptions.name);
+      // Routed first: the stub learns the addresses listened to when it attaches.
+      if (deployOptions.route) runtime.bus.route(domain.name, name);
+      const key = `${domain.name}#${name}`;
       const pending = inflight.get(key);
       if (pending) return pending;
-      const deploy = resolveOrDeploy(domain, deployOptions.name ?? 'default')
+      const deploy = resolveOrDeploy(domain, name)
         .finally(() => inflight.delete(key));
       inflight.set(key, deploy);
       return deploy;
     },
 
-    async undeployStub(input, reason = 'undeployed') {
-      const { name } = parseDomain(input);
-      const record = services.registry?.get(name);
+    async undeployStub(input, undeployOptions = {}) {
+      const { name, reason = 'undeployed' } = typeof undeployOptions === 'string' ? { reason: undeployOptions } : undeployOptions;
+      const record = services.registry?.get(parseDomain(input).name, stubName(name));
       if (record) await hooks.undeploy.promise(record, reason);
+    },
+
+    route(input, name) {
+      runtime.bus.route(parseDomain(input).name, stubName(name));
     },
 
     async restartStub(stub, reason = 'restart') {
@@ -114,9 +139,9 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
 
     async updateStub(input, updateOptions = {}) {
       const { name } = parseDomain(input);
-      const stub = services.registry?.get(name);
-      if (!stub) return runtime.deployStub(input);
-      const context: DeployContext = { runtime, domain: stub.domain, descriptorName: 'default', steps: [], stub, descriptorURL: stub.descriptorURL };
+      const stub = services.registry?.get(name, stubName(updateOptions.name));
+      if (!stub) return runtime.deployStub(input, { name: updateOptions.name });
+      const context: DeployContext = { runtime, domain: stub.domain, descriptorName: stub.name, steps: [], stub, descriptorURL: stub.descriptorURL };
       const descriptor = await step(context, 'fetchDescriptor', () => fetchDescriptor(context));
       if (descriptor.version === stub.descriptor.version && descriptor.sourceHash === stub.descriptor.sourceHash) return stub;
       // An old version served again (a replayed descriptor, signed or not) is
@@ -147,7 +172,7 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
 
   async function resolveOrDeploy(domain: Domain, descriptorName: string): Promise<StubRecord> {
     const context: DeployContext = { runtime, domain, descriptorName, steps: [] };
-    const existing = await step(context, 'resolveStub', () => hooks.resolveStub.promise(domain), true);
+    const existing = await step(context, 'resolveStub', () => hooks.resolveStub.promise(domain, descriptorName), true);
     if (existing) return existing;
     try {
       return await deploy(context);
@@ -203,7 +228,7 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
 
   async function relaunch(stub: StubRecord, descriptor: Descriptor, reason: string): Promise<StubRecord> {
     const context: DeployContext = {
-      runtime, domain: stub.domain, descriptorName: 'default', steps: [], stub,
+      runtime, domain: stub.domain, descriptorName: stub.name, steps: [], stub,
       descriptorURL: stub.descriptorURL, descriptor,
     };
     const attempt = (async () => {
@@ -262,17 +287,18 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
   // Runs one step: times it, reports it, and names the hook nobody answered.
   async function step<T>(context: DeployContext, hook: string, run: () => Promise<T | undefined>, optional = false): Promise<T> {
     const domain = context.domain.name;
-    hooks.step.call({ domain, hook, ms: 0, phase: 'start' });
+    const name = context.descriptorName;
+    hooks.step.call({ domain, name, hook, ms: 0, phase: 'start' });
     const started = now();
     try {
       const result = await run();
       if (result === undefined && !optional) throw pfError('PF_ERR_NO_HANDLER', [hook], { domain, hook });
       const ms = now() - started;
       context.steps.push({ hook, ms });
-      hooks.step.call({ domain, hook, ms, phase: 'end' });
+      hooks.step.call({ domain, name, hook, ms, phase: 'end' });
       return result as T;
     } catch (error) {
-      hooks.step.call({ domain, hook, ms: now() - started, phase: 'error', error });
+      hooks.step.call({ domain, name, hook, ms: now() - started, phase: 'error', error });
       throw asProtoflyError(error, context, hook);
     }
   }
@@ -298,6 +324,15 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
 
   for (const plugin of options.plugins ?? []) plugin.apply(runtime);
   return runtime;
+}
+
+/** A descriptor's name: a path segment of the well-known URI, `default` when not given. */
+function stubName(name: string | undefined): string {
+  if (name === undefined) return 'default';
+  if (typeof name !== 'string' || !/^[A-Za-z0-9._~-]{1,64}$/.test(name) || name === '.' || name === '..') {
+    throw pfError('PF_ERR_STUB_NAME', [String(name)]);
+  }
+  return name;
 }
 
 function now(): number {

@@ -21,11 +21,16 @@ export interface Bus {
   whenSubscribed(address: string, timeoutMs?: number): Promise<void>;
   /** Gives messages a stopped stub had not finished back to the front of its queue. */
   requeue(stub: StubRecord, messages: readonly Message[]): void;
+  /** Which of the domain's stubs (by name) carries its remote addresses (runtime.route). */
+  route(domain: string, name: string): void;
+  /** The name of the stub that carries the domain's remote addresses (`default` unless routed). */
+  routeOf(domain: string): string;
 }
 
 /** The Runtime Registry (plugins/registry). */
 export interface Registry {
-  get(domain: string): StubRecord | undefined;
+  /** The domain's stub of that name (`default` when not given). */
+  get(domain: string, name?: string): StubRecord | undefined;
   byStubURL(stubURL: string): StubRecord | undefined;
   list(): StubRecord[];
 }

@@ -92,6 +92,8 @@ export interface StepTiming {
 
 export interface StepEvent extends StepTiming {
   domain: string;
+  /** Which of the domain's stubs (`default` unless deployed by name). */
+  name?: string;
   /** Set on a sub-step (download, transpile…): the step it is part of. */
   parent?: string;
   phase: 'start' | 'end' | 'error';

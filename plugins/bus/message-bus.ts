@@ -1,7 +1,8 @@
 // The Message Bus: delivers by `to`, publications by `resource`, and carries
-// messages for remote domains to that domain's stub, deploying it first when
-// needed (seed steps 1–2 and 14–15), and messages for a stub's own URL (or an
-// address below it) to that stub. It is also where the delivery promise is
+// messages for remote domains to that domain's stub (its `default` one, or
+// the one named by `route`), deploying it first when needed (seed steps 1–2
+// and 14–15), and messages for a stub's own URL (or an address below it) to
+// that stub. It is also where the delivery promise is
 // kept: a message reaches its listeners once, or its sender hears why not.
 import { domainOfAddress, isInDomain, isRuntimeAddress, statusResourceOf, stubURLOf } from '../../kernel/address.ts';
 import { cborLargerThan } from '../../kernel/cbor-size.ts';
@@ -75,7 +76,10 @@ export class MessageBus implements Bus {
   readonly #runtime: Runtime;
   /** Replaced, never changed in place: a delivery in progress keeps the list it started with. */
   readonly #listeners = new Map<string, readonly Listener[]>();
+  /** By stub URL: every attached stub, whichever of its domain's names it runs. */
   readonly #routes = new Map<string, StubRoute>();
+  /** The stub name that carries a domain's remote addresses, where it is not `default`. */
+  readonly #routedNames = new Map<string, string>();
   /** Messages for a domain whose stub is being deployed, in arrival order. */
   readonly #waiting = new Map<string, Message[]>();
   /** Messages for a stub's own URL (or below) sent while it was registered and not yet attached, by stub URL. */
@@ -136,6 +140,28 @@ export class MessageBus implements Bus {
     };
   }
 
+  routeOf(domain: string): string {
+    return this.#routedNames.get(domain) ?? 'default';
+  }
+
+  // The addresses listened to here move with the route: the stub that
+  // carried them is asked to let go, the new one to take them (if it runs;
+  // otherwise it learns them when it attaches). Messages already handed to
+  // the old stub stay with it.
+  route(domain: string, name: string): void {
+    const before = this.#domainRoute(domain);
+    if (name === 'default') this.#routedNames.delete(domain);
+    else this.#routedNames.set(domain, name);
+    const after = this.#domainRoute(domain);
+    if (before === after) return;
+    const addresses = this.#listenedIn(domain);
+    if (before) this.#controlPieces(before, 'UNSUBSCRIBE', addresses);
+    // What the old stub confirmed is not the new one's to keep.
+    this.#answers.forgetDomain(domain);
+    this.#answers.forgetRefused(domain);
+    if (after) this.#controlPieces(after, 'SUBSCRIBE', addresses);
+  }
+
   postMessage(message: Message): void {
     if (!messageCheck.Check(message)) {
       throw pfError('PF_ERR_MESSAGE_INVALID', [firstError(messageCheck, message)]);
@@ -183,7 +209,7 @@ export class MessageBus implements Bus {
     if (this.#registry.byStubURL(record.stubURL) !== record) {
       throw pfError('PF_ERR_UNDEPLOYED', [record.domain.name], { domain: record.domain.name, stubURL: record.stubURL });
     }
-    const existing = this.#routes.get(record.domain.name);
+    const existing = this.#routes.get(record.stubURL);
     // A restarted or updated stub keeps its route and what waits on it,
     // suspects first.
     const same = existing?.record === record ? existing : undefined;
@@ -201,22 +227,22 @@ export class MessageBus implements Bus {
       paused: false,
       disconnected: false,
     };
-    this.#routes.set(record.domain.name, route);
-    // The stub learns which of its domain's addresses are listened to here,
-    // before anything else reaches it: all but those it died on (refused)
-    // or may have (suspects, replayed one piece per call).
-    this.#answers.forgetDomain(record.domain.name);
-    if (!same) this.#answers.forgetRefused(record.domain.name);
-    const probing = new Set(route.suspects.filter((m) => this.#isOwnSubscribe(record, m)).flatMap(resourcesOf));
-    const wanted = [...this.#listeners.keys()].filter((a) => !isRuntimeAddress(a) && domainOfAddress(a) === record.domain.name
-      && !probing.has(a) && !this.#answers.isRefused(a));
-    // In bounded pieces: a stub's call never has to take thousands of
-    // addresses at once (each piece is confirmed on its own).
-    for (let from = 0; from < wanted.length; from += MAX_ADDRESSES_PER_CONTROL) {
-      this.#enqueue(route, this.#control(record, 'SUBSCRIBE', wanted.slice(from, from + MAX_ADDRESSES_PER_CONTROL)));
+    this.#routes.set(record.stubURL, route);
+    // The stub that carries its domain's addresses learns which of them are
+    // listened to here, before anything else reaches it: all but those it
+    // died on (refused) or may have (suspects, replayed one piece per call).
+    // Another of the domain's stubs hears only what is sent to its own URL.
+    const carries = this.#carriesDomain(record);
+    let waiting: Message[] = [];
+    if (carries) {
+      this.#answers.forgetDomain(record.domain.name);
+      if (!same) this.#answers.forgetRefused(record.domain.name);
+      const probing = new Set(route.suspects.filter((m) => this.#isOwnSubscribe(record, m)).flatMap(resourcesOf));
+      const wanted = this.#listenedIn(record.domain.name).filter((a) => !probing.has(a) && !this.#answers.isRefused(a));
+      this.#controlPieces(route, 'SUBSCRIBE', wanted);
+      waiting = this.#waiting.get(record.domain.name) ?? [];
+      this.#waiting.delete(record.domain.name);
     }
-    const waiting = this.#waiting.get(record.domain.name) ?? [];
-    this.#waiting.delete(record.domain.name);
     const forStub = this.#waitingForStub.get(record.stubURL) ?? [];
     this.#waitingForStub.delete(record.stubURL);
     for (const message of [...queued.filter((m) => !this.#controls.has(m)), ...waiting, ...forStub]) this.#enqueue(route, message);
@@ -234,7 +260,7 @@ export class MessageBus implements Bus {
    * poison: its sender is answered with the fault, and it is not retried.
    */
   stubFailed(record: StubRecord, error: ProtoflyError, unprocessed: readonly Message[], suspects: number): void {
-    const route = this.#routes.get(record.domain.name);
+    const route = this.#routes.get(record.stubURL);
     const app = (message: Message) => !this.#controls.has(message);
     if (route?.record !== record) {
       for (const message of unprocessed) if (app(message)) this.#undeliverable(message, error);
@@ -289,7 +315,7 @@ export class MessageBus implements Bus {
    * answers them with PF_ERR_BACKEND_UNREACHABLE after `disconnectedMs`.
    */
   followStatus(record: StubRecord, value: string): void {
-    const route = this.#routes.get(record.domain.name);
+    const route = this.#routes.get(record.stubURL);
     if (route?.record !== record) return;
     if (value === 'LIVE') {
       clearTimeout(route.unreachableTimer);
@@ -306,7 +332,7 @@ export class MessageBus implements Bus {
     const reason = String(record.statusBody.reason ?? 'DISCONNECTED');
     route.unreachableTimer = setTimeout(() => {
       route.unreachableTimer = undefined;
-      if (!route.disconnected || this.#routes.get(record.domain.name) !== route) return;
+      if (!route.disconnected || this.#routes.get(record.stubURL) !== route) return;
       route.unreachable = pfError('PF_ERR_BACKEND_UNREACHABLE',
         [`${reason} (DISCONNECTED for more than ${this.#disconnectedMs} ms)`], { stubURL: record.stubURL, domain: record.domain.name });
       // Control messages stay: the stub needs them once it is back.
@@ -322,7 +348,7 @@ export class MessageBus implements Bus {
    * for its answer. Only a running stub with an open connection is asked.
    */
   async endSession(record: StubRecord, reason: string): Promise<void> {
-    const route = this.#routes.get(record.domain.name);
+    const route = this.#routes.get(record.stubURL);
     if (route?.record !== record || route.paused || !route.hasConnections()) return;
     const id = `ctl-${++controlSequence}`;
     const answered = this.#answers.expectEnd(id, record.stubURL, this.#undeployGraceMs);
@@ -335,7 +361,7 @@ export class MessageBus implements Bus {
   }
 
   requeue(record: StubRecord, messages: readonly Message[]): void {
-    const route = this.#routes.get(record.domain.name);
+    const route = this.#routes.get(record.stubURL);
     if (route?.record !== record) {
       for (const message of messages) this.#undeliverable(message, pfError('PF_ERR_UNDEPLOYED', [record.domain.name]));
       return;
@@ -346,7 +372,7 @@ export class MessageBus implements Bus {
   }
 
   pause(record: StubRecord): void {
-    const route = this.#routes.get(record.domain.name);
+    const route = this.#routes.get(record.stubURL);
     if (route?.record === record) {
       route.paused = true;
       route.probing = false;
@@ -354,7 +380,7 @@ export class MessageBus implements Bus {
   }
 
   detachStub(record: StubRecord): void {
-    const route = this.#routes.get(record.domain.name);
+    const route = this.#routes.get(record.stubURL);
     const forStub = this.#waitingForStub.get(record.stubURL);
     if (route?.record !== record && !forStub) return;
     const code = record.statusBody.code;
@@ -366,10 +392,10 @@ export class MessageBus implements Bus {
     this.#waitingForStub.delete(record.stubURL);
     for (const message of forStub ?? []) this.#undeliverable(message, error);
     if (route?.record !== record) return;
-    this.#routes.delete(record.domain.name);
+    this.#routes.delete(record.stubURL);
     clearTimeout(route.unreachableTimer);
     this.#answerWaiting(route, error);
-    this.#answers.forgetDomain(record.domain.name);
+    if (this.#carriesDomain(record)) this.#answers.forgetDomain(record.domain.name);
     this.#answers.forgetStub(record.stubURL);
   }
 
@@ -390,7 +416,7 @@ export class MessageBus implements Bus {
       return;
     }
     if (this.#tooLarge(message, { domain })) return;
-    const route = this.#routes.get(domain);
+    const route = this.#domainRoute(domain);
     if (route) {
       this.#enqueue(route, message);
       return;
@@ -412,7 +438,7 @@ export class MessageBus implements Bus {
       return;
     }
     if (this.#tooLarge(message, { stubURL: record.stubURL, domain: record.domain.name })) return;
-    const route = this.#routes.get(record.domain.name);
+    const route = this.#routes.get(record.stubURL);
     if (route?.record === record) {
       this.#enqueue(route, message);
       return;
@@ -461,15 +487,19 @@ export class MessageBus implements Bus {
       return;
     }
     this.#waiting.set(domain, [message]);
-    this.#runtime.deployStub(domain).then(
+    const name = this.routeOf(domain);
+    this.#runtime.deployStub(domain, { name }).then(
       () => {
         // attachStub has taken the waiting messages; any left means the stub
-        // was there already (deployed under another name), so hand them over.
+        // was there already, so hand them over — or, routed to another of
+        // the domain's stubs meanwhile, route them again.
         const left = this.#waiting.get(domain);
         this.#waiting.delete(domain);
-        const route = this.#routes.get(domain);
+        const route = this.#domainRoute(domain);
+        const rerouted = !route && this.routeOf(domain) !== name;
         for (const m of left ?? []) {
           if (route) this.#enqueue(route, m);
+          else if (rerouted) this.#route(m, undefined);
           else this.#undeliverable(m, pfError('PF_ERR_NO_ROUTE', [m.to ?? domain]));
         }
       },
@@ -515,7 +545,7 @@ export class MessageBus implements Bus {
   #flush(route: StubRoute): void {
     route.flushScheduled = false;
     if (route.paused || route.disconnected) return;
-    if (this.#routes.get(route.record.domain.name) !== route) {
+    if (this.#routes.get(route.record.stubURL) !== route) {
       this.#answerWaiting(route, pfError('PF_ERR_UNDEPLOYED', [route.record.domain.name]));
       return;
     }
@@ -592,6 +622,30 @@ export class MessageBus implements Bus {
     this.#runtime.hooks.error.call(error);
   }
 
+  /** The attached stub that carries the domain's remote addresses, if any. */
+  #domainRoute(domain: string): StubRoute | undefined {
+    this.#registry ??= this.#runtime.registry;
+    const record = this.#registry.get(domain, this.routeOf(domain));
+    const route = record && this.#routes.get(record.stubURL);
+    return route?.record === record ? route : undefined;
+  }
+
+  #carriesDomain(record: StubRecord): boolean {
+    return this.routeOf(record.domain.name) === record.name;
+  }
+
+  /** The remote addresses of `domain` listened to here. */
+  #listenedIn(domain: string): string[] {
+    return [...this.#listeners.keys()].filter((a) => !isRuntimeAddress(a) && domainOfAddress(a) === domain);
+  }
+
+  /** Control messages for `addresses`, in bounded pieces: a stub's call never has to take thousands at once (each piece is confirmed on its own). */
+  #controlPieces(route: StubRoute, type: 'SUBSCRIBE' | 'UNSUBSCRIBE', addresses: readonly string[]): void {
+    for (let from = 0; from < addresses.length; from += MAX_ADDRESSES_PER_CONTROL) {
+      this.#enqueue(route, this.#control(route.record, type, addresses.slice(from, from + MAX_ADDRESSES_PER_CONTROL)));
+    }
+  }
+
   /** A SUBSCRIBE piece as one-address SUBSCRIBEs, each confirmed on its own. */
   #perAddress(record: StubRecord, piece: Message): Message[] {
     const addresses = resourcesOf(piece);
@@ -608,7 +662,7 @@ export class MessageBus implements Bus {
   #controlStub(address: string, type: 'SUBSCRIBE' | 'UNSUBSCRIBE'): void {
     if (isRuntimeAddress(address)) return;
     const domain = domainOfAddress(address);
-    const route = domain ? this.#routes.get(domain) : undefined;
+    const route = domain ? this.#domainRoute(domain) : undefined;
     if (!route) return;
     // Listeners added (or removed) in one turn travel together: the last
     // control message still waiting in the outbox takes the address if it

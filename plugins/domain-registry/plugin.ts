@@ -135,7 +135,7 @@ class Reporter {
     const where = { domain: record.domain.name, stubURL: record.stubURL };
     const [method, url, body] = report === 'removed'
       ? ['DELETE', `${this.endpoint}?stubURL=${encodeURIComponent(record.stubURL)}`, undefined]
-      : ['POST', this.endpoint, { stubURL: record.stubURL, runtimeURL: runtime.runtimeURL, domain: record.domain.name, status: report.status }];
+      : ['POST', this.endpoint, { stubURL: record.stubURL, runtimeURL: runtime.runtimeURL, domain: record.domain.name, name: record.name, status: report.status }];
     try {
       const response = await fetch(url, {
         method,

@@ -1,4 +1,5 @@
-// The Runtime Registry: one stub per domain, each with a unique runtime URL,
+// The Runtime Registry: a domain's stubs by name (`default`, or the name of
+// the descriptor they were deployed from), each with a unique runtime URL,
 // and the last status each one published (seed steps 1–2, 5–8, 16–17).
 import { statusResourceOf, stubURLFor } from '../../kernel/address.ts';
 import type { Plugin, Runtime } from '../../kernel/runtime.ts';
@@ -11,19 +12,20 @@ export function registryPlugin(): Plugin {
   return {
     name: 'RegistryPlugin',
     apply(runtime) {
-      const byDomain = new Map<string, StubRecord>();
+      /** By `<domain>#<name>`. */
+      const byName = new Map<string, StubRecord>();
       const byURL = new Map<string, StubRecord>();
       const watchers = new Map<string, Remover>();
 
       const registry: Registry = {
-        get: (domain) => byDomain.get(domain),
+        get: (domain, name = 'default') => byName.get(keyOf(domain, name)),
         byStubURL: (stubURL) => byURL.get(stubURL),
-        list: () => [...byDomain.values()],
+        list: () => [...byName.values()],
       };
       runtime.provide('registry', registry);
 
       // Only a stub that made it is reused; a failed one is gone (see undeploy).
-      runtime.hooks.resolveStub.tapPromise('RegistryPlugin', async (domain) => byDomain.get(domain.name));
+      runtime.hooks.resolveStub.tapPromise('RegistryPlugin', async (domain, name) => byName.get(keyOf(domain.name, name)));
 
       runtime.hooks.registerStub.tapPromise('RegistryPlugin', async (context) => {
         const record: StubRecord = {
@@ -36,7 +38,7 @@ export function registryPlugin(): Plugin {
           statusBody: { value: 'DEPLOYING' },
           counters: { messagesIn: 0, messagesOut: 0, rejected: 0, restarts: 0, queued: 0, poisoned: 0, duplicates: 0, inboundPauses: 0, memoryBytes: 0 },
         };
-        byDomain.set(record.domain.name, record);
+        byName.set(keyOf(record.domain.name, record.name), record);
         byURL.set(record.stubURL, record);
         // Step 8: the registry listens on the stub's status resource.
         watchers.set(record.stubURL, runtime.bus.addListener(statusResourceOf(record.stubURL),
@@ -61,7 +63,8 @@ export function registryPlugin(): Plugin {
         watchers.get(record.stubURL)?.();
         watchers.delete(record.stubURL);
         byURL.delete(record.stubURL);
-        if (byDomain.get(record.domain.name) === record) byDomain.delete(record.domain.name);
+        const key = keyOf(record.domain.name, record.name);
+        if (byName.get(key) === record) byName.delete(key);
       });
     },
   };
@@ -75,6 +78,10 @@ function onStatus(runtime: Runtime, record: StubRecord, message: Message): void 
   record.status = value;
   record.statusBody = body;
   runtime.hooks.status.call(record, value, message);
+}
+
+function keyOf(domain: string, name: string): string {
+  return `${domain}#${name}`;
 }
 
 function shortId(): string {

@@ -182,7 +182,7 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
         const descriptor = context.descriptor!;
         // Already prepared from bytes with this very hash: nothing to download.
         if (await runtime.hooks.componentPrepared.promise(descriptor.sourceHash, context)) {
-          runtime.hooks.step.call({ domain: context.domain.name, hook: 'cached', parent: 'loadSource', ms: 0, phase: 'end' });
+          runtime.hooks.step.call({ domain: context.domain.name, name: context.descriptorName, hook: 'cached', parent: 'loadSource', ms: 0, phase: 'end' });
           return verified(context, CACHED);
         }
         return verified(context, await fetchVerifiedSource(runtime, context, { maxSourceBytes, timeoutMs, integrity }));

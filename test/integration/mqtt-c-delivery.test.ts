@@ -103,7 +103,7 @@ withMosquitto('a message over maxMessageBytes is answered 413 to its sender, and
   const alice = `hyperty://${domain.name}/alice`, bob = `hyperty://${domain.name}/bob`;
   const atBob = inbox(beta, bob), atAlice = inbox(alpha, alice);
   const alphaStatus = statusWatch(alpha);
-  const [sender] = await Promise.all([alpha.deployStub(domain.origin, { name: 'tight' }), beta.deployStub(domain.origin)]);
+  const [sender] = await Promise.all([alpha.deployStub(domain.origin, { name: 'tight', route: true }), beta.deployStub(domain.origin)]);
   t.is(sender.status, 'LIVE');
   await Promise.all([beta.bus.whenSubscribed(bob), alpha.bus.whenSubscribed(alice)]);
   const liveAt = alphaStatus.seen.length;
@@ -140,7 +140,7 @@ withMosquitto('on a DELETE control message the C stub ends its persistent sessio
   inbox(staying, address('bob'));
   inbox(cleanOne, address('carol'));
   const [stub, kept, clean] = await Promise.all([
-    leaving.deployStub(domain.origin), staying.deployStub(domain.origin), cleanOne.deployStub(domain.origin, { name: 'clean' }),
+    leaving.deployStub(domain.origin), staying.deployStub(domain.origin), cleanOne.deployStub(domain.origin, { name: 'clean', route: true }),
   ]);
   await Promise.all([
     leaving.bus.whenSubscribed(address('alice')),
@@ -205,7 +205,7 @@ withMosquitto('cut off from the broker, the C stub answers 503 to messages past 
   const alice = `hyperty://${domain.name}/alice`, bob = `hyperty://${domain.name}/bob`;
   const atAlice = inbox(alpha, alice);
   const alphaStatus = statusWatch(alpha);
-  const stub = await alpha.deployStub(domain.origin, { name: 'gated' });
+  const stub = await alpha.deployStub(domain.origin, { name: 'gated', route: true });
   await alpha.bus.whenSubscribed(alice);
   // What reaches the broker for bob, seen by a QoS 0 subscriber: mosquitto
   // queues at most 1000 QoS 1 messages for a subscriber slower than the

@@ -174,7 +174,7 @@ async function interop(t: ExecutionContext, brokerURL: string) {
   const p = pair(t, domain.catalogue.domain);
   // alpha serves the domain with the TypeScript stub, beta with the C one.
   const [a, b] = await Promise.all([
-    p.alpha.deployStub(domain.catalogue.origin, { name: 'ts' }),
+    p.alpha.deployStub(domain.catalogue.origin, { name: 'ts', route: true }),
     p.beta.deployStub(domain.catalogue.origin),
   ]);
   t.is(a.descriptor.name, 'ts');
