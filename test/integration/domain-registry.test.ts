@@ -2,6 +2,7 @@
 // registry, which follows its state (latest wins) and hears of its removal;
 // a registry that is down is retried and never blocks.
 import test from 'ava';
+import { startEmbeddedBroker } from '../../domain/broker.ts';
 import { statusMessage } from '../../kernel/status.ts';
 import { builtStub } from '../helpers/built.ts';
 import { catalogue, runtime } from '../helpers/runtime.ts';
@@ -15,7 +16,7 @@ async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, ms =
   }
 }
 
-type Entry = { stubURL: string; runtimeURL: string; status: string };
+type Entry = { stubURL: string; runtimeURL: string; name: string; status: string };
 const listed = (origin: string) => () => fetch(`${origin}/registry`).then((r) => r.json() as Promise<Entry[]>);
 
 test('a deployed stub is registered in the domain registry as LIVE and removed when undeployed', async (t) => {
@@ -23,7 +24,7 @@ test('a deployed stub is registered in the domain registry as LIVE and removed w
   const rt = runtime(t, { domainRegistry: { endpoint: '/registry' } });
   const stub = await rt.deployStub(domain.origin);
   const after = await until(listed(domain.origin), (l) => l[0]?.status === 'LIVE');
-  t.like(after[0], { stubURL: stub.stubURL, runtimeURL: rt.runtimeURL, status: 'LIVE' });
+  t.like(after[0], { stubURL: stub.stubURL, runtimeURL: rt.runtimeURL, name: 'default', status: 'LIVE' });
   await rt.undeployStub(domain.origin);
   t.deepEqual(await until(listed(domain.origin), (l) => l.length === 0), []);
 });
@@ -69,4 +70,27 @@ test('the domain registry is off by default', async (t) => {
   await rt.deployStub(domain.origin);
   await new Promise((r) => setTimeout(r, 100));
   t.is(domain.hits('/registry'), 0);
+});
+
+test('a stub whose broker goes away is reported DISCONNECTED, and LIVE again once it has reconnected', async (t) => {
+  const users = { user: 'pw' };
+  let broker = await startEmbeddedBroker({ users });
+  t.teardown(() => broker.close());
+  const port = Number(new URL(broker.url).port);
+  const domain = await catalogue(t, { default: { component: builtStub('mqtt-c'), configuration: { url: broker.url }, connect: [broker.url] } });
+  const rt = runtime(t, {
+    identity: { credentials: { [domain.domain]: { username: 'user', password: 'pw' } } },
+    domainRegistry: { endpoint: '/registry' },
+  });
+  const stub = await rt.deployStub(domain.origin);
+  await until(listed(domain.origin), (l) => l[0]?.status === 'LIVE');
+  await broker.close();
+  const down = await until(listed(domain.origin), (l) => l[0]?.status === 'DISCONNECTED', 15_000);
+  t.like(down[0], { stubURL: stub.stubURL, status: 'DISCONNECTED' });
+  t.is(stub.status, 'DISCONNECTED');
+  broker = await startEmbeddedBroker({ users, port });
+  const up = await until(listed(domain.origin), (l) => l[0]?.status === 'LIVE', 30_000);
+  t.like(up[0], { stubURL: stub.stubURL, status: 'LIVE' });
+  t.is(stub.status, 'LIVE');
+  t.deepEqual(rt.errors.map((e) => e.code), []);
 });
