@@ -6,6 +6,7 @@ export { createKernel } from './kernel/runtime.ts';
 export type { Plugin, Runtime, RuntimeOptions, DeployOptions, UpdateOptions } from './kernel/runtime.ts';
 export { createHooks, DEPLOY_STEPS, type Hooks, type DeployStep } from './kernel/hooks.ts';
 export { ERRORS, ProtoflyError, isProtoflyError, type ErrorCode } from './kernel/errors.ts';
+export { SECURITY_CODES, isSecurityEvent } from './kernel/security-events.ts';
 export * from './kernel/schemas.ts';
 export type * from './kernel/types.ts';
 export type * from './kernel/services.ts';
