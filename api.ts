@@ -5,6 +5,7 @@ import { clearVerifiedSources } from './plugins/trust/plugin.ts';
 export { createKernel } from './kernel/runtime.ts';
 export type { Plugin, Runtime, RuntimeOptions, DeployOptions, UpdateOptions } from './kernel/runtime.ts';
 export { createHooks, DEPLOY_STEPS, type Hooks, type DeployStep } from './kernel/hooks.ts';
+export { DEFAULT_POLICY, policyOf, type HookPolicy, type HookPolicies, type HookName, type TapPolicy } from './kernel/hook-policy.ts';
 export { ERRORS, ProtoflyError, isProtoflyError, type ErrorCode } from './kernel/errors.ts';
 export { SECURITY_CODES, isSecurityEvent } from './kernel/security-events.ts';
 export * from './kernel/schemas.ts';

@@ -3,7 +3,10 @@
 
 export const ERRORS = {
   PF_ERR_NO_HANDLER: (hook: string) => `no plugin answered the "${hook}" hook`,
-  PF_ERR_PLUGIN: (hook: string, detail: string) => `a plugin failed at "${hook}": ${detail}`,
+  PF_ERR_PLUGIN: (hook: string, detail: string, plugin?: string) => `${plugin ?? 'a plugin'} failed at "${hook}": ${detail}`,
+  // Reported on the `error` hook, never thrown: the hook went on as if the tap had answered nothing (kernel/hook-policy.ts).
+  PF_ERR_OPTIONAL_PLUGIN: (plugin: string, hook: string, detail: string) => `${plugin} failed at "${hook}" and the hook went on without it (its policy is optional): ${detail}`,
+  PF_ERR_HOOK_POLICY: (detail: string) => `hookPolicy: ${detail}`,
   PF_ERR_DOMAIN_INVALID: (domain: string) => `"${domain}" is not a domain or an origin`,
   PF_ERR_STUB_NAME: (name: string) => `"${name}" is not a stub name: 1 to 64 letters, digits, ".", "_", "~" or "-"`,
   PF_ERR_INSECURE_ORIGIN: (origin: string) => `plain http is allowed for loopback only, not ${origin}`,
@@ -61,6 +64,8 @@ export interface ErrorContext {
   domain?: string;
   stubURL?: string;
   hook?: string;
+  /** The name of the tap (a plugin's name, as it tapped) that failed. */
+  plugin?: string;
   cause?: unknown;
 }
 
@@ -69,6 +74,7 @@ export class ProtoflyError extends Error {
   readonly domain?: string;
   readonly stubURL?: string;
   readonly hook?: string;
+  readonly plugin?: string;
 
   constructor(code: ErrorCode, message: string, context: ErrorContext = {}) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause });
@@ -77,10 +83,11 @@ export class ProtoflyError extends Error {
     this.domain = context.domain;
     this.stubURL = context.stubURL;
     this.hook = context.hook;
+    this.plugin = context.plugin;
   }
 
   toJSON(): Record<string, unknown> {
-    return { code: this.code, message: this.message, domain: this.domain, stubURL: this.stubURL, hook: this.hook };
+    return { code: this.code, message: this.message, domain: this.domain, stubURL: this.stubURL, hook: this.hook, plugin: this.plugin };
   }
 }
 

@@ -3,6 +3,7 @@
 import { parseDomain, type Domain } from './address.ts';
 import { describe, isProtoflyError, pfError, ProtoflyError } from './errors.ts';
 import { createHooks, type Hooks } from './hooks.ts';
+import { installHookPolicy, type HookPolicies } from './hook-policy.ts';
 import type { MetricsOptions, MetricsSnapshot } from './metrics.ts';
 import { compareVersions } from './version.ts';
 import type { Services } from './services.ts';
@@ -20,6 +21,12 @@ export interface RuntimeOptions {
   liveTimeoutMs?: number;
   /** This runtime's own URL; random when not given. */
   runtimeURL?: string;
+  /**
+   * Per hook, or per tap of a hook, whether a tap's failure fails it (`required`) or is reported on
+   * the `error` hook and passed over (`optional`): `{ registerInDomain: 'optional' }`. Defaults and
+   * precedence: kernel/hook-policy.ts.
+   */
+  hookPolicy?: HookPolicies;
   [option: string]: unknown;
 }
 
@@ -79,6 +86,7 @@ const DEFAULT_LIVE_TIMEOUT_MS = 15_000;
 
 export function createKernel(options: RuntimeOptions = {}): Runtime {
   const hooks = createHooks();
+  installHookPolicy(hooks, options.hookPolicy);
   const services: Partial<Services> = {};
   const inflight = new Map<string, Promise<StubRecord>>();
   /** Restarts and updates in progress, by stub URL. */

@@ -46,7 +46,8 @@ export function domainRegistryPlugin(options: DomainRegistryOptions = {}): Plugi
         reporter.set(next);
       };
 
-      runtime.hooks.registerInDomain.tapPromise('DomainRegistryPlugin', async (record) => report(record, { status: record.status }));
+      // Optional: a fault of this plugin's own (a bad endpoint) is reported, never the deploy's failure.
+      runtime.hooks.registerInDomain.tapPromise({ name: 'DomainRegistryPlugin', policy: 'optional' }, async (record) => report(record, { status: record.status }));
       runtime.hooks.status.tap('DomainRegistryPlugin', (record, value) => {
         if (value !== 'UNDEPLOYED' && reporters.has(record.stubURL)) report(record, { status: value });
       });
