@@ -11,6 +11,7 @@ export { SECURITY_CODES, isSecurityEvent } from './kernel/security-events.ts';
 export * from './kernel/schemas.ts';
 export type * from './kernel/types.ts';
 export type * from './kernel/services.ts';
+export type * from './kernel/metrics.ts';
 export { parseDomain, domainOfAddress, type Domain } from './kernel/address.ts';
 export { statusMessage } from './kernel/status.ts';
 export { encodeBatch, decodeBatch, encodeCbor, decodeCbor } from './kernel/cbor.ts';
@@ -20,6 +21,7 @@ export { descriptorPlugin, catalogueHostPlugin, parseDescriptor, WELL_KNOWN_PATH
 export { domainRegistryPlugin } from './plugins/domain-registry/plugin.ts';
 export { identityPlugin } from './plugins/identity/plugin.ts';
 export { lifecyclePlugin } from './plugins/lifecycle/plugin.ts';
+export { metricsPlugin, openMetricsText, OPENMETRICS_CONTENT_TYPE } from './plugins/metrics/plugin.ts';
 export { sandboxPlugin, type SandboxOptions, type SandboxKind, type StubLimits } from './plugins/sandbox/plugin.ts';
 export { transportPlugin } from './plugins/transport/plugin.ts';
 export { directPathPlugin, clearDirectCache } from './plugins/direct/plugin.ts';

@@ -8,6 +8,7 @@ import { directPathPlugin } from './plugins/direct/plugin.ts';
 import { domainRegistryPlugin, type DomainRegistryOptions } from './plugins/domain-registry/plugin.ts';
 import { identityPlugin, type IdentityOptions } from './plugins/identity/plugin.ts';
 import { lifecyclePlugin, type RestartPolicy } from './plugins/lifecycle/plugin.ts';
+import { metricsPlugin } from './plugins/metrics/plugin.ts';
 import { registryPlugin } from './plugins/registry/plugin.ts';
 import { sandboxPlugin, type SandboxOptions } from './plugins/sandbox/plugin.ts';
 import type { ComponentCache } from './plugins/sandbox/cache/component-cache.ts';
@@ -81,6 +82,7 @@ export function platformRuntime(platform: Platform) {
       lifecyclePlugin(options.restart),
       transportPlugin({ WebSocket: platform.WebSocket, socketsInWorker: platform.socketsInWorker, ...options.transport }),
       identityPlugin(options.identity),
+      metricsPlugin(),
     ];
     if (options.domainRegistry) plugins.push(domainRegistryPlugin(options.domainRegistry));
     return plugins;

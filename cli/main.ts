@@ -2,12 +2,14 @@
 import { createRuntime } from '../index.ts';
 import { parseDomain } from '../kernel/address.ts';
 import { isProtoflyError } from '../kernel/errors.ts';
+import type { Runtime } from '../kernel/runtime.ts';
 import { serveDemo } from '../domain/demo-server.ts';
 import { LOCAL_STUBS, serveDomain, type LocalStubName } from '../domain/serve.ts';
 import { flagNumber, flagString, parseArgs, type Args } from './args.ts';
 import { runDemo } from './demo.ts';
 import { conformanceCommand, stubCommand } from './kit-commands.ts';
 import { readKeyPair } from './sign-commands.ts';
+import { startResidentRuntime } from './resident-runtime.ts';
 import { printSteps } from './step-printer.ts';
 
 const USAGE = `protofly — deploy protocol stubs on the fly
@@ -22,7 +24,9 @@ const USAGE = `protofly — deploy protocol stubs on the fly
       serves a local domain: descriptors, stubs, and an embedded MQTT broker;
       the C MQTT stub is its default (--stub names another), or with a stub
       folder, that folder's built stub; --key signs every stub and descriptor
-      with that key pair (stub keygen) and prints the key for runtimes to pin
+      with that key pair (stub keygen) and prints the key for runtimes to pin;
+      a runtime of its own runs the default stub, its metrics (OpenMetrics)
+      at GET /metrics
   protofly serve --demo [--port N]
       the browser demo on loopback, its stubs signed with a key made at start:
       open the printed URL
@@ -91,6 +95,7 @@ export async function main(argv: string[]): Promise<number> {
           return 0;
         }
         const user = flagString(args, 'user');
+        let resident: Runtime | undefined;
         const domain = await serveDomain({
           stubDir: args.positional[0],
           port: flagNumber(args, 'port', 0),
@@ -99,13 +104,16 @@ export async function main(argv: string[]): Promise<number> {
           users: user ? { [user]: flagString(args, 'password') ?? '' } : undefined,
           stub: localStub(args),
           sign: keyFile ? await readKeyPair(keyFile) : undefined,
+          metrics: () => resident?.metrics({ format: 'openmetrics' }),
         });
         console.log(`serving ${domain.catalogue.origin}  (descriptor: ${domain.catalogue.origin}/.well-known/protocolstub/default, broker: ${domain.brokerURL})`);
         if (domain.publicKey) {
           console.log(`stubs and descriptors signed by ${domain.publicKey}; pin it in the runtimes that deploy from here:`);
           console.log(`  createRuntime({ trust: { keys: { '${domain.catalogue.domain}': ['${domain.publicKey}'] } } })`);
         }
+        resident = startResidentRuntime(domain, user ? { username: user, password: flagString(args, 'password') ?? '' } : undefined, (line) => console.log(line));
         await untilStopped();
+        await resident.close();
         await domain.close();
         return 0;
       }

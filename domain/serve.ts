@@ -4,8 +4,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.ts';
-import { startCatalogue, type Catalogue, type CatalogueEntry } from './catalogue.ts';
+import { startCatalogue, type Catalogue, type CatalogueEntry, type CatalogueOptions } from './catalogue.ts';
 import { builtComponent, readStubFolder } from '../kit/stub-folder.ts';
+import { OPENMETRICS_CONTENT_TYPE } from '../plugins/metrics/openmetrics.ts';
 import type { KeyPair } from '../plugins/trust/keys.ts';
 
 /** The package's built stubs (`mqtt.wasm`, `mqtt-c.wasm`, `nats-rust.wasm`…), where it is installed or cloned. */
@@ -51,7 +52,15 @@ export interface ServeOptions {
   stub?: LocalStubName;
   /** The domain's key pair (`parseKeyPair` of a `protofly stub keygen` file): its stubs and descriptors are served signed. */
   sign?: KeyPair;
+  /**
+   * What `GET /metrics` answers, as OpenMetrics text: the metrics of a
+   * runtime the serving process runs (`runtime.metrics({ format: 'openmetrics' })`).
+   * No `/metrics` when absent, or while it returns undefined.
+   */
+  metrics?: () => string | undefined;
 }
+
+export const METRICS_PATH = '/metrics';
 
 export async function serveDomain(options: ServeOptions = {}): Promise<LocalDomain> {
   const broker = options.brokerURL ? undefined : await startEmbeddedBroker({ port: options.brokerPort, users: options.users });
@@ -61,6 +70,7 @@ export async function serveDomain(options: ServeOptions = {}): Promise<LocalDoma
       port: options.port,
       registry: options.registry,
       sign: options.sign,
+      extra: options.metrics && metricsEndpoint(options.metrics),
       entries: {
         ...await localStubEntries(options.stubsDir ?? BUILT_STUBS, brokerURL, options.stub ?? DEFAULT_LOCAL_STUB),
         ...(options.stubDir ? { default: await folderEntry(options.stubDir, brokerURL) } : {}),
@@ -116,5 +126,17 @@ async function folderEntry(dir: string, brokerURL: string): Promise<CatalogueEnt
     version: manifest.version,
     configuration: { url: brokerURL, ...manifest.configuration },
     connect: [...new Set([...(manifest.connect ?? []), brokerURL])],
+  };
+}
+
+// What a Prometheus scrape reads (README, "Metrics").
+function metricsEndpoint(metrics: () => string | undefined): NonNullable<CatalogueOptions['extra']> {
+  return (path, req, res) => {
+    if (path !== METRICS_PATH || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+    const text = metrics();
+    if (text === undefined) return false;
+    res.writeHead(200, { 'content-type': OPENMETRICS_CONTENT_TYPE, 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : text);
+    return true;
   };
 }

@@ -5,15 +5,28 @@ import type { StepTiming } from './types.ts';
 
 /** Counts that add up across stubs: one stub's, or the runtime's total. */
 export interface MetricCounts {
-  /** Messages handed to stubs, and their CBOR bytes. */
+  /**
+   * Messages handed to stubs (the runtime's SUBSCRIBE/UNSUBSCRIBE/DELETE
+   * included; a message handed again counts again, see `redelivered`), and
+   * their CBOR bytes: the batches' bytes without their array heads, so the
+   * sum of each message's own CBOR.
+   */
   messagesIn: number;
   bytesIn: number;
-  /** Messages stubs sent that the bus accepted, and their CBOR bytes. */
+  /**
+   * Messages stubs sent that the bus accepted; and the CBOR bytes of all
+   * they posted, what the bus refused (`rejected`) or dropped as a repeat
+   * (`duplicates`) included: every byte that crossed the boundary.
+   */
   messagesOut: number;
   bytesOut: number;
-  /** Messages waiting in stubs' queues now. */
+  /** Messages waiting in stubs' queues now (a gauge: a gone stub's are answered, not kept). */
   queued: number;
-  /** Messages handed to a stub again after it died holding them. */
+  /**
+   * Messages put back in a stub's queue after it died (or was stopped for a
+   * restart or an update) holding them, to be handed to its next instance:
+   * `messagesIn − redelivered` is what was handed at least once.
+   */
   redelivered: number;
   /** Repeats of a delivered `(from, id)` dropped by the once-only window. */
   duplicates: number;
@@ -21,7 +34,13 @@ export interface MetricCounts {
   poisoned: number;
   /** Restarts after a failure or a refused login. */
   restarts: number;
-  /** Refused or rejected, by error code (`PF_ERR_SPOOFED`, `PF_ERR_CONNECT_REFUSED`…). */
+  /**
+   * Error events about the stub (`error` hook, by its `stubURL`), by code:
+   * what it was refused (`PF_ERR_SPOOFED`, `PF_ERR_CONNECT_REFUSED`,
+   * `PF_ERR_TOO_LARGE`…) and its faults (`PF_ERR_STUB_TRAP`, `PF_ERR_ABI`…).
+   * Each event once, however many messages it answered; warnings that refuse
+   * nothing (an unsigned stub, a cache write, the domain registry) are not counted.
+   */
   rejected: Record<string, number>;
 }
 
@@ -31,10 +50,11 @@ export interface StubMetrics extends MetricCounts {
   /** Which descriptor of the domain (`default` unless deployed by name). */
   name: string;
   status: StatusValue;
-  /** Seconds spent in each status so far (the current one up to now). */
+  /** Seconds spent in each status so far (the current one up to now), since it was registered. */
   statusSeconds: Partial<Record<StatusValue, number>>;
-  /** The last deploy's (or restart's) steps and their times. */
+  /** The last deploy's (or restart's, or update's) steps and their times; empty until it is first LIVE. */
   deploySteps: StepTiming[];
+  /** Its linear memory as last seen. */
   memoryBytes: number;
 }
 
@@ -42,7 +62,12 @@ export interface MetricsSnapshot {
   runtimeURL: string;
   /** Every stub deployed now. */
   stubs: StubMetrics[];
-  /** Since the runtime started, stubs gone included. */
+  /**
+   * Since the runtime started: the sum over its stubs, those gone (undeployed,
+   * failed, given up) included; `queued` is of the stubs there now.
+   * `deploys`: stubs that went LIVE for the first time; `deployFailures`:
+   * deploys that failed, at whatever step.
+   */
   total: MetricCounts & { deploys: number; deployFailures: number };
 }
 

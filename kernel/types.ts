@@ -20,6 +20,10 @@ export interface StubRecord {
   connectionError?: ProtoflyError;
   counters: {
     messagesIn: number; messagesOut: number; rejected: number; restarts: number; queued: number;
+    /** The CBOR bytes of the batches handed to the stub and of those it posted (without each batch's array head). */
+    bytesIn: number; bytesOut: number;
+    /** Messages put back in the stub's queue to be handed again, after it died (or was stopped) holding them. */
+    redelivered: number;
     /** Messages the stub died on alone (a call that held only them): answered with the fault, never retried. */
     poisoned: number;
     /** Messages from the stub dropped as repeats of a `(from, id)` delivered within the once-only window. */

@@ -298,6 +298,7 @@ export class MessageBus implements Bus {
       if (splitProbe) route.suspects.shift();
       route.suspects.unshift(...blamed.filter((m) => m !== probe || splitProbe)
         .flatMap((m) => (this.#isOwnSubscribe(record, m) ? this.#perAddress(record, m) : [m])));
+      record.counters.redelivered += blamed.length;
     }
     // What it had returned from may still have been in its hands: in doubt,
     // handed again (before what it never saw, in the order first given).
@@ -306,6 +307,7 @@ export class MessageBus implements Bus {
     route.recent = [];
     // Control messages are sent to the next instance anyway (attachStub).
     route.outbox.unshift(...inDoubt, ...spared);
+    record.counters.redelivered += inDoubt.length + spared.length;
     this.#countQueued(route);
   }
 
@@ -367,7 +369,9 @@ export class MessageBus implements Bus {
       return;
     }
     // Control messages are re-sent to the next instance anyway.
-    route.outbox.unshift(...messages.filter((m) => !this.#controls.has(m)));
+    const again = messages.filter((m) => !this.#controls.has(m));
+    route.outbox.unshift(...again);
+    record.counters.redelivered += again.length;
     this.#countQueued(route);
   }
 

@@ -36,7 +36,10 @@ export function registryPlugin(): Plugin {
           descriptorURL: context.descriptorURL!,
           status: 'DEPLOYING',
           statusBody: { value: 'DEPLOYING' },
-          counters: { messagesIn: 0, messagesOut: 0, rejected: 0, restarts: 0, queued: 0, poisoned: 0, duplicates: 0, inboundPauses: 0, memoryBytes: 0 },
+          counters: {
+            messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, rejected: 0, restarts: 0, queued: 0, redelivered: 0,
+            poisoned: 0, duplicates: 0, inboundPauses: 0, memoryBytes: 0,
+          },
         };
         byName.set(keyOf(record.domain.name, record.name), record);
         byURL.set(record.stubURL, record);

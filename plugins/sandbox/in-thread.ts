@@ -9,7 +9,7 @@ import type { StubInstance, StubRecord } from '../../kernel/types.ts';
 import type { PreparedComponent } from './component-instance.ts';
 import { InitRefused, isFault, startGuest, type Guest, type GuestLimits } from './guest.ts';
 import { createStubHost } from './stub-host.ts';
-import { encodeBatch } from '../../kernel/cbor.ts';
+import { batchItemBytes, encodeBatch } from '../../kernel/cbor.ts';
 
 export interface SandboxStart {
   runtime: Runtime;
@@ -67,7 +67,9 @@ export async function startInThread(start: SandboxStart): Promise<StubInstance> 
       if (stopped) return;
       current = messages;
       try {
-        guest!.deliver(encodeBatch(messages));
+        const batch = encodeBatch(messages);
+        record.counters.bytesIn += batchItemBytes(batch);
+        guest!.deliver(batch);
       } finally {
         current = [];
       }

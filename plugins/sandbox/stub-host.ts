@@ -1,6 +1,6 @@
 // The runtime's side of a sandbox: what a stub's host calls do once they
 // reach the runtime's thread. Shared by the in-thread and worker sandboxes.
-import { decodeBatch } from '../../kernel/cbor.ts';
+import { batchItemBytes, decodeBatch } from '../../kernel/cbor.ts';
 import { describe, isProtoflyError, pfError } from '../../kernel/errors.ts';
 import type { Runtime } from '../../kernel/runtime.ts';
 import type { StubRecord } from '../../kernel/types.ts';
@@ -35,6 +35,8 @@ export function createStubHost(runtime: Runtime, record: StubRecord, events: () 
 
   return {
     post(batch) {
+      // Every byte the stub posts, what the bus then refuses included.
+      record.counters.bytesOut += batchItemBytes(batch);
       let messages: unknown[];
       try {
         messages = decodeBatch(batch);

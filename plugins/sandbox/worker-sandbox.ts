@@ -2,7 +2,7 @@
 // worker/seats.ts). Messages cross as CBOR batches in transferred buffers; a
 // call that runs past its time limit gets the worker terminated, never
 // blocking the runtime's thread.
-import { encodeBatch } from '../../kernel/cbor.ts';
+import { batchItemBytes, encodeBatch } from '../../kernel/cbor.ts';
 import { pfError, type ProtoflyError } from '../../kernel/errors.ts';
 import type { Message } from '../../kernel/schemas.ts';
 import type { StubInstance } from '../../kernel/types.ts';
@@ -202,6 +202,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
         // A copy of its own to transfer: cbor-x hands out views of a buffer
         // it reuses (and Buffer#slice would be another view of it).
         const batch = new Uint8Array(encodeBatch(part));
+        record.counters.bytesIn += batchItemBytes(batch);
         const last = from + options.maxBatch >= messages.length;
         unacknowledged.push({ messages: part, done: last ? done : undefined });
         send({ t: 'messages', batch }, [batch.buffer as ArrayBuffer]);

@@ -11,6 +11,7 @@ import { DEPLOY_STEPS } from '../../kernel/hooks.ts';
 import { verifyDescriptor } from '../../plugins/trust/descriptor-signature.ts';
 import { verifyComponent } from '../../plugins/trust/wasm-signature.ts';
 import { builtStub } from '../helpers/built.ts';
+import { parseOpenMetrics, valueOf } from '../helpers/openmetrics.ts';
 import { catalogue } from '../helpers/runtime.ts';
 
 const run = promisify(execFile);
@@ -186,6 +187,21 @@ test('protofly serve --key serves signed stubs and descriptors and prints the ke
   const refused = await protofly('deploy', origin, '--pin', otherKey, '--json');
   t.is(refused.code, 1);
   t.like(JSON.parse(refused.stdout), { status: 'FAILED', error: { code: 'PF_ERR_SIGNATURE_UNTRUSTED' } });
+  t.is(await served.stop(), 0);
+});
+
+test('protofly serve runs the default stub in a runtime of its own and answers GET /metrics with that runtime\'s OpenMetrics text', async (t) => {
+  const served = await serving(t, ['--port', '0'], /metrics at \S+\n/);
+  const [, stubURL, metricsURL] = /^runtime \S+ runs the default stub, LIVE: (\S+); metrics at (\S+)$/m.exec(served.output) ?? [];
+  t.regex(metricsURL ?? served.output, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+  const response = await fetch(metricsURL);
+  t.is(response.status, 200);
+  t.is(response.headers.get('content-type'), 'application/openmetrics-text; version=1.0.0; charset=utf-8');
+  const families = parseOpenMetrics(await response.text());
+  const stub = { stub_url: stubURL, domain: new URL(metricsURL).host, name: 'default' };
+  t.is(valueOf(families, 'protofly_stub_status', { ...stub, protofly_stub_status: 'LIVE' }), 1);
+  t.true(valueOf(families, 'protofly_stub_status_seconds_total', { ...stub, status: 'LIVE' })! > 0);
+  t.is(valueOf(families, 'protofly_deploys_total'), 1);
   t.is(await served.stop(), 0);
 });
 

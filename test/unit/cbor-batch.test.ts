@@ -1,5 +1,5 @@
 import test from 'ava';
-import { decodeBatch, encodeBatch, encodeCbor } from '../../kernel/cbor.ts';
+import { batchItemBytes, decodeBatch, encodeBatch, encodeCbor } from '../../kernel/cbor.ts';
 
 test('a batch of messages round-trips through CBOR as plain maps any language can read', (t) => {
   const batch = [
@@ -27,4 +27,18 @@ test('decoded byte strings are copies, not views of the input (which may be a st
   const [message] = decodeBatch(input) as Array<{ body: { bytes: Uint8Array } }>;
   input.fill(0);
   t.deepEqual([...message.body.bytes], [1, 2, 3]);
+});
+
+test("a batch's item bytes are the sum of its messages' own CBOR, whatever its array head", (t) => {
+  const message = (i: number) => ({ id: `m${i}`, type: 'CREATE', from: 'hyperty://a/x', body: 'é'.repeat(i) });
+  for (const count of [0, 1, 23, 24, 255, 256, 70_000]) {
+    const messages = Array.from({ length: count }, (_, i) => message(i % 50));
+    const own = messages.reduce((sum, m) => sum + encodeCbor(m).byteLength, 0);
+    t.is(batchItemBytes(encodeBatch(messages)), own, `${count} messages`);
+  }
+  // Written by a stub as an indefinite-length array: its head and its break are framing.
+  const items = encodeCbor(message(3));
+  t.is(batchItemBytes(Uint8Array.of(0x9f, ...items, 0xff)), items.byteLength);
+  t.is(batchItemBytes(encodeCbor({ not: 'an array' })), encodeCbor({ not: 'an array' }).byteLength, 'what is not a batch counts whole');
+  t.is(batchItemBytes(Uint8Array.of(0x9b)), 0, 'never negative');
 });
