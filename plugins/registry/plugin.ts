@@ -34,7 +34,7 @@ export function registryPlugin(): Plugin {
           descriptorURL: context.descriptorURL!,
           status: 'DEPLOYING',
           statusBody: { value: 'DEPLOYING' },
-          counters: { messagesIn: 0, messagesOut: 0, rejected: 0, restarts: 0, queued: 0, poisoned: 0, duplicates: 0, inboundPauses: 0, memoryBytes: 0 },
+          counters: { messagesIn: 0, messagesOut: 0, rejected: 0, rejectedByCode: {}, restarts: 0, queued: 0, poisoned: 0, duplicates: 0, inboundPauses: 0, memoryBytes: 0 },
         };
         byDomain.set(record.domain.name, record);
         byURL.set(record.stubURL, record);
