@@ -16,8 +16,8 @@ export const SANDBOXES = ['in-thread', 'worker'] as const;
 /** The direct path (hand-written canonical ABI) and jco's glue, side by side. */
 export const PATHS = ['direct', 'jco'] as const;
 const BATCHES = [1, 16, 256];
-// Far above any echo rate here: the flood guard must not cut the stub off.
-export const NO_FLOOD_GUARD = 1e9;
+// Far above any echo rate here: the flood limits must not cut the stub off.
+export const NO_FLOOD_GUARD = { maxPostsPerSecond: 1e9, maxMessagesPerSecond: 1e9, maxBytesPerSecond: 1e15 };
 const ROUND_TIMEOUT_MS = 10_000;
 
 export function echoCatalogue(stub: string): Promise<Catalogue> {
@@ -27,7 +27,7 @@ export function echoCatalogue(stub: string): Promise<Catalogue> {
 export function echoRuntime(kind: (typeof SANDBOXES)[number], path: (typeof PATHS)[number] = 'direct', stubsPerWorker?: number, onceWindow = true): Runtime & { errors: unknown[] } {
   // No disk cache: the bench leaves nothing behind in the user's cache directory.
   const runtime = createRuntime({
-    cacheDir: false, directPath: path === 'jco' ? false : undefined, sandbox: { kind, stubsPerWorker, maxPostsPerSecond: NO_FLOOD_GUARD },
+    cacheDir: false, directPath: path === 'jco' ? false : undefined, sandbox: { kind, stubsPerWorker, ...NO_FLOOD_GUARD },
     bus: onceWindow ? undefined : { onceWindow: false },
   });
   const errors: unknown[] = [];

@@ -11,7 +11,7 @@ export async function stubPath(domain: LocalDomain, bob: string, login?: Login):
   const options = {
     cacheDir: false as const,
     identity: login ? { credentials: { [domain.catalogue.domain]: login } } : undefined,
-    sandbox: { maxPostsPerSecond: NO_FLOOD_GUARD },
+    sandbox: { ...NO_FLOOD_GUARD },
   };
   const runtimes: Runtime[] = [createRuntime(options), createRuntime(options)];
   const [alpha, beta] = runtimes;

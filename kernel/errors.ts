@@ -43,6 +43,7 @@ export const ERRORS = {
   PF_ERR_BACKEND_UNREACHABLE: (detail: string) => `the stub could not reach its back-end: ${detail}`,
   PF_ERR_LIVE_TIMEOUT: (ms: number) => `the stub did not report LIVE within ${ms} ms`,
   PF_ERR_CONNECT_REFUSED: (url: string) => `the stub may not open ${url}: it is outside the descriptor's connect list`,
+  PF_ERR_CONNECTION_LIMIT: (url: string, limit: number) => `the stub may not open ${url}: it holds ${limit} connections already (maxConnections)`,
   PF_ERR_MESSAGE_INVALID: (detail: string) => `invalid message: ${detail}`,
   PF_ERR_CBOR: (detail: string) => `invalid CBOR: ${detail}`,
   PF_ERR_NO_ROUTE: (address: string) => `nobody listens on ${address}`,

@@ -35,13 +35,14 @@ export interface MetricCounts {
   /** Restarts after a failure or a refused login. */
   restarts: number;
   /**
-   * Error events about the stub (`error` hook, by its `stubURL`), by code:
-   * what it was refused (`PF_ERR_SPOOFED`, `PF_ERR_CONNECT_REFUSED`,
-   * `PF_ERR_TOO_LARGE`…) and its faults (`PF_ERR_STUB_TRAP`, `PF_ERR_ABI`…).
-   * Each event once, however many messages it answered; warnings that refuse
-   * nothing (an unsigned stub, a cache write, the domain registry) are not counted.
+   * What the runtime refused the stub (or its peer), by code: a spoofed
+   * sender, a connection outside its connect list, a message too large, a
+   * flood, a lie through the ABI… (`counters.rejectedByCode`: exact, where
+   * the error events for a refusal repeated in a loop are rate-bound).
    */
   rejected: Record<string, number>;
+  /** Times the stub died, by the fault's code (`PF_ERR_STUB_TRAP`, `PF_ERR_STUB_TIMEOUT`, `PF_ERR_ABI`…). */
+  faults: Record<string, number>;
 }
 
 export interface StubMetrics extends MetricCounts {

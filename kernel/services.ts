@@ -94,7 +94,7 @@ export interface DelegatedSockets {
 
 export interface SocketEvent {
   kind: 'error' | 'rejected' | 'paused' | 'connection-error';
-  /** An error's code and message (a ProtoflyError does not cross threads as one). */
+  /** An error's code and message (a ProtoflyError does not cross threads as one); a rejection's code. */
   code?: string;
   message?: string;
 }

@@ -19,11 +19,19 @@ export interface StubRecord {
   /** The last connection the transport saw fail for a reason of its own (PF_ERR_TLS), until one opens. */
   connectionError?: ProtoflyError;
   counters: {
-    messagesIn: number; messagesOut: number; rejected: number; restarts: number; queued: number;
+    messagesIn: number; messagesOut: number; restarts: number; queued: number;
     /** The CBOR bytes of the batches handed to the stub and of those it posted (without each batch's array head). */
     bytesIn: number; bytesOut: number;
     /** Messages put back in the stub's queue to be handed again, after it died (or was stopped) holding them. */
     redelivered: number;
+    /** What the runtime refused the stub or its peer, in all: the sum of `rejectedByCode`. */
+    rejected: number;
+    /**
+     * The same by error code (`PF_ERR_SPOOFED`, `PF_ERR_CONNECT_REFUSED`, `PF_ERR_STUB_FLOOD`…),
+     * counted by countRejection (kernel/rejections.ts). Exact, where the error events
+     * for the same refusals may be rate-bound (a stub refused an `open` in a loop).
+     */
+    rejectedByCode: Record<string, number>;
     /** Messages the stub died on alone (a call that held only them): answered with the fault, never retried. */
     poisoned: number;
     /** Messages from the stub dropped as repeats of a `(from, id)` delivered within the once-only window. */

@@ -17,6 +17,7 @@ import { checkGoesLive, GOES_LIVE } from './live.ts';
 import { REMOTE, RUNTIME_URL, startSession, STUB_URL, type SessionSetup } from './session.ts';
 import { surviveBatches, surviveFrames } from './survive.ts';
 import { DEFAULT_MAX_OUTBOUND_BYTES } from '../../plugins/transport/limits.ts';
+import { DEFAULT_MAX_BYTES_PER_SECOND, DEFAULT_MAX_MESSAGES_PER_SECOND, DEFAULT_MAX_POST_BYTES, DEFAULT_MAX_POSTS_PER_SECOND } from '../../plugins/sandbox/flood-limits.ts';
 import { fail, pass, skip, type Check, type ConformanceOptions, type ConformanceReport } from './types.ts';
 import { checkWitShape } from './wit-shape.ts';
 
@@ -69,8 +70,10 @@ export async function runConformance(componentPath: string, options: Conformance
       connect,
       maxConnections: 8,
       maxTimers: 256,
-      maxPostsPerSecond: 20_000,
-      maxPostBytes: 4 * 1024 * 1024,
+      maxPostsPerSecond: DEFAULT_MAX_POSTS_PER_SECOND,
+      maxMessagesPerSecond: DEFAULT_MAX_MESSAGES_PER_SECOND,
+      maxBytesPerSecond: DEFAULT_MAX_BYTES_PER_SECOND,
+      maxPostBytes: DEFAULT_MAX_POST_BYTES,
       maxMemoryBytes: pagesFor(MEMORY_MIB) * 65_536,
       maxOutboundBytes: DEFAULT_MAX_OUTBOUND_BYTES,
     },

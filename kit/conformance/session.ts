@@ -83,6 +83,8 @@ export async function startSession(setup: SessionSetup, mode: ConnectionMode, co
     outbound: () => 0,
     close: (conn) => { recording.open.delete(conn); },
     log: (level, text) => { recording.logs.push({ level, text }); },
+    // The stub hears its refusal as an `err`; what it does with it is what is judged.
+    refused: () => {},
     fault: (code, reason) => { recording.fault ??= { code, reason }; },
   };
   try {

@@ -7,6 +7,7 @@
 import { domainOfAddress, isInDomain, isRuntimeAddress, statusResourceOf, stubURLOf } from '../../kernel/address.ts';
 import { cborLargerThan } from '../../kernel/cbor-size.ts';
 import { isProtoflyError, pfError, describe, ProtoflyError, type ErrorCode } from '../../kernel/errors.ts';
+import { countRejection } from '../../kernel/rejections.ts';
 import type { Runtime } from '../../kernel/runtime.ts';
 import { firstError, messageCheck, type Message } from '../../kernel/schemas.ts';
 import type { Bus, Listener, Registry } from '../../kernel/services.ts';
@@ -258,12 +259,14 @@ export class MessageBus implements Bus {
    * stub's own fault makes the messages of the call it died in suspects,
    * replayed one by one once it is back. A suspect it dies on alone is the
    * poison: its sender is answered with the fault, and it is not retried.
+   * The fault itself is reported once, where the runtime speaks for the dead
+   * stub (lifecycle: FAILED and an error event): here senders are answered.
    */
   stubFailed(record: StubRecord, error: ProtoflyError, unprocessed: readonly Message[], suspects: number): void {
     const route = this.#routes.get(record.stubURL);
     const app = (message: Message) => !this.#controls.has(message);
     if (route?.record !== record) {
-      for (const message of unprocessed) if (app(message)) this.#undeliverable(message, error);
+      for (const message of unprocessed) if (app(message)) this.#answerSender(message, error);
       return;
     }
     route.paused = true;
@@ -282,14 +285,13 @@ export class MessageBus implements Bus {
       poison = blamed[0];
       if (poison === probe) route.suspects.shift();
       record.counters.poisoned++;
-      this.#undeliverable(poison, error);
+      this.#answerSender(poison, error);
     } else if (held === 1 && blamed.length === 1 && resourcesOf(blamed[0]).length === 1) {
       // One address alone killed it: not asked for again while it is
       // listened to; whoever waits for it hears why, and the stub goes on.
       poison = blamed[0];
       if (poison === probe) route.suspects.shift();
       record.counters.poisoned++;
-      this.#runtime.hooks.error.call(error);
       this.#answers.refuse(resourcesOf(poison), error);
     } else {
       // A suspect SUBSCRIBE is replayed one address per call, so the one
@@ -419,7 +421,7 @@ export class MessageBus implements Bus {
       this.#undeliverable(message, pfError('PF_ERR_NO_ROUTE', [message.to]));
       return;
     }
-    if (this.#tooLarge(message, { domain })) return;
+    if (this.#tooLarge(message, origin, { domain })) return;
     const route = this.#domainRoute(domain);
     if (route) {
       this.#enqueue(route, message);
@@ -441,7 +443,7 @@ export class MessageBus implements Bus {
       this.#undeliverable(message, pfError('PF_ERR_NO_ROUTE', [to]));
       return;
     }
-    if (this.#tooLarge(message, { stubURL: record.stubURL, domain: record.domain.name })) return;
+    if (this.#tooLarge(message, origin, { stubURL: record.stubURL, domain: record.domain.name })) return;
     const route = this.#routes.get(record.stubURL);
     if (route?.record === record) {
       this.#enqueue(route, message);
@@ -457,10 +459,18 @@ export class MessageBus implements Bus {
     else this.#waitingForStub.set(record.stubURL, [message]);
   }
 
-  /** A stub never gets more than it can hold: refused here, before it is queued, encoded or copied anywhere. */
-  #tooLarge(message: Message, where: { domain: string; stubURL?: string }): boolean {
+  /**
+   * A stub never gets more than it can hold: refused here, before it is
+   * queued, encoded or copied anywhere. Sent by a stub, it is that stub's
+   * security event (its URL on the error, its counter); sent by an
+   * application, the error names the stub it was for (`where`).
+   */
+  #tooLarge(message: Message, origin: StubRecord | undefined, where: { domain: string; stubURL?: string }): boolean {
     if (this.#maxMessageBytes === Infinity || !cborLargerThan(message, this.#maxMessageBytes)) return false;
-    this.#undeliverable(message, pfError('PF_ERR_TOO_LARGE', [`message ${String(message.id)} to ${message.to}`, this.#maxMessageBytes], where));
+    const error = pfError('PF_ERR_TOO_LARGE', [`message ${String(message.id)} to ${message.to}`, this.#maxMessageBytes],
+      origin ? { stubURL: origin.stubURL, domain: origin.domain.name } : where);
+    if (origin) countRejection(origin, error.code);
+    this.#undeliverable(message, error);
     return true;
   }
 
@@ -616,13 +626,18 @@ export class MessageBus implements Bus {
 
   #undeliverable(message: Message, error: ProtoflyError): void {
     this.#runtime.hooks.error.call(error);
+    this.#answerSender(message, error);
+  }
+
+  /** Tells the sender of `message` why it was not delivered (a RESPONSE with the error), if it listens here. */
+  #answerSender(message: Message, error: ProtoflyError): void {
     // Never answer an answer: two dead ends would ping-pong forever.
     if (message.type === 'RESPONSE' || !this.#listeners.has(message.from)) return;
     this.#deliverLocal(message.from, errorResponse(message, this.#runtime.runtimeURL, error));
   }
 
   #reject(record: StubRecord, error: ProtoflyError): void {
-    record.counters.rejected++;
+    countRejection(record, error.code);
     this.#runtime.hooks.error.call(error);
   }
 

@@ -21,8 +21,8 @@ interface Family {
   samples: Array<{ labels: Labels; value: number }>;
 }
 
-/** The counts a stub has and the runtime sums, `rejected` aside. */
-const COUNTS: Array<Pick<Family, 'type' | 'unit' | 'help'> & { key: Exclude<keyof MetricCounts, 'rejected'>; name: string }> = [
+/** The counts a stub has and the runtime sums, those by code aside. */
+const COUNTS: Array<Pick<Family, 'type' | 'unit' | 'help'> & { key: Exclude<keyof MetricCounts, 'rejected' | 'faults'>; name: string }> = [
   { key: 'messagesIn', name: 'messages_in', type: 'counter', help: "Messages handed to stubs (the runtime's control messages and each hand-over again included)." },
   { key: 'bytesIn', name: 'messages_in_bytes', type: 'counter', unit: 'bytes', help: 'CBOR bytes of the messages handed to stubs.' },
   { key: 'messagesOut', name: 'messages_out', type: 'counter', help: 'Messages stubs sent that the bus accepted.' },
@@ -34,7 +34,8 @@ const COUNTS: Array<Pick<Family, 'type' | 'unit' | 'help'> & { key: Exclude<keyo
   { key: 'restarts', name: 'restarts', type: 'counter', help: 'Restarts after a failure or a refused login.' },
 ];
 
-const REJECTED_HELP = 'Error events about stubs by code: what they were refused, and their faults.';
+const REJECTED_HELP = 'What the runtime refused stubs (or their peers), by error code.';
+const FAULTS_HELP = 'Times stubs died, by the fault\'s error code.';
 
 export function openMetricsText(snapshot: MetricsSnapshot): string {
   const { total, stubs } = snapshot;
@@ -46,10 +47,12 @@ export function openMetricsText(snapshot: MetricsSnapshot): string {
       name: `protofly_${name}`, type, unit, help: `${help} All stubs, gone ones included.`, samples: [{ labels: {}, value: total[key] }],
     })),
     { name: 'protofly_rejected', type: 'counter', help: `${REJECTED_HELP} All stubs, gone ones included.`, samples: byCode(total.rejected, {}) },
+    { name: 'protofly_faults', type: 'counter', help: `${FAULTS_HELP} All stubs, gone ones included.`, samples: byCode(total.faults, {}) },
     ...COUNTS.map(({ key, name, type, unit, help }): Family => ({
       name: `protofly_stub_${name}`, type, unit, help, samples: stubs.map((stub) => ({ labels: stubLabels(stub), value: stub[key] })),
     })),
     { name: 'protofly_stub_rejected', type: 'counter', help: REJECTED_HELP, samples: stubs.flatMap((stub) => byCode(stub.rejected, stubLabels(stub))) },
+    { name: 'protofly_stub_faults', type: 'counter', help: FAULTS_HELP, samples: stubs.flatMap((stub) => byCode(stub.faults, stubLabels(stub))) },
     {
       // A stateset: one sample per status, 1 for the current one.
       name: 'protofly_stub_status', type: 'stateset', help: "The stub's status.",

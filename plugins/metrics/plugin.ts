@@ -1,8 +1,8 @@
 // The metrics plugin: `runtime.metrics()`. What is counted per message (in,
 // out, bytes, queued, redelivered…) is on each stub's record, kept by the bus
-// and the sandbox where the work is done anyway; what no counter holds is
-// followed here through the hooks: error events by code, the time in each
-// status, deploys and failed deploys. A stub's counts fold into the runtime's
+// and the sandbox where the work is done anyway, refusals by code included
+// (kernel/rejections.ts); what no counter holds is followed here through the
+// hooks: faults by code, the time in each status, deploys and failed deploys. A stub's counts fold into the runtime's
 // total as it goes, so the total covers every stub the runtime ever ran.
 import type { MetricCounts, MetricsService, MetricsSnapshot, StubMetrics } from '../../kernel/metrics.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
@@ -12,15 +12,12 @@ import { openMetricsText } from './openmetrics.ts';
 
 export { openMetricsText, OPENMETRICS_CONTENT_TYPE } from './openmetrics.ts';
 
-/** Warnings about a stub that refuse nothing: it runs unsigned, a cache write failed, the domain registry is down. */
-const NOT_REFUSALS = /^PF_ERR_(SIGNATURE_|CACHE_WRITE$|DOMAIN_REGISTRY$)/;
-
-/** The counts that add up, `rejected` aside. */
+/** The counts that add up, `rejected` and `faults` aside. */
 const SUMMED = ['messagesIn', 'bytesIn', 'messagesOut', 'bytesOut', 'queued', 'redelivered', 'duplicates', 'poisoned', 'restarts'] as const;
 
 /** What is followed of one stub besides its record's counters. */
 interface Followed {
-  rejected: Record<string, number>;
+  faults: Record<string, number>;
   /** Milliseconds in each status before the current one. */
   statusMs: Partial<Record<StatusValue, number>>;
   status: StatusValue;
@@ -34,8 +31,6 @@ export function metricsPlugin(): Plugin {
     name: 'MetricsPlugin',
     apply(runtime) {
       const followed = new Map<string, Followed>();
-      /** Error events already counted: one error may answer many messages and be reported for each. */
-      const counted = new WeakSet<object>();
       /** Stubs whose counts are in `gone`. */
       const folded = new WeakSet<StubRecord>();
       const gone = emptyCounts();
@@ -48,7 +43,7 @@ export function metricsPlugin(): Plugin {
         const at = now();
         let stub = followed.get(record.stubURL);
         if (!stub) {
-          stub = { rejected: {}, statusMs: {}, status: value, since: at, wasLive: false };
+          stub = { faults: {}, statusMs: {}, status: value, since: at, wasLive: false };
           followed.set(record.stubURL, stub);
         } else {
           stub.statusMs[stub.status] = (stub.statusMs[stub.status] ?? 0) + (at - stub.since);
@@ -61,13 +56,10 @@ export function metricsPlugin(): Plugin {
         }
       });
 
-      // A stub's fault is both a stubFailed and an error event, and answers
-      // the message it died on with the same error: counted once, here.
-      runtime.hooks.error.tap('MetricsPlugin', (error) => {
-        if (!error.stubURL || counted.has(error) || NOT_REFUSALS.test(error.code)) return;
-        counted.add(error);
-        const rejected = followed.get(error.stubURL)?.rejected ?? gone.rejected;
-        rejected[error.code] = (rejected[error.code] ?? 0) + 1;
+      // Once per death, however many messages its error then answers.
+      runtime.hooks.stubFailed.tap('MetricsPlugin', (record, error) => {
+        const faults = followed.get(record.stubURL)?.faults ?? gone.faults;
+        faults[error.code] = (faults[error.code] ?? 0) + 1;
       });
 
       runtime.hooks.deployFailed.tapPromise('MetricsPlugin', async () => {
@@ -108,7 +100,7 @@ function countsOf(record: StubRecord, stub: Followed | undefined): MetricCounts 
   return {
     messagesIn: c.messagesIn, bytesIn: c.bytesIn, messagesOut: c.messagesOut, bytesOut: c.bytesOut,
     queued: c.queued, redelivered: c.redelivered, duplicates: c.duplicates, poisoned: c.poisoned,
-    restarts: c.restarts, rejected: { ...stub?.rejected },
+    restarts: c.restarts, rejected: { ...c.rejectedByCode }, faults: { ...stub?.faults },
   };
 }
 
@@ -131,12 +123,13 @@ function stubMetrics(record: StubRecord, stub: Followed | undefined, at: number)
 }
 
 function emptyCounts(): MetricCounts {
-  return { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, queued: 0, redelivered: 0, duplicates: 0, poisoned: 0, restarts: 0, rejected: {} };
+  return { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, queued: 0, redelivered: 0, duplicates: 0, poisoned: 0, restarts: 0, rejected: {}, faults: {} };
 }
 
 function add(into: MetricCounts, counts: MetricCounts): void {
   for (const key of SUMMED) into[key] += counts[key];
   for (const [code, n] of Object.entries(counts.rejected)) into.rejected[code] = (into.rejected[code] ?? 0) + n;
+  for (const [code, n] of Object.entries(counts.faults)) into.faults[code] = (into.faults[code] ?? 0) + n;
 }
 
 function now(): number {

@@ -37,7 +37,7 @@ export function registryPlugin(): Plugin {
           status: 'DEPLOYING',
           statusBody: { value: 'DEPLOYING' },
           counters: {
-            messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, rejected: 0, restarts: 0, queued: 0, redelivered: 0,
+            messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, rejected: 0, rejectedByCode: {}, restarts: 0, queued: 0, redelivered: 0,
             poisoned: 0, duplicates: 0, inboundPauses: 0, memoryBytes: 0,
           },
         };

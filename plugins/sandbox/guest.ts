@@ -1,9 +1,11 @@
 // The stub's side of the sandbox: instantiates the component and guards every
 // call into it. The same code runs in the runtime's thread (trusted stubs)
 // and inside a worker (the default), so both behave the same.
-import { describe, type ErrorCode } from '../../kernel/errors.ts';
+import { batchLength } from '../../kernel/cbor-batch.ts';
+import { describe, ERRORS, type ErrorCode } from '../../kernel/errors.ts';
 import { isAllowed } from '../transport/connect-policy.ts';
 import { instantiateComponent, type HostImports, type PreparedComponent, type StubExports } from './component-instance.ts';
+import { refusalReports } from './refusals.ts';
 
 /** What the guest asks of the host side (directly, or across the worker boundary). */
 export interface GuestHost {
@@ -17,6 +19,13 @@ export interface GuestHost {
   close(conn: number): void;
   log(level: number, text: string): void;
   /**
+   * The stub was refused something it asked for (an `open`: PF_ERR_CONNECT_REFUSED,
+   * PF_ERR_CONNECTION_LIMIT). With `message`, one refusal to report as an
+   * error event; without, `count` more that were only counted (refusals.ts
+   * bounds the events, never the count).
+   */
+  refused(code: ErrorCode, count: number, message?: string): void;
+  /**
    * The stub is dead; the host reports it (a dead stub cannot speak).
    * `inMessages`: it died inside `on-messages`, so the batch it held may be why.
    */
@@ -29,6 +38,10 @@ export interface GuestLimits {
   maxTimers: number;
   /** Posts (batches) per second before the stub is cut off. */
   maxPostsPerSecond: number;
+  /** Messages per second, however they are batched, before the stub is cut off. */
+  maxMessagesPerSecond: number;
+  /** Bytes of batches per second before the stub is cut off. */
+  maxBytesPerSecond: number;
   maxPostBytes: number;
   maxMemoryBytes: number;
   /** Bytes waiting to be written on a connection past which `send` answers `congested:`. */
@@ -41,6 +54,8 @@ export interface Guest {
   onFrame(conn: number, frame: Uint8Array): void;
   onClose(conn: number, reason: string): void;
   stop(): void;
+  /** Hands over the count of refusals held back (refusals.ts): the stub is going. */
+  flushRefusals(): void;
   /** The stub's linear memory, in bytes (it grows, never shrinks). */
   memoryBytes(): number;
 }
@@ -71,32 +86,55 @@ export async function startGuest(prepared: PreparedComponent, host: GuestHost, l
   let dead = false;
   let depth = 0;
   let pending: Fault | undefined;
-  // A token bucket: bursts up to a second's worth, refilled continuously.
-  let tokens = limits.maxPostsPerSecond;
+  // Token buckets for posts, messages and bytes, refilled continuously, all
+  // three at once. Each holds a second's worth; as the clock is read only
+  // when one runs dry, a stub quiet for a while may burst up to twice that
+  // before the rate holds it.
+  const { maxPostsPerSecond, maxMessagesPerSecond, maxBytesPerSecond } = limits;
+  let posts = maxPostsPerSecond;
+  let messages = maxMessagesPerSecond;
+  let bytes = maxBytesPerSecond;
   let refilledAt = performance.now();
+  const refusals = refusalReports((code, count, message) => host.refused(code, count, message));
 
   const imports: HostImports = {
     post(batch) {
-      // The clock is read only when the bucket runs dry: the same limit,
+      const size = batch.byteLength;
+      if (size > limits.maxPostBytes) {
+        throw abort('PF_ERR_STUB_FLOOD', `a batch of ${size} bytes, over the ${limits.maxPostBytes}-byte limit (maxPostBytes)`);
+      }
+      const count = batchLength(batch);
+      // The clock is read only when a bucket runs dry: the same limits,
       // without a clock read per post.
-      if (tokens < 1) {
+      if (posts < 1 || messages < count || bytes < size) {
         const now = performance.now();
-        tokens = Math.min(limits.maxPostsPerSecond, tokens + ((now - refilledAt) * limits.maxPostsPerSecond) / 1000);
+        const seconds = (now - refilledAt) / 1000;
         refilledAt = now;
-        if (tokens < 1) throw abort('PF_ERR_STUB_FLOOD', `more than ${limits.maxPostsPerSecond} posts per second`);
+        posts = Math.min(maxPostsPerSecond, posts + seconds * maxPostsPerSecond);
+        messages = Math.min(maxMessagesPerSecond, messages + seconds * maxMessagesPerSecond);
+        bytes = Math.min(maxBytesPerSecond, bytes + seconds * maxBytesPerSecond);
+        if (posts < 1) throw abort('PF_ERR_STUB_FLOOD', `more than ${maxPostsPerSecond} posts per second (maxPostsPerSecond)`);
+        if (messages < count) throw abort('PF_ERR_STUB_FLOOD', `more than ${maxMessagesPerSecond} messages per second (maxMessagesPerSecond)`);
+        if (bytes < size) throw abort('PF_ERR_STUB_FLOOD', `more than ${maxBytesPerSecond} bytes per second (maxBytesPerSecond)`);
       }
-      tokens--;
-      if (batch.byteLength > limits.maxPostBytes) {
-        throw abort('PF_ERR_STUB_FLOOD', `a batch of ${batch.byteLength} bytes, over the ${limits.maxPostBytes}-byte limit`);
-      }
+      posts--;
+      messages -= count;
+      bytes -= size;
       // A view of the stub's memory on the direct path: the host decodes it
       // at once or copies it (the worker transfers its own copy).
       host.post(batch);
     },
     open(url, protocols) {
-      // jco lowers a thrown string into the `err` case of the result.
-      if (!isAllowed(url, limits.connect)) throw `${url} is outside the descriptor's connect list`;
-      if (conns.size >= limits.maxConnections) throw `no more than ${limits.maxConnections} connections`;
+      // jco lowers a thrown string into the `err` case of the result. The
+      // operator hears of it too: a refused open is a security event.
+      if (!isAllowed(url, limits.connect)) {
+        refusals.refused('PF_ERR_CONNECT_REFUSED', ERRORS.PF_ERR_CONNECT_REFUSED(url));
+        throw `${url} is outside the descriptor's connect list`;
+      }
+      if (conns.size >= limits.maxConnections) {
+        refusals.refused('PF_ERR_CONNECTION_LIMIT', ERRORS.PF_ERR_CONNECTION_LIMIT(url, limits.maxConnections));
+        throw `no more than ${limits.maxConnections} connections`;
+      }
       const conn = nextConn++;
       conns.set(conn, 'opening');
       host.open(conn, url, [...protocols]);
@@ -174,6 +212,7 @@ export async function startGuest(prepared: PreparedComponent, host: GuestHost, l
 
   function stop(): void {
     dead = true;
+    refusals.flush();
     for (const timer of timers.values()) clearTimeout(timer);
     timers.clear();
     for (const conn of conns.keys()) host.close(conn);
@@ -209,6 +248,7 @@ export async function startGuest(prepared: PreparedComponent, host: GuestHost, l
       if (conns.delete(conn)) call('on-close', (s) => s.onClose(conn, reason));
     },
     stop,
+    flushRefusals: refusals.flush,
     memoryBytes: () => memories.reduce((sum, memory) => sum + memory.buffer.byteLength, 0),
   };
 }

@@ -50,6 +50,7 @@ export async function startInThread(start: SandboxStart): Promise<StubInstance> 
       outbound: (conn) => host.outbound(conn),
       close: (conn) => host.close(conn),
       log: (level, text) => host.log(level, text),
+      refused: (code, count, message) => host.refused(code, count, message),
       fault: (code, reason, inMessages) => {
         stopped = true;
         host.closeAll();

@@ -4,6 +4,7 @@
 // default, the runtime's thread for stubs trusted with it.
 import { encodeCbor } from '../../kernel/cbor.ts';
 import { pfError, type ProtoflyError } from '../../kernel/errors.ts';
+import { countRejection, REJECTED_FAULTS } from '../../kernel/rejections.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
 import type { Descriptor, Message } from '../../kernel/schemas.ts';
 import type { DeployContext, Sandbox, StubInstance, StubRecord } from '../../kernel/types.ts';
@@ -17,6 +18,7 @@ import { LruPromises } from './lru-promises.ts';
 import { substep } from '../../kernel/substep.ts';
 import type { ComponentCache } from './cache/component-cache.ts';
 import { pagesFor } from './memory-limit.ts';
+import { DEFAULT_MAX_BYTES_PER_SECOND, DEFAULT_MAX_MESSAGES_PER_SECOND, DEFAULT_MAX_POST_BYTES, DEFAULT_MAX_POSTS_PER_SECOND } from './flood-limits.ts';
 import { connectionLimits } from '../transport/limits.ts';
 import { startInWorker } from './worker-sandbox.ts';
 import type { SpawnWorker } from './worker/protocol.ts';
@@ -46,7 +48,16 @@ export interface SandboxOptions {
   timeoutMs?: number;
   maxTimers?: number;
   maxConnections?: number;
+  /**
+   * What a stub may post onto the bus (flood-limits.ts): posts, messages
+   * (however batched) and bytes per second, each a token bucket holding a
+   * second's worth, and the largest batch. Past any, the stub is cut off
+   * (PF_ERR_STUB_FLOOD). Defaults 20,000 posts, 100,000 messages and 64 MiB
+   * a second; 4 MiB a batch.
+   */
   maxPostsPerSecond?: number;
+  maxMessagesPerSecond?: number;
+  maxBytesPerSecond?: number;
   maxPostBytes?: number;
   /** JS heap of a worker (the glue, not the stub's linear memory). */
   workerHeapMiB?: number;
@@ -202,8 +213,10 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
           connect: [...descriptor.connect],
           maxConnections: options.maxConnections ?? 8,
           maxTimers: options.maxTimers ?? 256,
-          maxPostsPerSecond: options.maxPostsPerSecond ?? 20_000,
-          maxPostBytes: options.maxPostBytes ?? 4 * 1024 * 1024,
+          maxPostsPerSecond: options.maxPostsPerSecond ?? DEFAULT_MAX_POSTS_PER_SECOND,
+          maxMessagesPerSecond: options.maxMessagesPerSecond ?? DEFAULT_MAX_MESSAGES_PER_SECOND,
+          maxBytesPerSecond: options.maxBytesPerSecond ?? DEFAULT_MAX_BYTES_PER_SECOND,
+          maxPostBytes: options.maxPostBytes ?? DEFAULT_MAX_POST_BYTES,
           maxMemoryBytes: maxPages * 65_536,
           maxOutboundBytes: connectionLimits(descriptor).maxOutboundBytes,
           callTimeoutMs,
@@ -222,6 +235,9 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
           }),
           onFault: (error: ProtoflyError, unprocessed: Message[], suspects: number) => {
             instances.delete(record.stubURL);
+            // Cut off for what it did to the host: a security event, counted
+            // here for both sandboxes (the error event is lifecycle's FAILED).
+            if (REJECTED_FAULTS.has(error.code)) countRejection(record, error.code);
             runtime.hooks.stubFailed.call(record, error, unprocessed, suspects);
           },
         };

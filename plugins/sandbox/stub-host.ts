@@ -1,9 +1,11 @@
 // The runtime's side of a sandbox: what a stub's host calls do once they
 // reach the runtime's thread. Shared by the in-thread and worker sandboxes.
 import { batchItemBytes, decodeBatch } from '../../kernel/cbor.ts';
-import { describe, isProtoflyError, pfError } from '../../kernel/errors.ts';
+import { describe, isProtoflyError, pfError, ProtoflyError, type ErrorCode } from '../../kernel/errors.ts';
+import { countRejection } from '../../kernel/rejections.ts';
 import type { Runtime } from '../../kernel/runtime.ts';
 import type { StubRecord } from '../../kernel/types.ts';
+import { refusalReports } from './refusals.ts';
 
 export interface GuestEvents {
   onOpen(conn: number): void;
@@ -21,6 +23,8 @@ export interface StubHostSide {
   taken(conn: number, bytes: number, frames: number): void;
   close(conn: number): void;
   log(level: number, text: string): void;
+  /** The guest refused the stub an `open` (GuestHost.refused): counted, and an error event when `message` is given. */
+  refused(code: ErrorCode, count: number, message?: string): void;
   closeAll(): void;
   /** How many connections the stub has open (or opening). */
   connections(): number;
@@ -32,6 +36,14 @@ export function createStubHost(runtime: Runtime, record: StubRecord, events: () 
   // The guest numbers its connections; the transport numbers its own.
   const toTransport = new Map<number, number>();
   const toGuest = new Map<number, number>();
+  const refused = (code: ErrorCode, count: number, message?: string) => {
+    countRejection(record, code, count);
+    // The error is made here, on this side of any thread boundary: a
+    // ProtoflyError does not cross one as such.
+    if (message !== undefined) runtime.hooks.error.call(new ProtoflyError(code, message, where));
+  };
+  // The transport's own refusals (below), bounded like the guest's.
+  const transportRefusals = refusalReports(refused);
 
   return {
     post(batch) {
@@ -41,7 +53,7 @@ export function createStubHost(runtime: Runtime, record: StubRecord, events: () 
       try {
         messages = decodeBatch(batch);
       } catch (error) {
-        record.counters.rejected++;
+        countRejection(record, 'PF_ERR_CBOR');
         runtime.hooks.error.call(isProtoflyError(error)
           ? pfError('PF_ERR_CBOR', [error.message.replace(/^invalid CBOR: /, '')], { ...where, cause: error })
           : pfError('PF_ERR_CBOR', [describe(error)], where));
@@ -66,9 +78,11 @@ export function createStubHost(runtime: Runtime, record: StubRecord, events: () 
         toTransport.set(conn, id);
         toGuest.set(id, conn);
       } catch (error) {
-        // The guest checked the connect list already; this is the second
-        // line of defence, reported the way any failed connection is.
-        runtime.hooks.error.call(isProtoflyError(error) ? error : pfError('PF_ERR_CONNECT_REFUSED', [url], where));
+        // The guest checked already; this is the second line of defence
+        // (the transport's own connection limit may be lower), reported
+        // the way the guest's refusals are, and to the stub as a close.
+        const refusal = isProtoflyError(error) ? error : pfError('PF_ERR_CONNECT_REFUSED', [url], where);
+        transportRefusals.refused(refusal.code, refusal.message);
         setTimeout(() => events().onClose(conn, describe(error)), 0);
       }
     },
@@ -100,8 +114,10 @@ export function createStubHost(runtime: Runtime, record: StubRecord, events: () 
     log(level, text) {
       runtime.hooks.stubLog.call(record, level, text);
     },
+    refused,
     connections: () => toTransport.size,
     closeAll() {
+      transportRefusals.flush();
       toTransport.clear();
       toGuest.clear();
       transport.closeAll(record);

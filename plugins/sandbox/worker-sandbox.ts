@@ -148,6 +148,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
       // Nothing it did after its connections closed counts as carried: what
       // it was handed stays unacknowledged and goes back to the bus.
       if (message.t === 'posts') for (const batch of message.batches) host.post(batch);
+      if (message.t === 'refused') host.refused(message.code, message.count, message.message);
       if (message.t === 'drained') draining();
       return;
     }
@@ -176,6 +177,7 @@ export async function startInWorker(start: SandboxStart, options: WorkerSandboxO
         break;
       case 'close': host.close(message.conn); break;
       case 'log': host.log(message.level, message.text); break;
+      case 'refused': host.refused(message.code, message.count, message.message); break;
       case 'socket-event': delegated?.report(message.event); break;
       case 'socket-stats': delegated?.stats(message.stats); break;
       case 'memory': record.counters.memoryBytes = message.memory; break;

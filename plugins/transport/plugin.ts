@@ -8,6 +8,7 @@
 import { ProtoflyError, type ErrorCode } from '../../kernel/errors.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
 import type { ConnectionEvents, ConnectionStats, DelegatedSockets, Transport } from '../../kernel/services.ts';
+import { countRejection } from '../../kernel/rejections.ts';
 import type { StubRecord } from '../../kernel/types.ts';
 import { connectionLimits } from './limits.ts';
 import { StubSockets, type StubSocketsPolicy, type StubSocketsReports, type TrustedCA, type WebSocketConstructor } from './stub-sockets.ts';
@@ -73,7 +74,7 @@ class WebSocketTransport implements Transport {
       report(event) {
         const error = event.code ? new ProtoflyError(event.code as ErrorCode, event.message ?? '', { domain: stub.domain.name, stubURL: stub.stubURL }) : undefined;
         if (event.kind === 'error' && error) reports.error(error);
-        else if (event.kind === 'rejected') reports.rejected();
+        else if (event.kind === 'rejected' && event.code) reports.rejected(event.code as ErrorCode);
         else if (event.kind === 'paused') reports.paused();
         else if (event.kind === 'connection-error') reports.connectionError(error);
       },
@@ -126,7 +127,7 @@ class WebSocketTransport implements Transport {
   #reports(stub: StubRecord): StubSocketsReports {
     return {
       error: (error) => this.#errorEvent(error),
-      rejected: () => { stub.counters.rejected++; },
+      rejected: (code) => countRejection(stub, code),
       paused: () => { stub.counters.inboundPauses++; },
       connectionError: (error) => { stub.connectionError = error; },
     };

@@ -4,7 +4,7 @@
 // and the operator's view of each fault. Nothing here knows the runtime: the
 // runtime's thread runs one per stub (transport plugin), and a stub's worker
 // runs its stub's own (sockets beside the stub: a frame crosses no thread).
-import { describe, pfError, type ProtoflyError } from '../../kernel/errors.ts';
+import { describe, pfError, type ErrorCode, type ProtoflyError } from '../../kernel/errors.ts';
 import type { ConnectionEvents, ConnectionStats, SocketPolicy, TrustedCA } from '../../kernel/services.ts';
 import { isAllowed } from './connect-policy.ts';
 
@@ -42,8 +42,8 @@ export type StubSocketsPolicy = SocketPolicy;
 export interface StubSocketsReports {
   /** An error event: a frame refused, a certificate that does not check out, a fault on the way to the stub. */
   error(error: ProtoflyError): void;
-  /** Something the peer sent was refused (the stub's `rejected` counter). */
-  rejected(): void;
+  /** Something the peer sent was refused, for this reason (the stub's `rejected` counters). */
+  rejected(code: ErrorCode): void;
   /** A socket stopped being read until the stub catches up (`inboundPauses`). */
   paused(): void;
   /** The connection's failure to report if the deploy fails for it (`undefined`: it opened). */
@@ -87,11 +87,11 @@ export class StubSockets {
     return this.#conns.size;
   }
 
-  /** Opens a connection; refused (thrown, PF_ERR_CONNECT_REFUSED) outside the connect list or past the limit. */
+  /** Opens a connection; refused (thrown) outside the connect list (PF_ERR_CONNECT_REFUSED) or past the limit (PF_ERR_CONNECTION_LIMIT). */
   open(url: string, protocols: string[], events: ConnectionEvents): number {
     const { where, limits } = this.#policy;
     if (!isAllowed(url, this.#policy.connect)) throw pfError('PF_ERR_CONNECT_REFUSED', [url], where);
-    if (this.#conns.size >= this.#policy.maxConnections) throw pfError('PF_ERR_CONNECT_REFUSED', [`${url} (too many connections)`], where);
+    if (this.#conns.size >= this.#policy.maxConnections) throw pfError('PF_ERR_CONNECTION_LIMIT', [url, this.#policy.maxConnections], where);
     const conn = this.#nextConn++;
     const { maxFrameBytes } = limits;
     let socket: WebSocketLike;
@@ -126,7 +126,7 @@ export class StubSockets {
     // A frame over the limit closes the connection: reported to the stub
     // (on-close), the operator (an error event) and the stub's counters.
     const refuse = (error: ProtoflyError, closeCode: number) => {
-      this.#reports.rejected();
+      this.#reports.rejected(error.code);
       this.#reports.error(error);
       try { socket.close(closeCode, error.code); } catch { /* already closing */ }
       finish(`${error.code}: ${error.message}`);

@@ -29,30 +29,25 @@ void *cabi_realloc(void *old_ptr, size_t old_size, size_t align, size_t new_size
   return p;
 }
 
-static int ends_with(pf_str s, const char *suffix) {
-  size_t n = pf_strlen(suffix);
-  return s.len >= n && pf_str_eq((pf_str){ s.ptr + s.len - n, n }, (pf_str){ suffix, n });
-}
-
 void hostile_attack(const uint8_t *msg, size_t len) {
   echo_message m;
   if (!hostile_parse(msg, len, &m) || !m.has_to) return;
-  if (ends_with(m.to, "/pointer")) {
+  if (hostile_ends_with(m.to, "/pointer")) {
     // A batch "at" an address far past the end of linear memory.
     pf_post((const uint8_t *)(uintptr_t)0xfffff000u, 16);
-  } else if (ends_with(m.to, "/length")) {
+  } else if (hostile_ends_with(m.to, "/length")) {
     // A real pointer with a length that runs past the end of memory.
     static const uint8_t small[4] = { 0x80 };
     pf_post(small, 0x7fffffffu);
-  } else if (ends_with(m.to, "/align")) {
+  } else if (hostile_ends_with(m.to, "/align")) {
     // A list<string> must be 4-aligned; this one starts one byte off.
     static uint32_t list[4];
     static uint32_t ret[3];
     raw_open("ws://127.0.0.1:1/", 17, (const uint8_t *)list + 1, 1, ret);
-  } else if (ends_with(m.to, "/utf8")) {
+  } else if (hostile_ends_with(m.to, "/utf8")) {
     static const char bad[3] = { (char)0xff, (char)0xfe, (char)0xfd };
     raw_log(PF_INFO, bad, sizeof bad);
-  } else if (ends_with(m.to, "/realloc")) {
+  } else if (hostile_ends_with(m.to, "/realloc")) {
     // A refused connection: the host allocates the error text through
     // cabi_realloc, which now answers with an address outside memory.
     realloc_lies = 1;

@@ -18,6 +18,11 @@ static void log_named(uint8_t level, const char *text) {
   pf_log(level, line, nl + tl);
 }
 
+int hostile_ends_with(pf_str s, const char *suffix) {
+  size_t n = pf_strlen(suffix);
+  return s.len >= n && pf_str_eq((pf_str){ s.ptr + s.len - n, n }, (pf_str){ suffix, n });
+}
+
 int hostile_post(pf_cbor_writer *w) {
   int ok = !w->oom;
   if (ok) pf_post(w->data, w->len);

@@ -34,6 +34,10 @@ pf_str hostile_fresh_id(char *buf);
 // id and body and from/to swapped. Returns 1 if posted.
 int hostile_echo(const uint8_t *msg, size_t len);
 
+// 1 if s ends with suffix: the fixtures pick their attack by the last path
+// segment of the trigger's `to` (".../loop").
+int hostile_ends_with(pf_str s, const char *suffix);
+
 // Posts w's bytes as they are, then frees w. Returns 0 (posting nothing) if
 // the writer ran out of memory.
 int hostile_post(pf_cbor_writer *w);

@@ -44,10 +44,12 @@ async function start(path: 'direct' | 'jco'): Promise<Run> {
     close: (conn) => events.push(`close ${conn}`),
     // Where AssemblyScript's standard library aborted, less its line and column.
     log: (level, text) => events.push(`log ${level} ${text.replace(/(~lib\/[\w/.]+):\d+:\d+$/, '$1')}`),
+    // The stub's own log line says what it was refused (the trace compared below).
+    refused: () => {},
     fault: (code) => events.push(`fault ${code}`),
   };
   const guest = await startGuest(await prepare(path), host, {
-    connect: [URL_ALLOWED], maxConnections: 1, maxTimers: 8, maxPostsPerSecond: 1e6, maxPostBytes: 1 << 20, maxMemoryBytes: 64 << 20, maxOutboundBytes: 1 << 20,
+    connect: [URL_ALLOWED], maxConnections: 1, maxTimers: 8, maxPostsPerSecond: 1e6, maxMessagesPerSecond: 1e6, maxBytesPerSecond: 1e12, maxPostBytes: 1 << 20, maxMemoryBytes: 64 << 20, maxOutboundBytes: 1 << 20,
   }, encodeCbor({ runtimeURL: 'hyperty-runtime://r', stubURL: STUB_URL, domain: 'd.example', configuration: { url: URL_ALLOWED }, credentials: null }));
   return { events, guest, congest: (on) => { waiting = on ? 1 << 30 : 0; } };
 }

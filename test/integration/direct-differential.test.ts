@@ -40,10 +40,11 @@ async function start(prepared: PreparedComponent): Promise<Trace> {
     outbound: () => 0,
     close: (conn) => events.push(`close ${conn}`),
     log: (level, text) => events.push(`log ${level} ${text}`),
+    refused: (code, count) => events.push(`refused ${code} ${count}`),
     fault: (code) => events.push(`fault ${code}`),
   };
   const guest = await startGuest(prepared, host, {
-    connect: ['ws://127.0.0.1:9/'], maxConnections: 4, maxTimers: 64, maxPostsPerSecond: 1e9, maxPostBytes: 1 << 20, maxMemoryBytes: 64 << 20, maxOutboundBytes: 1 << 22,
+    connect: ['ws://127.0.0.1:9/'], maxConnections: 4, maxTimers: 64, maxPostsPerSecond: 1e9, maxMessagesPerSecond: 1e9, maxBytesPerSecond: 1e12, maxPostBytes: 1 << 20, maxMemoryBytes: 64 << 20, maxOutboundBytes: 1 << 22,
   }, CONFIG);
   return { events, guest };
 }

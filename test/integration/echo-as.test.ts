@@ -15,7 +15,7 @@ const config = (configuration: unknown = {}) => encodeCbor({
   runtimeURL: 'hyperty-runtime://r', stubURL: STUB_URL, domain: 'd.example', configuration, credentials: null,
 });
 const LIMITS = {
-  connect: [], maxConnections: 4, maxTimers: 64, maxPostsPerSecond: 1e9, maxPostBytes: 1 << 20, maxMemoryBytes: 64 << 20, maxOutboundBytes: 1 << 22,
+  connect: [], maxConnections: 4, maxTimers: 64, maxPostsPerSecond: 1e9, maxMessagesPerSecond: 1e9, maxBytesPerSecond: 1e12, maxPostBytes: 1 << 20, maxMemoryBytes: 64 << 20, maxOutboundBytes: 1 << 22,
 };
 
 // Serial, so they run before the tests below, which hold this process's
@@ -51,6 +51,7 @@ async function start(name: string, initConfig: Uint8Array): Promise<Trace> {
     outbound: () => 0,
     close: (conn) => events.push(`close ${conn}`),
     log: (level, text) => events.push(`log ${level} ${text.replaceAll(name, 'echo')}`),
+    refused: (code) => events.push(`refused ${code}`),
     fault: (code, reason) => events.push(`fault ${code} ${reason}`),
   };
   try {

@@ -55,11 +55,11 @@ test('random and mutated CBOR delivered into a stub never traps it', async (t) =
   const prepared = await compileComponent(await transpileComponent(await readFile(builtStub('echo-c'))), pagesFor(16));
   const faults: string[] = [];
   const host: GuestHost = {
-    post() {}, open() {}, send() {}, outbound: () => 0, close() {}, log() {},
+    post() {}, open() {}, send() {}, outbound: () => 0, close() {}, log() {}, refused() {},
     fault: (code, reason) => { faults.push(`${code}: ${reason}`); },
   };
   const guest = await startGuest(prepared, host, {
-    connect: [], maxConnections: 1, maxTimers: 4, maxPostsPerSecond: 1e9, maxPostBytes: 1 << 20, maxMemoryBytes: 16 << 20, maxOutboundBytes: 1 << 22,
+    connect: [], maxConnections: 1, maxTimers: 4, maxPostsPerSecond: 1e9, maxMessagesPerSecond: 1e9, maxBytesPerSecond: 1e12, maxPostBytes: 1 << 20, maxMemoryBytes: 16 << 20, maxOutboundBytes: 1 << 22,
   }, new Uint8Array(encodeCbor({ runtimeURL: 'hyperty-runtime://r', stubURL: 'hyperty-runtime://d/protostub/1', domain: 'd', configuration: {}, credentials: null })));
   t.teardown(() => guest.stop());
   fc.assert(fc.property(anyBytes('d'), (bytes) => {

@@ -136,9 +136,10 @@ test('a stub that dies on a message is restarted, each fault counted once under 
   t.deepEqual(replies.messages.map((m) => [m.id, (m.body as { error?: string }).error]), [['a', undefined], ['b', undefined], ['poison', 'PF_ERR_STUB_TRAP']]);
   t.like(after, { status: 'LIVE', restarts: 2, poisoned: 1, redelivered: 5, messagesIn: 8, duplicates: 4, queued: 0 });
   t.is(after.messagesIn - after.redelivered, sent.length);
-  // Each fault was a stubFailed and an error event, the second one also the
-  // poison's answer: counted once each.
-  t.deepEqual(after.rejected, { PF_ERR_STUB_TRAP: 2 });
+  // Each death once, though the second one's error also answered the poison;
+  // a trap is the stub's own failure, not something it was refused.
+  t.deepEqual(after.faults, { PF_ERR_STUB_TRAP: 2 });
+  t.deepEqual(after.rejected, {});
   t.true(after.statusSeconds.FAILED! > 0, 'it was FAILED for a while, twice');
   // The last restart's steps: the launch again, from a new sandbox to LIVE.
   t.deepEqual(after.deploySteps.map((s) => s.hook), DEPLOY_STEPS.slice(DEPLOY_STEPS.indexOf('createSandbox')));
@@ -197,7 +198,7 @@ test("runtime.metrics({ format: 'openmetrics' }) is strict OpenMetrics text that
   t.true([...families.keys()].every((name) => name.startsWith('protofly_')));
 
   // The names, as README's "Metrics" lists them.
-  const counts: Record<Exclude<keyof MetricCounts, 'rejected'>, string> = {
+  const counts: Record<Exclude<keyof MetricCounts, 'rejected' | 'faults'>, string> = {
     messagesIn: 'messages_in_total', bytesIn: 'messages_in_bytes_total', messagesOut: 'messages_out_total', bytesOut: 'messages_out_bytes_total',
     queued: 'queued_messages', redelivered: 'redelivered_total', duplicates: 'duplicates_total', poisoned: 'poisoned_total', restarts: 'restarts_total',
   };

@@ -71,11 +71,12 @@ async function congestible(t: ExecutionContext) {
       sockets.get(conn)?.close();
     },
     log() {},
+    refused(code) { state.faults.push(`refused: ${code}`); },
     fault(code, reason) { state.faults.push(`${code}: ${reason}`); },
   };
   const prepared = await compileComponent(await transpileComponent(await readFile(builtStub('mqtt-c'))), pagesFor(64));
   guest = await startGuest(prepared, host, {
-    connect: [broker.url], maxConnections: 4, maxTimers: 64, maxPostsPerSecond: 1e9, maxPostBytes: 4 << 20, maxMemoryBytes: 64 << 20, maxOutboundBytes: 4 << 20,
+    connect: [broker.url], maxConnections: 4, maxTimers: 64, maxPostsPerSecond: 1e9, maxMessagesPerSecond: 1e9, maxBytesPerSecond: 1e12, maxPostBytes: 4 << 20, maxMemoryBytes: 64 << 20, maxOutboundBytes: 4 << 20,
   }, encodeCbor({ runtimeURL: 'hyperty-runtime://r', stubURL: STUB_URL, domain: 'd.example', configuration: { url: broker.url }, credentials: USER }));
   t.teardown(() => {
     guest?.stop();

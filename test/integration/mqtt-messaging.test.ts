@@ -190,9 +190,10 @@ async function stubAlone(t: ExecutionContext, brokerURL: string, stubURL: string
     outbound: () => 0,
     close(conn) { sockets.get(conn)?.close(); },
     log(level, line) { if (level >= 3) logs.push(line); },
+    refused(code) { t.fail(`refused: ${code}`); },
     fault(code, reason) { t.fail(`${code}: ${reason}`); },
   }, {
-    connect: [brokerURL], maxConnections: 4, maxTimers: 64, maxPostsPerSecond: 1e9, maxPostBytes: 4 << 20, maxMemoryBytes: 128 << 20, maxOutboundBytes: 4 << 20,
+    connect: [brokerURL], maxConnections: 4, maxTimers: 64, maxPostsPerSecond: 1e9, maxMessagesPerSecond: 1e9, maxBytesPerSecond: 1e12, maxPostBytes: 4 << 20, maxMemoryBytes: 128 << 20, maxOutboundBytes: 4 << 20,
   }, encodeCbor({ runtimeURL: 'hyperty-runtime://r', stubURL, domain: 'd.example', configuration: { url: brokerURL }, credentials: USER }));
   t.teardown(() => {
     guest?.stop();

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { batchLength } from '../../kernel/cbor-batch.ts';
 import { batchItemBytes, decodeBatch, encodeBatch, encodeCbor } from '../../kernel/cbor.ts';
 
 test('a batch of messages round-trips through CBOR as plain maps any language can read', (t) => {
@@ -41,4 +42,24 @@ test("a batch's item bytes are the sum of its messages' own CBOR, whatever its a
   t.is(batchItemBytes(Uint8Array.of(0x9f, ...items, 0xff)), items.byteLength);
   t.is(batchItemBytes(encodeCbor({ not: 'an array' })), encodeCbor({ not: 'an array' }).byteLength, 'what is not a batch counts whole');
   t.is(batchItemBytes(Uint8Array.of(0x9b)), 0, 'never negative');
+});
+
+test('a batch\'s message count is read from its array head alone, whatever the size of the length', (t) => {
+  const message = { id: '1', type: 'CREATE', from: 'hyperty://a/x' };
+  // 0–23 in the head itself; then 1, 2 and 4 bytes after it.
+  for (const count of [0, 1, 23, 24, 255, 256, 65_535, 65_536]) {
+    t.is(batchLength(encodeBatch(Array.from({ length: count }, () => message))), count, `${count} messages`);
+  }
+});
+
+test('a batch head counts no more messages than its bytes can hold: an indefinite or lying head cannot slip past the limit', (t) => {
+  // Indefinite length: 3 items of a byte each, between the head and the break.
+  t.is(batchLength(new Uint8Array([0x9f, 0x01, 0x02, 0x03, 0xff])), 3);
+  // A head announcing 2^32 − 1 items in 7 bytes: 2 at most.
+  t.is(batchLength(new Uint8Array([0x9a, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02])), 2);
+  t.is(batchLength(new Uint8Array([0x9b, 0, 0, 0, 1, 0, 0, 0, 0])), 0);
+  // Not an array, or cut short: one post of garbage.
+  t.is(batchLength(encodeCbor({ not: 'an array' })), 1);
+  t.is(batchLength(new Uint8Array([0x99, 0x01])), 1);
+  t.is(batchLength(new Uint8Array(0)), 1);
 });

@@ -7,7 +7,7 @@ const counts = { messagesIn: 3, bytesIn: 300, messagesOut: 4, bytesOut: 410, que
 
 function stub(domain: string, rejected: Record<string, number> = {}): StubMetrics {
   return {
-    stubURL: `hyperty-runtime://${domain}/protostub/1`, domain, name: 'default', status: 'LIVE', ...counts, rejected,
+    stubURL: `hyperty-runtime://${domain}/protostub/1`, domain, name: 'default', status: 'LIVE', ...counts, rejected, faults: { PF_ERR_STUB_TRAP: 1 },
     statusSeconds: { DEPLOYING: 0.25, LIVE: 1e-7 }, deploySteps: [{ hook: 'fetchDescriptor', ms: 12.5 }, { hook: 'live', ms: 0 }], memoryBytes: 131072,
   };
 }
@@ -15,7 +15,7 @@ function stub(domain: string, rejected: Record<string, number> = {}): StubMetric
 const snapshot = (stubs: StubMetrics[]): MetricsSnapshot => ({
   runtimeURL: 'hyperty-runtime://r',
   stubs,
-  total: { ...counts, rejected: { PF_ERR_SPOOFED: 2 }, deploys: 1, deployFailures: 0 },
+  total: { ...counts, rejected: { PF_ERR_SPOOFED: 2 }, faults: { PF_ERR_STUB_TRAP: 1 }, deploys: 1, deployFailures: 0 },
 });
 
 test('label values are escaped (backslash, double quote, line feed) and read back as they were', (t) => {

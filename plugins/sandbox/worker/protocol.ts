@@ -50,6 +50,13 @@ export type FromSlot =
   | { t: 'taken'; conn: number; bytes: number; frames: number; memory: number }
   | { t: 'close'; conn: number }
   | { t: 'log'; level: number; text: string }
+  /**
+   * The stub was refused an `open`, by the guest (GuestHost.refused) or its
+   * own sockets' bounds: with `message`, one the operator hears of; without,
+   * `count` more only to be counted. A few a second at most (refusals.ts),
+   * so it needs no ring layout.
+   */
+  | { t: 'refused'; code: ErrorCode; count: number; message?: string }
   /** `inMessages`: it died inside `on-messages` (the oldest batch not reported done is why, maybe). */
   | { t: 'fault'; code: ErrorCode; reason: string; inMessages: boolean }
   | { t: 'pong' }

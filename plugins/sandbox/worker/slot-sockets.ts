@@ -4,7 +4,7 @@
 // are the runtime's (StubSockets under the policy it handed over); what the
 // operator must hear (error events, counters, the connections as they stand)
 // is reported across.
-import { describe, isProtoflyError } from '../../../kernel/errors.ts';
+import { describe, isProtoflyError, type ErrorCode } from '../../../kernel/errors.ts';
 import type { ConnectionStats, SocketEvent, SocketPolicy } from '../../../kernel/services.ts';
 import { StubSockets, type WebSocketConstructor } from '../../transport/stub-sockets.ts';
 
@@ -14,6 +14,8 @@ export interface SlotSocketsEvents {
   onFrame(conn: number, frame: Uint8Array): void;
   onClose(conn: number, reason: string): void;
   report(event: SocketEvent): void;
+  /** An open the sockets' own bounds refused (a second line behind the guest's): the operator hears of it as of the guest's. */
+  refused(code: ErrorCode, message: string): void;
   stats(stats: ConnectionStats[]): void;
   /** A connection opened or ended: `size` is how many are open or opening now. */
   counted(size: number): void;
@@ -25,7 +27,7 @@ const STATS_POLL_MS = 10;
 export function slotSockets(WebSocket: WebSocketConstructor, policy: SocketPolicy, events: SlotSocketsEvents) {
   const sockets = new StubSockets(WebSocket, policy, {
     error: (error) => events.report({ kind: 'error', code: error.code, message: error.message }),
-    rejected: () => events.report({ kind: 'rejected' }),
+    rejected: (code) => events.report({ kind: 'rejected', code }),
     paused: () => events.report({ kind: 'paused' }),
     connectionError: (error) => events.report(error
       ? { kind: 'connection-error', code: error.code, message: error.message }
@@ -69,9 +71,10 @@ export function slotSockets(WebSocket: WebSocketConstructor, policy: SocketPolic
         ids.set(conn, id);
         reportSoon();
       } catch (error) {
-        // The guest checked the connect list already; this is the second
-        // line of defence, reported the way any failed connection is.
-        if (isProtoflyError(error)) events.report({ kind: 'error', code: error.code, message: error.message });
+        // The guest checked already; this is the second line of defence
+        // (the transport's own connection limit may be lower), counted and
+        // reported like the guest's refusals, and to the stub as a close.
+        if (isProtoflyError(error)) events.refused(error.code, error.message);
         setTimeout(() => events.onClose(conn, describe(error)), 0);
       }
     },

@@ -3,7 +3,9 @@
 // never returns blocks only this thread, which the runtime can terminate.
 // A worker hosts one stub by default, several when they share it; each has
 // a slot, and nothing of one slot is visible to another.
+import type { ErrorCode } from '../../../kernel/errors.ts';
 import { InitRefused, isFault, startGuest, type Guest } from '../guest.ts';
+import { refusalReports } from '../refusals.ts';
 import { Channel, isOutOfBand, type OutOfBand } from './channel.ts';
 import type { FromSlot, FromWorker, ToSlot, ToWorker, WorkerSetup } from './protocol.ts';
 import type { Message as RingMessage } from './records.ts';
@@ -83,6 +85,10 @@ function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[
   // handed to the socket yet, and what the socket last said waits in it.
   const unreported = new Map<number, number>();
   const buffered = new Map<number, number>();
+  // Refused opens cross bounded (refusals.ts): the guest's, and these of the sockets' own bounds.
+  const reportRefused = (code: ErrorCode, count: number, text?: string) =>
+    reply(text === undefined ? { t: 'refused', code, count } : { t: 'refused', code, count, message: text });
+  const socketRefusals = refusalReports(reportRefused);
   // The stub's own sockets, when the runtime handed them over (Transport.delegate).
   const sockets: SlotSockets | undefined = start.sockets && platform.WebSocket ? slotSockets(platform.WebSocket, start.sockets, {
     onOpen: (conn) => (guest ? guest.onOpen(conn) : early.push({ t: 'open', conn })),
@@ -93,6 +99,7 @@ function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[
     },
     onClose: (conn, reason) => (guest ? guest.onClose(conn, reason) : early.push({ t: 'close', conn, reason })),
     report: (event) => reply({ t: 'socket-event', event }),
+    refused: (code, text) => socketRefusals.refused(code, text),
     stats: (stats) => reply({ t: 'socket-stats', stats }),
     counted: socketsCounted,
   }) : undefined;
@@ -128,12 +135,15 @@ function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[
       // What it was given after this point goes back to the runtime unread.
       stopped = true;
       sockets?.closeAll();
+      guest?.flushRefusals();
+      socketRefusals.flush();
       flushPosts();
       return reply({ t: 'drained' });
     }
     if (message.t === 'stop') {
       stopped = true;
       sockets?.closeAll();
+      socketRefusals.flush();
       guest?.stop();
       return gone();
     }
@@ -202,8 +212,10 @@ function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[
       reply({ t: 'close', conn });
     },
     log: (level, text) => reply({ t: 'log', level, text }),
+    refused: reportRefused,
     fault: (code, reason, inMessages) => {
       sockets?.closeAll();
+      socketRefusals.flush();
       flushPosts();
       reply({ t: 'fault', code, reason, inMessages });
     },
