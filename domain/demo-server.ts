@@ -56,7 +56,11 @@ export const DEMO_USER = { username: 'demo', password: 'protofly-demo' };
 export async function serveDemo(options: { port?: number } = {}): Promise<DemoServer> {
   const broker = await startEmbeddedBroker({ users: { [DEMO_USER.username]: DEMO_USER.password } });
   const hostile = await startCatalogue({
-    entries: { default: { component: join(BUILT_STUBS, 'hostile-loop.wasm'), limits: { callTimeoutMs: 500 } } },
+    entries: {
+      default: { component: join(BUILT_STUBS, 'hostile-loop.wasm'), limits: { callTimeoutMs: 500 } },
+      // Tries a connection its (empty) connect list does not allow.
+      open: { component: join(BUILT_STUBS, 'hostile-open.wasm'), connect: [] },
+    },
   });
   let csp = '';
   let config = '';

@@ -12,11 +12,15 @@ const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url).pathname;
 
 interface DemoState {
   ready?: boolean;
-  panes: Record<string, { status: string; ready?: boolean; error?: string; steps: Array<{ hook: string; ms: number }>; received: string[]; deployMs: number; path?: { kind: string; declined?: string } }>;
+  panes: Record<string, { status: string; ready?: boolean; error?: string; steps: Array<{ hook: string; ms: number }>; received: string[]; deployMs: number; path?: { kind: string; declined?: string }; counters?: Counters }>;
   cspViolations: string[];
   hostile: { status: string; code?: string; history: string[] };
+  hostileOpen: { status: string; result?: { opened?: boolean; error?: string }; refusals?: number };
+  securityEvents: Array<{ runtime: string; code: string; stubURL: string; message: string }>;
   frames?: number;
 }
+
+interface Counters { messagesIn: number; messagesOut: number; bytesIn: number; bytesOut: number; queued: number; rejected: number }
 
 const state = (page: Page) => page.evaluate(() => (window as unknown as { protoflyDemo: DemoState }).protoflyDemo);
 const bothLive = (page: Page) => page.waitForFunction(() => {
@@ -53,10 +57,23 @@ withChromium('the browser demo deploys in two panes, carries typed messages, sur
   t.regex(await page.textContent('#alpha .total') ?? '', /direct path/);
 
   // A person types in one pane and reads it in the other.
+  const before = await state(page);
   await page.fill('#alpha input[name=text]', 'hello from alpha');
   await page.click('#alpha button[type=submit]');
   await page.waitForFunction(() => (window as unknown as { protoflyDemo: DemoState }).protoflyDemo.panes.beta.received.includes('hello from alpha'));
   t.is(await page.textContent('#beta .inbox li'), 'from alphahello from alpha');
+
+  // Each pane's counters follow: alpha's stub took the message in, beta's
+  // carried it out to beta's hyperty (the panes refresh every 250 ms).
+  await page.waitForFunction(([alphaIn, betaOut]) => {
+    const { panes } = (window as unknown as { protoflyDemo: DemoState }).protoflyDemo;
+    return (panes.alpha.counters?.messagesIn ?? 0) > alphaIn && (panes.beta.counters?.messagesOut ?? 0) > betaOut;
+  }, [before.panes.alpha.counters?.messagesIn ?? 0, before.panes.beta.counters?.messagesOut ?? 0] as const);
+  const moved = await state(page);
+  t.true(moved.panes.alpha.counters!.bytesIn > (before.panes.alpha.counters?.bytesIn ?? 0), 'bytes in grew with it');
+  t.true(moved.panes.beta.counters!.bytesOut > (before.panes.beta.counters?.bytesOut ?? 0), 'bytes out grew with it');
+  t.is(Number(await page.textContent('#alpha [data-counter="messagesIn"]')), moved.panes.alpha.counters!.messagesIn, 'and the page shows them');
+  t.is(moved.panes.alpha.counters!.queued, 0);
 
   // A stub that loops forever: stopped, shown FAILED, and the page keeps going.
   const framesBefore = (await state(page)).frames ?? 0;
@@ -70,6 +87,22 @@ withChromium('the browser demo deploys in two panes, carries typed messages, sur
   await page.fill('#beta input[name=text]', 'still here');
   await page.click('#beta button[type=submit]');
   await page.waitForFunction(() => (window as unknown as { protoflyDemo: DemoState }).protoflyDemo.panes.alpha.received.includes('still here'));
+
+  // A stub that asks for a connection outside its connect list: it is told
+  // no, and the refusal shows in the security log and the stub's counter.
+  await page.click('#hostile-open');
+  await page.waitForFunction(() => {
+    const demo = (window as unknown as { protoflyDemo: DemoState }).protoflyDemo;
+    return demo.hostileOpen.result && (demo.hostileOpen.refusals ?? 0) > 0;
+  }, null, { timeout: 30_000 });
+  const open = await state(page);
+  t.like(open.hostileOpen, { status: 'LIVE', result: { opened: false }, refusals: 1 });
+  t.regex(open.hostileOpen.result!.error ?? '', /connect list/);
+  const refusal = open.securityEvents.find((e) => e.code === 'PF_ERR_CONNECT_REFUSED');
+  t.truthy(refusal, `security events: ${open.securityEvents.map((e) => e.code).join(', ')}`);
+  t.regex(refusal!.stubURL, /^hyperty-runtime:\/\/127\.0\.0\.1:\d+\/protostub\//);
+  t.true(open.securityEvents.some((e) => e.code === 'PF_ERR_STUB_TIMEOUT'), 'the looping stub is in the log too');
+  t.regex(await page.textContent('#security-log') ?? '', /PF_ERR_CONNECT_REFUSED/);
 
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, 'browser-demo.png'), fullPage: true });

@@ -78,7 +78,7 @@ test.serial('the installed package serves a domain with each of its built stubs,
   const project = await install();
   const packed = JSON.parse(await readFile(join(project, 'node_modules/protofly/package.json'), 'utf8')) as { files: string[] };
   const stubs = packed.files.filter((f) => f.startsWith('build/stubs/')).map((f) => f.replace(/^build\/stubs\/|\.wasm$/g, ''));
-  t.true(['mqtt', 'mqtt-c', 'nats-rust', 'hostile-loop'].every((s) => stubs.includes(s)), `shipped: ${stubs.join(', ')}`);
+  t.true(['mqtt', 'mqtt-c', 'nats-rust', 'hostile-loop', 'hostile-open'].every((s) => stubs.includes(s)), `shipped: ${stubs.join(', ')}`);
   await writeFile(join(project, 'serve.mjs'), `
     import { createRuntime, serveDomain, startEmbeddedBroker, BUILT_STUBS } from 'protofly';
     const user = { username: 'u', password: 'p' };
