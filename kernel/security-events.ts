@@ -6,6 +6,7 @@ import { isProtoflyError, type ErrorCode } from './errors.ts';
 
 export const SECURITY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'PF_ERR_CONNECT_REFUSED', // a connection outside the descriptor's connect list
+  'PF_ERR_CONNECTION_LIMIT', // more connections than `maxConnections`
   'PF_ERR_SPOOFED', // a message sent as someone else
   'PF_ERR_STUB_FLOOD', // more posts, messages or bytes than its limits
   'PF_ERR_ABI', // pointers or lengths outside its memory
