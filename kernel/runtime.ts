@@ -116,7 +116,7 @@ export function createKernel(options: RuntimeOptions = {}): Runtime {
     }) as Runtime['metrics'],
 
     // Steps 1–2: whoever asks (the app, the registry, the bus routing a first
-    // message) gets the one stub of the domain; concurrent asks share a deploy.
+    // message) gets the domain's one stub of that name; concurrent asks share a deploy.
     async deployStub(input, deployOptions = {}) {
       const domain = parseDomain(input);
       const name = stubName(deployOptions.name);
