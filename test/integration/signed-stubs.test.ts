@@ -370,3 +370,18 @@ test('with a signed stub kept on disk, bytes changed after signing are still ref
   await refused(t, runtime(t, options), domain.domain.origin, 'PF_ERR_SIGNATURE_INVALID');
   t.is(domain.domain.hits(domain.sourcePath), 2);
 });
+
+test('trust on first use: a new process deploys the remembered key\'s stub from the disk cache without downloading it', async (t) => {
+  const pair = await generateKeyPair();
+  const domain = await signedDomain(t, pair);
+  const dir = await cacheDirOf(t);
+  const options: CreateRuntimeOptions = { trust: { firstUse: true, store: join(dir, 'trusted-keys.json') }, cacheDir: join(dir, 'components') };
+  const first = await runtime(t, options).deployStub(domain.domain.origin);
+  t.true(await fileCache(join(dir, 'components')).has(signedRecord(first.descriptor.sourceHash, pair)));
+  clearComponentCache();
+  const rt = runtime(t, options);
+  const seen = steps(rt);
+  t.is((await rt.deployStub(domain.domain.origin)).status, 'LIVE');
+  t.deepEqual(substepsOf(seen), ['fetchDescriptor:signature', 'loadSource:cached', 'instantiate:compile']);
+  t.is(domain.domain.hits(domain.sourcePath), 1);
+});
