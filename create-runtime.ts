@@ -70,7 +70,7 @@ export function platformRuntime(platform: Platform) {
       registryPlugin(),
       busPlugin(options.bus),
       descriptorPlugin(options.descriptor),
-      trustPlugin(trustOptions(options)),
+      trustPlugin({ ...trustOptions(options), cache }),
       ...(options.directPath === false ? [] : [directPathPlugin({ cache })]),
       sandboxPlugin({
         spawnWorker: platform.spawnWorker,

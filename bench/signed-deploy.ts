@@ -3,7 +3,12 @@
 // --key` makes them), deployed cold by a runtime that pins nothing and by one
 // that pins the domain's key. Per run, both deploys back to back in turns,
 // so a slow moment of the machine weighs on both; the ratio is per run.
-import { readFile } from 'node:fs/promises';
+// Then the signed stub deployed from the disk cache (a new process: memory
+// empty, the prepared component and its signer on disk) against its own
+// cold deploy of the same run (issue 15: it must not be slower).
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startEmbeddedBroker } from '../domain/broker.ts';
 import { startCatalogue, type Catalogue } from '../domain/catalogue.ts';
 import { clearComponentCache, createRuntime } from '../index.ts';
@@ -29,6 +34,7 @@ export async function run(context: BenchContext): Promise<Figure[]> {
       const signed = await startCatalogue({ entries: { default: { component: builtStub(stub), ...entry } }, sign: pair });
       try {
         figures.push(...await compare(context, stub, context.smoke ? 1 : runs, unsigned, signed, publicKeyToText(pair.publicKey)));
+        figures.push(await fromDisk(context, stub, context.smoke ? 1 : runs, signed, publicKeyToText(pair.publicKey)));
       } finally {
         await unsigned.close();
         await signed.close();
@@ -80,9 +86,43 @@ async function compare(context: BenchContext, stub: string, runs: number, unsign
   ];
 }
 
-async function coldDeploy(origin: string, trust: { keys?: Record<string, string[]> }, onStep?: (event: StepEvent) => void): Promise<number> {
+async function fromDisk(context: BenchContext, stub: string, runs: number, signed: Catalogue, key: string): Promise<Figure> {
+  const trust = { keys: { [signed.domain]: [key] } };
+  const cold: number[] = [];
+  const disk: number[] = [];
+  let downloads = 0;
+  let inline = 0;
+  const untimed = context.smoke ? 0 : 1;
+  for (let r = -untimed; r < runs; r++) {
+    if (r >= 0) context.progress(`signed-deploy: ${stub} from disk, run ${r + 1}/${runs}`);
+    // An empty cache directory per run: the cold deploy fills it.
+    const cacheDir = await mkdtemp(join(tmpdir(), 'protofly-bench-cache-'));
+    try {
+      const coldMs = await coldDeploy(signed.origin, trust, undefined, cacheDir);
+      // clearComponentCache (in coldDeploy): what a new process starts with.
+      const diskMs = await coldDeploy(signed.origin, trust, (event) => {
+        if (event.hook === 'download' && event.phase === 'end' && r >= 0) downloads++;
+        if (event.hook === 'inline' && event.phase === 'end' && r >= 0) inline++;
+      }, cacheDir);
+      if (r < 0) continue;
+      cold.push(coldMs);
+      disk.push(diskMs);
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+    await breathe();
+  }
+  return figure({
+    bench: name, name: `${stub} signed disk-cached deploy / signed cold, per run`, unit: '×', better: 'lower',
+    samples: disk.map((value, i) => value / cold[i]), ceilingName: 'the signed cold deploy of the same run', ceilingSamples: cold.map(() => 1),
+    note: `the key pinned; memory cleared, the cold deploy's cache directory kept: the first deploy of a new process (${inline ? 'the component is inside its descriptor: checked again, nothing to download' : `${downloads}/${disk.length} downloaded the component again`}; median ${summarize(disk).median.toFixed(1)} against ${summarize(cold).median.toFixed(1)} ms)`,
+  });
+}
+
+async function coldDeploy(origin: string, trust: { keys?: Record<string, string[]> }, onStep?: (event: StepEvent) => void,
+  cacheDir: string | false = false): Promise<number> {
   clearComponentCache();
-  const runtime = createRuntime({ cacheDir: false, trust });
+  const runtime = createRuntime({ cacheDir, trust });
   if (onStep) runtime.hooks.step.tap('bench', onStep);
   await new Promise((resolve) => setTimeout(resolve, UP_MS));
   try {

@@ -13,9 +13,11 @@
 import { parseDomain } from '../../kernel/address.ts';
 import { isProtoflyError, pfError, ProtoflyError } from '../../kernel/errors.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
-import type { Descriptor } from '../../kernel/schemas.ts';
+import { INLINE_SOURCE, type Descriptor } from '../../kernel/schemas.ts';
 import { substep } from '../../kernel/substep.ts';
 import type { DeployContext } from '../../kernel/types.ts';
+import type { ComponentCache } from '../sandbox/cache/component-cache.ts';
+import { storeInBackground } from '../sandbox/cache/store-in-background.ts';
 import { DESCRIPTOR_SIGNATURE_FIELD, descriptorSigner, verifyDescriptor } from './descriptor-signature.ts';
 import { firstEntryElsewhere } from './elsewhere.ts';
 import { memoryKeyStore, type KeyStore } from './key-store.ts';
@@ -46,6 +48,12 @@ export interface TrustOptions {
   allowElsewhere?: boolean;
   /** Where first-use keys are kept (the platform's default: a file in Node, IndexedDB in a page). */
   store?: KeyStore;
+  /**
+   * The sandbox's component cache: which keys a kept component was signed
+   * by is recorded there, so a new process deploys it without downloading
+   * it again to check (see `signedRecord`).
+   */
+  cache?: ComponentCache;
 }
 
 /** What the descriptor check found, for the source check that follows (and later restarts). */
@@ -60,11 +68,16 @@ interface Verdict {
 // signature verified under a key of that domain: a later deploy of the same
 // hash by the same key need not download them again to check. The result
 // of a check depends only on the bytes and the key, so this is kept per
-// process, as the prepared components are.
+// process, as the prepared components are, and (signedRecord) beside the
+// prepared component in the cache, for the processes that come after.
 const verifiedSources = new Map<string, Set<string>>();
 const VERIFIED_KEPT = 256;
 
-/** Forgets which sources were checked (what a new process starts with). */
+/**
+ * Forgets which sources this process checked or read as checked from the
+ * cache (what a new process starts with; the records in the cache stay, as
+ * the prepared components they sit beside do).
+ */
 export function clearVerifiedSources(): void {
   verifiedSources.clear();
 }
@@ -76,7 +89,36 @@ function rememberVerified(hash: string, key: string): void {
   verifiedSources.set(hash, keys);
 }
 
+// The record in the component cache that the source with this hash was
+// signed by this key: `{ signed: { sourceHash, keys: [key] } }` under a name
+// of its own, beside the prepared component (as the direct path keeps its
+// own entries), written once its check passed, without holding up the
+// deploy. One a key: an entry is written once (file-cache.ts), and bytes
+// signed by several keys may be checked under each in turn.
+//
+// Why a new process may believe it:
+// - The cache already holds code that runs: the prepared component (jco's
+//   glue, the compiled core) is taken from it without being checked against
+//   any signature, in every process, whether or not the source is
+//   downloaded again (a download checks the served bytes, then runs the
+//   cached form all the same). Whoever can write a false record there can
+//   write the code itself, so the record adds no trust the cache was not
+//   given; and it is no wider: a record only lets a deploy use the cache's
+//   prepared form, which it would otherwise also use after the download.
+// - What it says is a fact about bytes, not about a domain: "the bytes with
+//   this hash carry a valid signature by K". Which bytes a deploy wants is
+//   said by its descriptor, fetched and checked (checkDescriptor) on every
+//   deploy: its signature binds the sourceHash to the domain's key.
+// - Which keys the domain is trusted under is decided per deploy, from the
+//   pinned keys or the first-use store as they are now; a record by a key
+//   the domain no longer has (a rotation, a key unpinned) matches nothing
+//   and the source is downloaded and checked as on a first deploy.
+// A source inside its descriptor has no download to save: it is checked
+// every time and recorded nowhere.
+const signedRecord = (hash: string, key: string) => `signed-${hash}-${key.replace(/^ed25519:/, '')}`;
+
 export function trustPlugin(options: TrustOptions = {}): Plugin {
+  const { cache } = options;
   const pinned = new Map<string, string[]>();
   for (const [domain, keys] of Object.entries(options.keys ?? {})) {
     // Read now: a typo in a pinned key fails createRuntime, not a deploy hours later.
@@ -153,13 +195,28 @@ export function trustPlugin(options: TrustOptions = {}): Plugin {
       });
 
       // A source kept prepared is used without download only if these very
-      // bytes were checked against a key the domain signs with.
+      // bytes were checked against a key the domain signs with: in this
+      // process, or (recorded in the cache) in an earlier one.
       runtime.hooks.componentPrepared.tapPromise({ name: 'TrustPlugin', stage: -100 }, async (hash, context) => {
         const verdict = await verdictOf(context);
         if (verdict.keys.length === 0) return undefined;
         const checked = verifiedSources.get(hash);
-        return verdict.keys.some((key) => checked?.has(key)) ? undefined : false;
+        if (verdict.keys.some((key) => checked?.has(key))) return undefined;
+        const signer = await recordedSigner(hash, verdict.keys, context);
+        if (signer === undefined) return false;
+        rememberVerified(hash, signer);
+        return undefined;
       });
+
+      // One of `keys` the cache says signed these bytes, if it says so.
+      async function recordedSigner(hash: string, keys: readonly string[], context: DeployContext): Promise<string | undefined> {
+        if (!cache || context.descriptor!.sourcePackageURL === INLINE_SOURCE) return undefined;
+        const found = await Promise.all(keys.map(async (key) => {
+          const signed = (await cache.get(signedRecord(hash, key)).catch(() => undefined))?.signed;
+          return signed?.sourceHash === hash && Array.isArray(signed.keys) && signed.keys.includes(key);
+        }));
+        return keys[found.indexOf(true)];
+      }
 
       runtime.hooks.checkSource.tapPromise('TrustPlugin', async (source, context) => {
         const verdict = await verdictOf(context);
@@ -172,12 +229,23 @@ export function trustPlugin(options: TrustOptions = {}): Plugin {
           }
           try {
             const { keyIndex } = await verifyComponent(source, verdict.keys);
-            rememberVerified(context.descriptor!.sourceHash, verdict.keys[keyIndex]);
+            record(context, verdict.keys[keyIndex]);
           } catch (error) {
             throw located(error, where);
           }
         });
       });
+
+      // Checked here: for this process, and for later ones beside the
+      // prepared component (a check ran, so the source was just fetched: the
+      // write, in the background, is the small part; one already there stays).
+      function record(context: DeployContext, key: string): void {
+        const { sourceHash, sourcePackageURL } = context.descriptor!;
+        rememberVerified(sourceHash, key);
+        if (!cache || sourcePackageURL === INLINE_SOURCE) return;
+        storeInBackground(runtime, cache, signedRecord(sourceHash, key), { glue: '', cores: {}, signed: { sourceHash, keys: [key] } },
+          { domain: context.domain.name, stubURL: context.stub?.stubURL });
+      }
 
       // A restart or an update's relaunch checks against what its descriptor was judged to be.
       async function verdictOf(context: DeployContext): Promise<Verdict> {

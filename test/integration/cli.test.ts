@@ -18,8 +18,13 @@ const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../bin/protofly.js', import.meta.url));
 
 async function protofly(...args: string[]) {
+  return protoflyWith({}, ...args);
+}
+
+/** With these environment variables besides the test's own (XDG_CACHE_HOME: a component cache of its own). */
+async function protoflyWith(env: Record<string, string>, ...args: string[]) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: 60_000, env: { ...process.env, ...env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -180,9 +185,16 @@ test('protofly serve --key serves signed stubs and descriptors and prints the ke
   t.is(descriptor.sourceHash, `sha256-${createHash('sha256').update(source).digest('base64')}`);
 
   // `deploy --pin` runs it with the key pinned, both checks printed; another key is refused.
-  const pinned = await protofly('deploy', origin, '--pin', publicKey);
+  // (A component cache of its own: serve's runtime keeps the component it checked in the default one.)
+  const cache = { XDG_CACHE_HOME: join(dir, 'cache') };
+  const pinned = await protoflyWith(cache, 'deploy', origin, '--pin', publicKey);
   t.is(pinned.code, 0, pinned.stderr);
   t.is(pinned.stdout.match(/ {4}signature ✓/g)?.length, 2, pinned.stdout);
+  // The next process takes the component from the cache, with the key it was checked under: only the descriptor is checked.
+  const cached = await protoflyWith(cache, 'deploy', origin, '--pin', publicKey);
+  t.is(cached.code, 0, cached.stderr);
+  t.is(cached.stdout.match(/ {4}signature ✓/g)?.length, 1, cached.stdout);
+  t.regex(cached.stdout, /loadSource .*\n.* {4}cached /, cached.stdout);
   const otherKey = (await protofly('stub', 'keygen', join(dir, 'other.key'))).stdout.trim();
   const refused = await protofly('deploy', origin, '--pin', otherKey, '--json');
   t.is(refused.code, 1);

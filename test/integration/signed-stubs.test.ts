@@ -3,13 +3,15 @@
 // runs. Every refusal comes with its code before anything compiles, and a
 // good deploy of the same domain works right after it.
 import test, { type ExecutionContext } from 'ava';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { clearComponentCache } from '../../api.ts';
 import type { CreateRuntimeOptions } from '../../create-runtime.ts';
 import type { ErrorCode } from '../../kernel/errors.ts';
+import { fileCache } from '../../plugins/sandbox/cache/file-cache.ts';
 import { generateKeyPair, publicKeyToText, type KeyPair } from '../../plugins/trust/keys.ts';
 import { signRotation } from '../../plugins/trust/rotation.ts';
 import { catalogue, runtime } from '../helpers/runtime.ts';
@@ -268,4 +270,118 @@ test('a cached component is checked again when a runtime requires its signature:
 
 test('pinned keys are read when the runtime is made: a malformed one fails createRuntime', (t) => {
   t.throws(() => runtime(t, { trust: { keys: { 'example.com': ['ed25519:not-base64!'] } } }), { code: 'PF_ERR_SIGNATURE_KEY_INVALID' } as never);
+});
+
+// Signed stubs from the disk cache (issue 15): who signed a kept component is
+// kept beside it, so a new process deploys it as one that checked it would.
+// clearComponentCache() is what a new process starts with: nothing prepared
+// or checked in memory; what is left is the cache directory.
+
+/** A cache directory of the test's own, removed after it. */
+async function cacheDirOf(t: ExecutionContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'protofly-cache-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** The sub-steps among `steps(rt)`. */
+const substepsOf = (seen: string[]) => seen.filter((step) => step.includes(':'));
+
+/** A cache directory the signed stub was deployed into once, by a runtime pinning its key. */
+async function deployedOnce(t: ExecutionContext) {
+  const pair = await generateKeyPair();
+  const domain = await signedDomain(t, pair);
+  const cacheDir = await cacheDirOf(t);
+  const options: CreateRuntimeOptions = { ...pin(domain.domain.domain, keyText(pair)), cacheDir };
+  const stub = await runtime(t, options).deployStub(domain.domain.origin);
+  t.is(domain.domain.hits(domain.sourcePath), 1);
+  // Its cache writes go on in the background: this waits for the record's.
+  t.true(await fileCache(cacheDir).has(signedRecord(stub.descriptor.sourceHash, pair)), 'the signer is recorded');
+  clearComponentCache();
+  return { pair, domain, cacheDir, options };
+}
+
+/** The cache entry saying which key signed a source (plugins/trust/plugin.ts). */
+const signedRecord = (sourceHash: string, pair: KeyPair) => `signed-${sourceHash}-${keyText(pair).replace(/^ed25519:/, '')}`;
+
+test('a signed stub from the disk cache in a new process is not downloaded again: its signature is not checked again, its descriptor\'s is', async (t) => {
+  const { domain, options } = await deployedOnce(t);
+  const rt = runtime(t, options);
+  const seen = steps(rt);
+  t.is((await rt.deployStub(domain.domain.origin)).status, 'LIVE');
+  t.deepEqual(substepsOf(seen), ['fetchDescriptor:signature', 'loadSource:cached', 'instantiate:compile']);
+  t.is(domain.domain.hits(domain.sourcePath), 1, 'the source was downloaded once');
+  t.deepEqual([...rt.errors, ...rt.warnings], []);
+});
+
+test('without the record of its signer, a new process downloads the cached signed stub and checks it, and records it again', async (t) => {
+  const { domain, cacheDir, options } = await deployedOnce(t);
+  const records = (await readdir(cacheDir)).filter((name) => name.startsWith('signed-'));
+  t.is(records.length, 1);
+  await rm(join(cacheDir, records[0]), { recursive: true });
+  const rt = runtime(t, options);
+  const seen = steps(rt);
+  t.is((await rt.deployStub(domain.domain.origin)).status, 'LIVE');
+  t.deepEqual(substepsOf(seen), ['fetchDescriptor:signature', 'loadSource:download', 'loadSource:signature', 'loadSource:integrity', 'instantiate:compile']);
+  t.is(domain.domain.hits(domain.sourcePath), 2);
+
+  clearComponentCache();
+  await runtime(t, options).deployStub(domain.domain.origin);
+  t.is(domain.domain.hits(domain.sourcePath), 2, 'recorded again by the check');
+});
+
+test('the disk cache of a signed stub is refused once the domain\'s key is no longer pinned (PF_ERR_SIGNATURE_UNTRUSTED), nothing downloaded or run', async (t) => {
+  const { domain, cacheDir } = await deployedOnce(t);
+  const other = await generateKeyPair();
+  const rt = runtime(t, { ...pin(domain.domain.domain, keyText(other)), cacheDir });
+  await refused(t, rt, domain.domain.origin, 'PF_ERR_SIGNATURE_UNTRUSTED');
+  t.is(domain.domain.hits(domain.sourcePath), 1);
+});
+
+test('a cached component recorded as signed by a key the domain no longer has is downloaded and checked: the new key\'s descriptor cannot vouch for it', async (t) => {
+  const { pair, domain, cacheDir } = await deployedOnce(t);
+  // The domain now signs with another key; a descriptor signed by it names the old bytes (signed by the old key, recorded so).
+  const rotated = await generateKeyPair();
+  const descriptor = await domain.publish({ component: pair, descriptor: rotated });
+  const rt = runtime(t, { ...pin(domain.domain.domain, keyText(rotated)), cacheDir });
+  const error = await refused(t, rt, domain.domain.origin, 'PF_ERR_SIGNATURE_UNTRUSTED');
+  t.is((error as { hook?: string }).hook, 'loadSource');
+  t.is(domain.domain.hits(domain.sourcePath), 2, 'downloaded to be checked');
+
+  // A record in the new key's name that says otherwise than its name is not taken either.
+  const sourceHash = descriptor.sourceHash as string;
+  await fileCache(cacheDir).put(signedRecord(sourceHash, rotated), { glue: '', cores: {}, signed: { sourceHash, keys: [keyText(pair)] } });
+  clearComponentCache();
+  await refused(t, runtime(t, { ...pin(domain.domain.domain, keyText(rotated)), cacheDir }), domain.domain.origin, 'PF_ERR_SIGNATURE_UNTRUSTED');
+  t.is(domain.domain.hits(domain.sourcePath), 3);
+});
+
+test('with a signed stub kept on disk, bytes changed after signing are still refused (PF_ERR_SIGNATURE_INVALID), and bytes the descriptor does not name are never used', async (t) => {
+  const { pair, domain, options } = await deployedOnce(t);
+  // The server sends other bytes under the descriptor naming the kept ones: they are not fetched, the kept ones run.
+  await domain.publish({ component: pair, descriptor: pair, tamperComponent: (bytes) => { bytes[bytes.length - 40] ^= 0x01; } });
+  const rt = runtime(t, options);
+  t.is((await rt.deployStub(domain.domain.origin)).status, 'LIVE');
+  t.is(domain.domain.hits(domain.sourcePath), 1);
+  // A new component, changed after it was signed: nothing kept speaks for it.
+  await rt.undeployStub(domain.domain.origin);
+  clearComponentCache();
+  await domain.publish({ component: pair, descriptor: pair, variant: 'two', tamperComponent: (bytes) => { bytes[bytes.length - 40] ^= 0x01; } });
+  await refused(t, runtime(t, options), domain.domain.origin, 'PF_ERR_SIGNATURE_INVALID');
+  t.is(domain.domain.hits(domain.sourcePath), 2);
+});
+
+test('trust on first use: a new process deploys the remembered key\'s stub from the disk cache without downloading it', async (t) => {
+  const pair = await generateKeyPair();
+  const domain = await signedDomain(t, pair);
+  const dir = await cacheDirOf(t);
+  const options: CreateRuntimeOptions = { trust: { firstUse: true, store: join(dir, 'trusted-keys.json') }, cacheDir: join(dir, 'components') };
+  const first = await runtime(t, options).deployStub(domain.domain.origin);
+  t.true(await fileCache(join(dir, 'components')).has(signedRecord(first.descriptor.sourceHash, pair)));
+  clearComponentCache();
+  const rt = runtime(t, options);
+  const seen = steps(rt);
+  t.is((await rt.deployStub(domain.domain.origin)).status, 'LIVE');
+  t.deepEqual(substepsOf(seen), ['fetchDescriptor:signature', 'loadSource:cached', 'instantiate:compile']);
+  t.is(domain.domain.hits(domain.sourcePath), 1);
 });

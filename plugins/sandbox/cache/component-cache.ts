@@ -4,10 +4,21 @@
 import type { TranspiledComponent } from '../component-instance.ts';
 
 /**
- * jco's output, or (the direct path, `direct` set) the stub's core module
- * alone, or the direct path's note that it declined the component.
+ * Which keys a source's embedded signature verified under (plugins/trust),
+ * kept beside its prepared form so a new process need not download it again
+ * to check.
  */
-export type CachedComponent = TranspiledComponent & { direct?: { postReturn: string[] }; declined?: true; reason?: string };
+export interface SignedBy {
+  sourceHash: string;
+  keys: string[];
+}
+
+/**
+ * jco's output, or (the direct path, `direct` set) the stub's core module
+ * alone, or the direct path's note that it declined the component, or (the
+ * trust plugin, `signed` set, nothing else) whom the source was signed by.
+ */
+export type CachedComponent = TranspiledComponent & { direct?: { postReturn: string[] }; declined?: true; reason?: string; signed?: SignedBy };
 
 export interface ComponentCache {
   has(key: string): Promise<boolean>;

@@ -42,7 +42,7 @@ export function fileCache(dir: string = defaultCacheDir()): ComponentCache {
         ]);
         const cores = Object.fromEntries(await Promise.all(names.map(async (name) =>
           [name, new Uint8Array(await readFile(join(folder, 'cores', name)))] as const)));
-        return { glue, cores, ...JSON.parse(meta) as Pick<CachedComponent, 'direct' | 'declined' | 'reason'> };
+        return { glue, cores, ...JSON.parse(meta) as Pick<CachedComponent, 'direct' | 'declined' | 'reason' | 'signed'> };
       } catch {
         return undefined;
       }
@@ -62,7 +62,7 @@ export function fileCache(dir: string = defaultCacheDir()): ComponentCache {
     try {
       await mkdir(join(temporary, 'cores'), { recursive: true });
       for (const [name, bytes] of Object.entries(component.cores)) await writeFile(join(temporary, 'cores', name), bytes);
-      await writeFile(join(temporary, 'meta.json'), JSON.stringify({ direct: component.direct, declined: component.declined, reason: component.reason }));
+      await writeFile(join(temporary, 'meta.json'), JSON.stringify({ direct: component.direct, declined: component.declined, reason: component.reason, signed: component.signed }));
       // glue.js last: its presence is what `has` looks for.
       await writeFile(join(temporary, 'glue.js'), component.glue);
       await rename(temporary, folder);
