@@ -56,6 +56,9 @@ export async function waitForPort(port: number, ms: number, what: string): Promi
   throw new Error(`${what} did not listen on ${port} within ${ms} ms`);
 }
 
+/** How long a server may take to listen before its start fails. */
+const START_BOUND_MS = 30_000;
+
 export interface ServerProcess {
   start(): Promise<void>;
   /** SIGTERM lets the server save its state; SIGKILL is a crash. */
@@ -85,7 +88,17 @@ export function serverProcess(name: string, command: string, args: string[], rea
       started.stderr!.on('data', (chunk) => { output = (output + chunk).slice(-4096); });
       const exited = new Promise<never>((_, reject) => started.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${output}`))));
       exited.catch(() => {});
-      await Promise.race([waitForPort(readyPort, 5_000, name), exited]);
+      // Ready when its port answers; the bound only ends a wait for a server
+      // that will never listen, so it is generous: on a busy 2-core machine
+      // (a test pass starting servers and workers at once) a start can take seconds.
+      try {
+        await Promise.race([waitForPort(readyPort, START_BOUND_MS, name), exited]);
+      } catch (error) {
+        // Not left running for nobody: it would keep the test process alive.
+        if (child === started) child = undefined;
+        started.kill('SIGKILL');
+        throw error;
+      }
     },
     async stop(signal = 'SIGTERM') {
       const running = child;
