@@ -3,7 +3,7 @@
 // running code and starts it in a sandbox — a worker of its own by
 // default, the runtime's thread for stubs trusted with it.
 import { encodeCbor } from '../../kernel/cbor.ts';
-import { pfError, type ProtoflyError } from '../../kernel/errors.ts';
+import { isProtoflyError, pfError, type ProtoflyError } from '../../kernel/errors.ts';
 import { countRejection, REJECTED_FAULTS } from '../../kernel/rejections.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
 import type { Descriptor, Message } from '../../kernel/schemas.ts';
@@ -241,14 +241,24 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
             runtime.hooks.stubFailed.call(record, error, unprocessed, suspects);
           },
         };
-        const instance = context.sandbox?.kind === 'in-thread'
-          ? await startInThread(start)
-          : await startInWorker(start, {
+        const starting = context.sandbox?.kind === 'in-thread'
+          ? startInThread(start)
+          : startInWorker(start, {
             workers: workers!,
             maxHeapMiB,
             maxBatch: Math.max(1, options.workerBatchMessages ?? 64),
             stubsPerWorker: Math.max(1, Math.floor(options.stubsPerWorker ?? 1)),
           }).finally(() => { replaceSpare = true; });
+        const instance = await starting.catch((error: unknown) => {
+          // Cut off during its init for what it did to the host: the deploy
+          // fails with it, and the operator sees it as the security event it
+          // is, as after LIVE (where lifecycle reports it).
+          if (isProtoflyError(error) && REJECTED_FAULTS.has(error.code)) {
+            countRejection(record, error.code);
+            runtime.hooks.error.call(error);
+          }
+          throw error;
+        });
         instances.set(record.stubURL, instance);
         return instance;
       });

@@ -224,3 +224,19 @@ for (const { name, options } of SANDBOXES) {
     t.is(stub.status, 'LIVE');
   });
 }
+
+for (const { name, options } of SANDBOXES) {
+  test(`a stub cut off for flooding during its init fails the deploy with PF_ERR_STUB_FLOOD, and the operator sees it as one error event with its URL, counted (${name})`, async (t) => {
+    // Its LIVE status is more than a 16-byte post may carry.
+    const domain = await catalogue(t, { default: { component: builtStub('echo-c') } });
+    const rt = runtime(t, { sandbox: { ...options.sandbox, maxPostBytes: 16 } });
+    const error = await t.throwsAsync(rt.deployStub(domain.origin));
+    t.is((error as { code?: string }).code, 'PF_ERR_STUB_FLOOD');
+    const events = rt.errors.filter((e) => e.code === 'PF_ERR_STUB_FLOOD');
+    t.is(events.length, 1, rt.errors.map((e) => e.code).join(', '));
+    t.regex(events[0].stubURL ?? '', new RegExp(`^hyperty-runtime://${domain.domain.replace(/\./g, '\\.')}/protostub/`));
+    t.is(events[0].domain, domain.domain);
+    t.deepEqual(rt.metrics().total.rejected, { PF_ERR_STUB_FLOOD: 1 });
+    t.is(rt.registry.list().length, 0, 'nothing stays registered');
+  });
+}
