@@ -30,17 +30,3 @@ export function decodeBatch(bytes: Uint8Array): unknown[] {
   if (!Array.isArray(value)) throw pfError('PF_ERR_CBOR', ['a batch must be a CBOR array']);
   return value;
 }
-
-/**
- * The bytes of a batch's messages: the batch without its array head (and
- * the break of an indefinite-length one), so that it is the sum of each
- * message's own CBOR. What is not an array (refused later) counts whole.
- */
-export function batchItemBytes(batch: Uint8Array): number {
-  const first = batch[0];
-  let framing = 0;
-  if (first >= 0x80 && first <= 0x97) framing = 1;
-  else if (first >= 0x98 && first <= 0x9b) framing = 1 + (1 << (first - 0x98));
-  else if (first === 0x9f) framing = 2;
-  return Math.max(0, batch.byteLength - framing);
-}

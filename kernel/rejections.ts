@@ -1,9 +1,10 @@
-// A stub's security events: what the runtime refused the stub (a spoofed
-// `from`, an `open` outside its connect list, a flood, a lie through the
-// canonical ABI…) or its peer (a frame over the limit). Each is an error
-// event carrying the stub's URL, its domain and a stable code; each is
-// counted here, on the stub's record, by that code. This is the one place
-// `counters.rejected` and `counters.rejectedByCode` move.
+// What the runtime refused a stub (a spoofed `from`, an `open` outside its
+// connect list, a flood, a lie through the canonical ABI…) or its peer (a
+// frame over the limit). Each is an error event carrying the stub's URL, its
+// domain and a stable code; each is counted here, on the stub's record, by
+// that code. This is the one place `counters.rejected` and
+// `counters.rejectedByCode` move. Which of these codes are the stub's own
+// doing, a security team's concern, is security-events.ts.
 import type { ErrorCode } from './errors.ts';
 import type { StubRecord } from './types.ts';
 

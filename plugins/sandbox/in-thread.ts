@@ -9,7 +9,8 @@ import type { StubInstance, StubRecord } from '../../kernel/types.ts';
 import type { PreparedComponent } from './component-instance.ts';
 import { InitRefused, isFault, startGuest, type Guest, type GuestLimits } from './guest.ts';
 import { createStubHost } from './stub-host.ts';
-import { batchItemBytes, encodeBatch } from '../../kernel/cbor.ts';
+import { batchItemBytes } from '../../kernel/cbor-batch.ts';
+import { encodeBatch } from '../../kernel/cbor.ts';
 
 export interface SandboxStart {
   runtime: Runtime;

@@ -1,6 +1,7 @@
 // The runtime's side of a sandbox: what a stub's host calls do once they
 // reach the runtime's thread. Shared by the in-thread and worker sandboxes.
-import { batchItemBytes, decodeBatch } from '../../kernel/cbor.ts';
+import { batchItemBytes } from '../../kernel/cbor-batch.ts';
+import { decodeBatch } from '../../kernel/cbor.ts';
 import { describe, isProtoflyError, pfError, ProtoflyError, type ErrorCode } from '../../kernel/errors.ts';
 import { countRejection } from '../../kernel/rejections.ts';
 import type { Runtime } from '../../kernel/runtime.ts';

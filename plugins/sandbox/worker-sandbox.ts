@@ -2,7 +2,8 @@
 // worker/seats.ts). Messages cross as CBOR batches in transferred buffers; a
 // call that runs past its time limit gets the worker terminated, never
 // blocking the runtime's thread.
-import { batchItemBytes, encodeBatch } from '../../kernel/cbor.ts';
+import { batchItemBytes } from '../../kernel/cbor-batch.ts';
+import { encodeBatch } from '../../kernel/cbor.ts';
 import { pfError, type ProtoflyError } from '../../kernel/errors.ts';
 import type { Message } from '../../kernel/schemas.ts';
 import type { StubInstance } from '../../kernel/types.ts';

@@ -1,6 +1,6 @@
 import test from 'ava';
-import { batchLength } from '../../kernel/cbor-batch.ts';
-import { batchItemBytes, decodeBatch, encodeBatch, encodeCbor } from '../../kernel/cbor.ts';
+import { batchItemBytes, batchLength } from '../../kernel/cbor-batch.ts';
+import { decodeBatch, encodeBatch, encodeCbor } from '../../kernel/cbor.ts';
 
 test('a batch of messages round-trips through CBOR as plain maps any language can read', (t) => {
   const batch = [
