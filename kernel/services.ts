@@ -12,8 +12,8 @@ export interface Bus {
   addListener(address: string, listener: Listener): Remover;
   /** Routes a message: to local listeners, or to the stub of its domain (deploying it first). */
   postMessage(message: Message): void;
-  /** Posts what a stub sent, after checking it may send it. */
-  postFromStub(stubURL: string, message: unknown): void;
+  /** Posts what a stub sent (one batch, decoded), each message after checking the stub may send it. */
+  postFromStub(stubURL: string, messages: readonly unknown[]): void;
   /**
    * Resolves once the stub serving the address's domain has confirmed it
    * receives messages for it (its RESPONSE to the SUBSCRIBE control message).

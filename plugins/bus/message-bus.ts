@@ -170,10 +170,20 @@ export class MessageBus implements Bus {
     this.#route(message, undefined);
   }
 
-  postFromStub(stubURL: string, raw: unknown): void {
+  postFromStub(stubURL: string, messages: readonly unknown[]): void {
     this.#registry ??= this.#runtime.registry;
-    const record = this.#registry.byStubURL(stubURL);
-    if (!record) return;
+    // One clock read per batch, not per message: the window ages in minutes.
+    const now = this.#once && Date.now();
+    for (let i = 0; i < messages.length; i++) {
+      // Looked up per message: a listener may undeploy the stub mid-batch.
+      const record = this.#registry.byStubURL(stubURL);
+      if (!record) return;
+      this.#fromStub(record, messages[i], now || 0);
+    }
+  }
+
+  #fromStub(record: StubRecord, raw: unknown, now: number): void {
+    const stubURL = record.stubURL;
     if (!messageCheck.Check(raw)) {
       this.#reject(record, pfError('PF_ERR_MESSAGE_INVALID', [firstError(messageCheck, raw)], { stubURL, domain: record.domain.name }));
       return;
@@ -196,7 +206,7 @@ export class MessageBus implements Bus {
     // are not repeats of anything: a new instance counts its ids afresh.
     // An answer is known by whom it answers too: ids are chosen by each requester.
     const response = raw.type === 'RESPONSE';
-    if ((ofDomain || response) && this.#once?.repeat(raw.from, raw.id, response ? raw.to ?? '' : '', Date.now())) {
+    if ((ofDomain || response) && this.#once?.repeat(raw.from, raw.id, response ? raw.to ?? '' : '', now)) {
       record.counters.duplicates++;
       return;
     }

@@ -12,20 +12,22 @@ export function registryPlugin(): Plugin {
   return {
     name: 'RegistryPlugin',
     apply(runtime) {
-      /** By `<domain>#<name>`. */
-      const byName = new Map<string, StubRecord>();
+      // By domain, then name: nested rather than keyed by "<domain>#<name>",
+      // since the bus asks for every message to a remote address, and a key
+      // built per call is a string to allocate and hash each time.
+      const byDomain = new Map<string, Map<string, StubRecord>>();
       const byURL = new Map<string, StubRecord>();
       const watchers = new Map<string, Remover>();
 
       const registry: Registry = {
-        get: (domain, name = 'default') => byName.get(keyOf(domain, name)),
+        get: (domain, name = 'default') => byDomain.get(domain)?.get(name),
         byStubURL: (stubURL) => byURL.get(stubURL),
-        list: () => [...byName.values()],
+        list: () => [...byDomain.values()].flatMap((names) => [...names.values()]),
       };
       runtime.provide('registry', registry);
 
       // Only a stub that made it is reused; a failed one is gone (see undeploy).
-      runtime.hooks.resolveStub.tapPromise('RegistryPlugin', async (domain, name) => byName.get(keyOf(domain.name, name)));
+      runtime.hooks.resolveStub.tapPromise('RegistryPlugin', async (domain, name) => registry.get(domain.name, name));
 
       runtime.hooks.registerStub.tapPromise('RegistryPlugin', async (context) => {
         const record: StubRecord = {
@@ -41,7 +43,9 @@ export function registryPlugin(): Plugin {
             poisoned: 0, duplicates: 0, inboundPauses: 0, memoryBytes: 0,
           },
         };
-        byName.set(keyOf(record.domain.name, record.name), record);
+        let names = byDomain.get(record.domain.name);
+        if (!names) byDomain.set(record.domain.name, names = new Map());
+        names.set(record.name, record);
         byURL.set(record.stubURL, record);
         // Step 8: the registry listens on the stub's status resource.
         watchers.set(record.stubURL, runtime.bus.addListener(statusResourceOf(record.stubURL),
@@ -66,8 +70,10 @@ export function registryPlugin(): Plugin {
         watchers.get(record.stubURL)?.();
         watchers.delete(record.stubURL);
         byURL.delete(record.stubURL);
-        const key = keyOf(record.domain.name, record.name);
-        if (byName.get(key) === record) byName.delete(key);
+        const names = byDomain.get(record.domain.name);
+        if (names?.get(record.name) !== record) return;
+        names.delete(record.name);
+        if (!names.size) byDomain.delete(record.domain.name);
       });
     },
   };
@@ -81,10 +87,6 @@ function onStatus(runtime: Runtime, record: StubRecord, message: Message): void 
   record.status = value;
   record.statusBody = body;
   runtime.hooks.status.call(record, value, message);
-}
-
-function keyOf(domain: string, name: string): string {
-  return `${domain}#${name}`;
 }
 
 function shortId(): string {

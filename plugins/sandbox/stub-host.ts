@@ -60,8 +60,7 @@ export function createStubHost(runtime: Runtime, record: StubRecord, events: () 
           : pfError('PF_ERR_CBOR', [describe(error)], where));
         return;
       }
-      const bus = runtime.bus;
-      for (const message of messages) bus.postFromStub(record.stubURL, message);
+      runtime.bus.postFromStub(record.stubURL, messages);
     },
     open(conn, url, protocols) {
       // events() is asked when an event comes, not now: a stub opens its

@@ -49,3 +49,28 @@ test('a sender, an id and (for answers) whom it answers make the identity: the s
   t.true(once.repeat('echo', 7, 'ann', 1));
   t.true(once.repeat('ann', 1, '', 1));
 });
+
+test('thousands of ids from interleaved conversations are each recognised once, whatever their kind', (t) => {
+  const once = new OnceWindow({ maxEntries: 100_000 });
+  const ids: Array<string | number> = [];
+  for (let i = 0; i < 3_000; i++) ids.push(i, -i - 1, i + 0.5, 2 ** 40 + i, `s${i}`);
+  const pairs = [['ann', ''], ['echo', 'ann'], ['echo', 'ben']] as const;
+  // Interleaved: each message switches conversation, as a busy bus would.
+  let firsts = 0;
+  for (const id of ids) for (const [from, to] of pairs) if (!once.repeat(from, id, to, 0)) firsts++;
+  t.is(firsts, ids.length * pairs.length, 'every first sighting is new');
+  let repeats = 0;
+  for (const [from, to] of pairs) for (const id of ids) if (once.repeat(from, id, to, 1)) repeats++;
+  t.is(repeats, ids.length * pairs.length, 'and every second one a repeat');
+  t.is(once.size, ids.length * pairs.length);
+});
+
+test('a sequence of integer ids longer than the bound keeps the newest half known and forgets the oldest', (t) => {
+  const once = new OnceWindow({ maxEntries: 1_000 });
+  for (let id = 0; id < 5_000; id++) once.repeat('echo', id, 'ann', 0);
+  t.true(once.size <= 1_000, `size ${once.size}`);
+  let known = 0;
+  for (let id = 4_999; id >= 4_500; id--) if (once.repeat('echo', id, 'ann', 1)) known++;
+  t.is(known, 500, 'the newest 500 are repeats');
+  t.false(once.repeat('echo', 0, 'ann', 1), 'the oldest is new again');
+});
