@@ -109,3 +109,23 @@ export async function timeMs(run: () => unknown): Promise<number> {
   await run();
   return performance.now() - started;
 }
+
+/**
+ * Runs `round` until its rate is steady: windows of `windowMs` until one is
+ * within 10% of the one before and no faster (the JIT has done its work: a
+ * stub's worker starts cold, and its first second runs several times slower
+ * than the rest), at least `minMs` and at most `maxMs` in all. Returns how
+ * long it took, in ms: worth a note when it is long.
+ */
+export async function warmUp(round: () => number | Promise<number>, { windowMs = 250, minMs = 500, maxMs = 4_000 } = {}): Promise<number> {
+  const started = performance.now();
+  let before = await ratePerSecond(windowMs, round);
+  for (;;) {
+    await breathe();
+    const rate = await ratePerSecond(windowMs, round);
+    const elapsed = performance.now() - started;
+    if (elapsed >= maxMs) return elapsed;
+    if (elapsed >= minMs && rate <= before * 1.1 && rate >= before * 0.9) return elapsed;
+    before = rate;
+  }
+}

@@ -7,7 +7,7 @@ import { decodeBatch, encodeBatch } from '../kernel/cbor.ts';
 import type { Message } from '../kernel/schemas.ts';
 import { isSignatureWarning } from '../plugins/trust/plugin.ts';
 import { builtStub } from '../test/helpers/built.ts';
-import { breathe, figure, percentile, ratePerSecond, type BenchContext, type Figure } from './stats.ts';
+import { breathe, figure, percentile, ratePerSecond, warmUp, type BenchContext, type Figure } from './stats.ts';
 
 export const name = 'stub-boundary';
 
@@ -123,7 +123,8 @@ export async function run(context: BenchContext): Promise<Figure[]> {
             };
             const echoed: number[] = [];
             const ceiling: number[] = [];
-            await ratePerSecond(durationMs, driver.round); // warm-up (JIT, the stub's first calls)
+            // Steady state: the JIT, the stub's first calls, a new worker's first second.
+            const warmMs = context.smoke ? await ratePerSecond(durationMs, driver.round) : await warmUp(driver.round);
             await ratePerSecond(durationMs, cbor);
             await breathe();
             for (let r = 0; r < runs; r++) {
@@ -136,6 +137,7 @@ export async function run(context: BenchContext): Promise<Figure[]> {
             figures.push(figure({
               bench: name, name: `${label} batch ${batch}`, unit: 'msg/s', better: 'higher',
               samples: echoed, ceilingName: `CBOR encode+decode, batch ${batch}`, ceilingSamples: ceiling,
+              note: warmMs > 1_000 ? `steady after ${(warmMs / 1000).toFixed(1)} s` : undefined,
             }));
           }
           if (runtime.errors.length) throw new Error(`${label}: the runtime reported ${String(runtime.errors[0])}`);
@@ -176,6 +178,7 @@ async function workerRoundTrip(context: BenchContext, runs: number): Promise<Fig
       return percentile(times.sort((a, b) => a - b), 0.5);
     };
     context.progress(`stub-boundary: worker round trip of one message, ${runs} runs of ${trips}`);
+    if (!context.smoke) await warmUp(driver.round);
     await timed(driver.round);
     await timed(bare.trip);
     const samples: number[] = [];
