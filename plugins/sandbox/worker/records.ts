@@ -39,6 +39,8 @@ export const OUT_OF_BAND = 255;
 
 // Kinds used in both directions with other fields ('open', 'close') carry a
 // ':' suffix on the worker's side of the table.
+/** Each kind's message type (`t`), as read back. */
+const TYPES = LAYOUTS.map(([kind]) => kind.replace(/:$/, ''));
 const TO_WORKER = new Map(LAYOUTS.slice(0, 8).map(([kind, layout], i) => [kind, { id: i, layout }]));
 const FROM_WORKER = new Map(LAYOUTS.slice(8).map(([kind, layout], i) => [kind.replace(/:$/, ''), { id: i + 8, layout }]));
 
@@ -97,31 +99,33 @@ export function write(data: Uint8Array, view: DataView, at: number, message: Mes
   data[at + 4] = encoded.kind;
   let p = at + 5;
   let text = 0;
-  const bytes = (value: Uint8Array) => {
-    view.setUint32(p, value.byteLength, true);
-    data.set(value, p + 4);
-    p += 4 + value.byteLength;
-  };
   for (const [name, type] of encoded.layout) {
     const value = message[name];
     switch (type) {
       case 'u32': view.setUint32(p, value as number, true); p += 4; break;
       case 'bool': view.setUint32(p, value ? 1 : 0, true); p += 4; break;
       case 'f64': view.setFloat64(p, value as number, true); p += 8; break;
-      case 'text': bytes(encoded.texts[text++]); break;
+      case 'text': p = writeBytes(data, view, p, encoded.texts[text++]); break;
       case 'texts':
         view.setUint32(p, (value as string[]).length, true);
         p += 4;
-        for (let i = 0; i < (value as string[]).length; i++) bytes(encoded.texts[text++]);
+        for (let i = 0; i < (value as string[]).length; i++) p = writeBytes(data, view, p, encoded.texts[text++]);
         break;
-      case 'bytes': bytes(value as Uint8Array); break;
+      case 'bytes': p = writeBytes(data, view, p, value as Uint8Array); break;
       case 'byteList':
         view.setUint32(p, (value as Uint8Array[]).length, true);
         p += 4;
-        for (const item of value as Uint8Array[]) bytes(item);
+        for (const item of value as Uint8Array[]) p = writeBytes(data, view, p, item);
         break;
     }
   }
+}
+
+/** Writes `value` length-prefixed at `p`; returns where the next field goes. */
+function writeBytes(data: Uint8Array, view: DataView, p: number, value: Uint8Array): number {
+  view.setUint32(p, value.byteLength, true);
+  data.set(value, p + 4);
+  return p + 4 + value.byteLength;
 }
 
 /** The slot and kind of the record at `at` (OUT_OF_BAND: see `outOfBandId`). */
@@ -144,37 +148,43 @@ export const OUT_OF_BAND_SIZE = 9;
 /** The message the record at `at` holds; its bytes are copies. */
 export function read(data: Uint8Array, view: DataView, at: number): Message {
   const kind = data[at + 4];
-  const entry = LAYOUTS[kind];
-  if (!entry) throw new Error(`a ring record of unknown kind ${kind}`);
-  const [name, layout] = entry;
-  const message: Message = { s: view.getUint32(at, true), t: name.replace(/:$/, '') };
-  let p = at + 5;
-  const bytes = () => {
-    const length = view.getUint32(p, true);
-    const copy = data.slice(p + 4, p + 4 + length);
-    p += 4 + length;
-    return copy;
-  };
+  const layout = LAYOUTS[kind]?.[1];
+  if (!layout) throw new Error(`a ring record of unknown kind ${kind}`);
+  const message: Message = { s: view.getUint32(at, true), t: TYPES[kind] };
+  // No closure per record: this runs for every message each way.
+  const cursor = { p: at + 5 };
   for (const [field, type] of layout) {
     switch (type) {
-      case 'u32': message[field] = view.getUint32(p, true); p += 4; break;
-      case 'bool': message[field] = view.getUint32(p, true) !== 0; p += 4; break;
-      case 'f64': message[field] = view.getFloat64(p, true); p += 8; break;
-      case 'text': message[field] = decoder.decode(bytes()); break;
+      case 'u32': message[field] = view.getUint32(cursor.p, true); cursor.p += 4; break;
+      case 'bool': message[field] = view.getUint32(cursor.p, true) !== 0; cursor.p += 4; break;
+      case 'f64': message[field] = view.getFloat64(cursor.p, true); cursor.p += 8; break;
+      case 'text': message[field] = decoder.decode(readBytes(data, view, cursor)); break;
       case 'texts': {
-        const count = view.getUint32(p, true);
-        p += 4;
-        message[field] = Array.from({ length: count }, () => decoder.decode(bytes()));
+        const count = view.getUint32(cursor.p, true);
+        cursor.p += 4;
+        const texts: string[] = [];
+        for (let i = 0; i < count; i++) texts.push(decoder.decode(readBytes(data, view, cursor)));
+        message[field] = texts;
         break;
       }
-      case 'bytes': message[field] = bytes(); break;
+      case 'bytes': message[field] = readBytes(data, view, cursor); break;
       case 'byteList': {
-        const count = view.getUint32(p, true);
-        p += 4;
-        message[field] = Array.from({ length: count }, bytes);
+        const count = view.getUint32(cursor.p, true);
+        cursor.p += 4;
+        const list: Uint8Array[] = [];
+        for (let i = 0; i < count; i++) list.push(readBytes(data, view, cursor));
+        message[field] = list;
         break;
       }
     }
   }
   return message;
+}
+
+/** A length-prefixed run of bytes at `cursor.p`, copied out; moves the cursor past it. */
+function readBytes(data: Uint8Array, view: DataView, cursor: { p: number }): Uint8Array {
+  const length = view.getUint32(cursor.p, true);
+  const start = cursor.p + 4;
+  cursor.p = start + length;
+  return data.slice(start, start + length);
 }
