@@ -74,8 +74,15 @@ const BLOCKED = 2;
 const ASLEEP = 1;
 /** Spins for an answer that found none before the runtime's side stops trying… */
 const MISSES_BEFORE_BACKOFF = 4;
-/** …for this many sends. */
-const BACKOFF_SENDS = 64;
+/**
+ * …for this many sends at first, twice as many each time the spins after
+ * a back-off miss again, up to the most: a stub that answers at once and
+ * was held up for a moment (a collection, the OS) is spun for again soon,
+ * and one that answers only from the network (an MQTT publish) is
+ * hardly spun for at all.
+ */
+const FIRST_BACKOFF_SENDS = 16;
+const MOST_BACKOFF_SENDS = 1024;
 
 export class Channel {
   private readonly writer: RingWriter;
@@ -89,6 +96,7 @@ export class Channel {
   private waitingForRoom = false;
   private spinScheduled = false;
   private misses = 0;
+  private backoffSends = FIRST_BACKOFF_SENDS;
   private backoff = 0;
   private closed = false;
   /** Sockets are read in this thread: it waits in short slices and spins little (see IO_WAIT_SLICE_MS). */
@@ -319,10 +327,12 @@ export class Channel {
     const found = !this.pumping && this.spin(Math.min(this.options.answerSpinMicros, Math.max(MIN_IDLE_SPIN_MICROS, this.answerMs * 2000)));
     if (found) {
       this.misses = 0;
+      this.backoffSends = FIRST_BACKOFF_SENDS;
       this.pump();
     } else if (++this.misses >= MISSES_BEFORE_BACKOFF) {
       this.misses = 0;
-      this.backoff = BACKOFF_SENDS;
+      this.backoff = this.backoffSends;
+      this.backoffSends = Math.min(2 * this.backoffSends, MOST_BACKOFF_SENDS);
     }
     // Asleep again, as before the send (sleep() reads what came meanwhile).
     if (this.tookWakeUp) {
