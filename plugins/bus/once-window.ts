@@ -24,47 +24,63 @@ type Generation = Map<string, Map<string, Ids>>;
  * per message (a Map here was ~9% of the fastest stub path's time, about a
  * quarter of what its CBOR costs). Any other id (a string, a fraction, past
  * 32 bits) goes to a Map.
+ *
+ * A stub chooses its ids, so it could choose ones that collide: no id is
+ * looked for past MAX_PROBES slots — one that finds no room there goes to
+ * the Map (whose hashing is V8's, seeded) — so a lookup costs at most that
+ * many steps whatever the ids.
  */
 class Ids {
   #keys = new Int32Array(16);
   /** When each key was taken in, plus one (0: an empty slot). */
   #times = new Float64Array(16);
+  /** 32 − log2 of the table's size: a slot is the top bits of the mixed id. */
+  #shift = 28;
   #count = 0;
   #others: Map<string | number, number> | undefined;
 
   /** When `id` was taken in, or -1. */
   get(id: string | number): number {
-    if (typeof id !== 'number' || (id | 0) !== id) return this.#others?.get(id) ?? -1;
-    const mask = this.#keys.length - 1;
-    for (let i = Math.imul(id, 0x9e3779b1) & mask; ; i = (i + 1) & mask) {
-      const time = this.#times[i];
-      if (time === 0) return -1;
-      if (this.#keys[i] === id) return time - 1;
+    if (typeof id === 'number' && (id | 0) === id) {
+      const mask = this.#keys.length - 1;
+      for (let n = 0, i = Math.imul(id, MULTIPLIER) >>> this.#shift; n < MAX_PROBES; n++, i = (i + 1) & mask) {
+        const time = this.#times[i];
+        if (time === 0) break;
+        if (this.#keys[i] === id) return time - 1;
+      }
     }
+    return this.#others?.get(id) ?? -1;
   }
 
   /** Takes `id` in at `at`; true when it was not there before. */
   set(id: string | number, at: number): boolean {
-    if (typeof id !== 'number' || (id | 0) !== id) {
-      this.#others ??= new Map();
-      const fresh = !this.#others.has(id);
+    let free = -1;
+    if (typeof id === 'number' && (id | 0) === id) {
+      if (2 * (this.#count + 1) > this.#keys.length) this.#grow();
+      const mask = this.#keys.length - 1;
+      for (let n = 0, i = Math.imul(id, MULTIPLIER) >>> this.#shift; n < MAX_PROBES; n++, i = (i + 1) & mask) {
+        if (this.#times[i] === 0) {
+          free = i;
+          break;
+        }
+        if (this.#keys[i] === id) {
+          this.#times[i] = at + 1;
+          return false;
+        }
+      }
+    }
+    if (this.#others?.has(id)) {
       this.#others.set(id, at);
-      return fresh;
+      return false;
     }
-    if (2 * (this.#count + 1) > this.#keys.length) this.#grow();
-    const mask = this.#keys.length - 1;
-    for (let i = Math.imul(id, 0x9e3779b1) & mask; ; i = (i + 1) & mask) {
-      if (this.#times[i] === 0) {
-        this.#keys[i] = id;
-        this.#times[i] = at + 1;
-        this.#count++;
-        return true;
-      }
-      if (this.#keys[i] === id) {
-        this.#times[i] = at + 1;
-        return false;
-      }
+    if (free >= 0) {
+      this.#keys[free] = id as number;
+      this.#times[free] = at + 1;
+      this.#count++;
+    } else {
+      (this.#others ??= new Map()).set(id, at);
     }
+    return true;
   }
 
   #grow(): void {
@@ -72,10 +88,22 @@ class Ids {
     const times = this.#times;
     this.#keys = new Int32Array(keys.length * 2);
     this.#times = new Float64Array(keys.length * 2);
+    this.#shift--;
     this.#count = 0;
     for (let i = 0; i < keys.length; i++) if (times[i] !== 0) this.set(keys[i], times[i] - 1);
   }
 }
+
+/** The most slots an id is looked for in (see Ids). */
+const MAX_PROBES = 16;
+/**
+ * Fibonacci hashing (the top bits of the id times an odd constant): a
+ * sequence of ids spreads evenly over the table, with hardly a collision.
+ * The constant is 2^32 divided by the golden ratio, made different in each
+ * process by a random even part, so where ids land cannot be worked out
+ * beforehand; MAX_PROBES bounds the cost even if it were.
+ */
+const MULTIPLIER = (0x9e3779b9 ^ (globalThis.crypto.getRandomValues(new Uint32Array(1))[0] & 0xfff0)) | 1;
 
 export class OnceWindow {
   readonly maxEntries: number;

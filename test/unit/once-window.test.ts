@@ -74,3 +74,46 @@ test('a sequence of integer ids longer than the bound keeps the newest half know
   t.is(known, 500, 'the newest 500 are repeats');
   t.false(once.repeat('echo', 0, 'ann', 1), 'the oldest is new again');
 });
+
+test('ids a stub picks to collide cost no more than a sequence: no id is looked for in more than a few slots', (t) => {
+  // Patterns that pile up in a table hashed on low bits or on a fixed
+  // multiplier: multiples of large powers of two, one low part, one high part.
+  const patterns: Record<string, (i: number) => number> = {
+    sequence: (i) => i,
+    'multiples of 2^16': (i) => i * 65_536,
+    'multiples of 2^20': (i) => (i * 1_048_576) | 0,
+    'same low 16 bits': (i) => (i << 16) | 0x1234,
+    'same high bits': (i) => 0x40000000 | i,
+  };
+  const timeOf = (id: (i: number) => number) => {
+    const once = new OnceWindow({ maxEntries: 40_000 });
+    const started = performance.now();
+    for (let round = 0; round < 2; round++) for (let i = 0; i < 16_384; i++) once.repeat('stub', id(i), 'ann', 0);
+    return performance.now() - started;
+  };
+  for (const id of Object.values(patterns)) timeOf(id); // the JIT's first pass
+  const sequence = Math.min(timeOf(patterns.sequence), timeOf(patterns.sequence));
+  for (const [name, id] of Object.entries(patterns)) {
+    const ms = Math.min(timeOf(id), timeOf(id));
+    // Quadratic probing of 16,384 colliding ids would be ~1,000× a sequence.
+    t.true(ms < Math.max(20 * sequence, 50), `${name}: ${ms.toFixed(1)} ms against ${sequence.toFixed(1)} ms for a sequence`);
+  }
+});
+
+test('random 32-bit ids, enough to crowd parts of the table, are each recognised as repeats and none is lost', (t) => {
+  const once = new OnceWindow({ maxEntries: 1_000_000 });
+  const ids = new Set<number>();
+  let x = 0x2545f491;
+  while (ids.size < 100_000) {
+    // xorshift32: the same ids every run.
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    ids.add(x | 0);
+  }
+  let firsts = 0;
+  for (const id of ids) if (!once.repeat('stub', id, 'ann', 0)) firsts++;
+  t.is(firsts, ids.size);
+  let repeats = 0;
+  for (const id of ids) if (once.repeat('stub', id, 'ann', 1)) repeats++;
+  t.is(repeats, ids.size);
+  t.is(once.size, ids.size);
+});
