@@ -45,6 +45,18 @@ export interface MetricCounts {
   faults: Record<string, number>;
 }
 
+/** The counts that are plain numbers, summed as they are (those by code aside). */
+export type SummedCount = Exclude<keyof MetricCounts, 'rejected' | 'faults'>;
+
+// Every one of them, checked complete by its type: a count added to
+// MetricCounts and forgotten here does not compile, where a list would
+// leave it out of the runtime's total without a word.
+const SUMMED: Record<SummedCount, true> = {
+  messagesIn: true, bytesIn: true, messagesOut: true, bytesOut: true, queued: true,
+  redelivered: true, duplicates: true, poisoned: true, restarts: true,
+};
+export const SUMMED_COUNTS = Object.keys(SUMMED) as SummedCount[];
+
 export interface StubMetrics extends MetricCounts {
   stubURL: string;
   domain: string;

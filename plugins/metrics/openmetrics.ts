@@ -5,7 +5,7 @@
 // families of their own (`protofly_<x>`), apart from the per-stub ones
 // (`protofly_stub_<x>`, labelled by stub): a stub that goes takes its
 // series with it, the total keeps its counts.
-import type { MetricCounts, MetricsSnapshot, StubMetrics } from '../../kernel/metrics.ts';
+import { SUMMED_COUNTS, type MetricsSnapshot, type StubMetrics, type SummedCount } from '../../kernel/metrics.ts';
 import { STATUS_VALUES } from '../../kernel/schemas.ts';
 
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -21,18 +21,18 @@ interface Family {
   samples: Array<{ labels: Labels; value: number }>;
 }
 
-/** The counts a stub has and the runtime sums, those by code aside. */
-const COUNTS: Array<Pick<Family, 'type' | 'unit' | 'help'> & { key: Exclude<keyof MetricCounts, 'rejected' | 'faults'>; name: string }> = [
-  { key: 'messagesIn', name: 'messages_in', type: 'counter', help: "Messages handed to stubs (the runtime's control messages and each hand-over again included)." },
-  { key: 'bytesIn', name: 'messages_in_bytes', type: 'counter', unit: 'bytes', help: 'CBOR bytes of the messages handed to stubs.' },
-  { key: 'messagesOut', name: 'messages_out', type: 'counter', help: 'Messages stubs sent that the bus accepted.' },
-  { key: 'bytesOut', name: 'messages_out_bytes', type: 'counter', unit: 'bytes', help: 'CBOR bytes of all that stubs posted, refused messages included.' },
-  { key: 'queued', name: 'queued_messages', type: 'gauge', help: "Messages waiting in stubs' queues." },
-  { key: 'redelivered', name: 'redelivered', type: 'counter', help: 'Messages put back to be handed again after their stub died or was stopped holding them.' },
-  { key: 'duplicates', name: 'duplicates', type: 'counter', help: 'Repeats of a delivered (from, id) dropped by the once-only window.' },
-  { key: 'poisoned', name: 'poisoned', type: 'counter', help: 'Messages a stub died on alone: answered with the fault, never retried.' },
-  { key: 'restarts', name: 'restarts', type: 'counter', help: 'Restarts after a failure or a refused login.' },
-];
+/** The counts a stub has and the runtime sums, those by code aside: each one's family (keyed by count, so none is left out). */
+const COUNTS: Record<SummedCount, Pick<Family, 'type' | 'unit' | 'help'> & { name: string }> = {
+  messagesIn: { name: 'messages_in', type: 'counter', help: "Messages handed to stubs (the runtime's control messages and each hand-over again included)." },
+  bytesIn: { name: 'messages_in_bytes', type: 'counter', unit: 'bytes', help: 'CBOR bytes of the messages handed to stubs.' },
+  messagesOut: { name: 'messages_out', type: 'counter', help: 'Messages stubs sent that the bus accepted.' },
+  bytesOut: { name: 'messages_out_bytes', type: 'counter', unit: 'bytes', help: 'CBOR bytes of all that stubs posted, refused messages included.' },
+  queued: { name: 'queued_messages', type: 'gauge', help: "Messages waiting in stubs' queues." },
+  redelivered: { name: 'redelivered', type: 'counter', help: 'Messages put back to be handed again after their stub died or was stopped holding them.' },
+  duplicates: { name: 'duplicates', type: 'counter', help: 'Repeats of a delivered (from, id) dropped by the once-only window.' },
+  poisoned: { name: 'poisoned', type: 'counter', help: 'Messages a stub died on alone: answered with the fault, never retried.' },
+  restarts: { name: 'restarts', type: 'counter', help: 'Restarts after a failure or a refused login.' },
+};
 
 const REJECTED_HELP = 'What the runtime refused stubs (or their peers), by error code.';
 const FAULTS_HELP = 'Times stubs died, by the fault\'s error code.';
@@ -43,14 +43,16 @@ export function openMetricsText(snapshot: MetricsSnapshot): string {
     { name: 'protofly_runtime', type: 'info', help: 'The runtime these metrics are of.', samples: [{ labels: { runtime_url: snapshot.runtimeURL }, value: 1 }] },
     { name: 'protofly_deploys', type: 'counter', help: 'Stubs deployed: LIVE for the first time.', samples: [{ labels: {}, value: total.deploys }] },
     { name: 'protofly_deploy_failures', type: 'counter', help: 'Deploys that failed, at whatever step.', samples: [{ labels: {}, value: total.deployFailures }] },
-    ...COUNTS.map(({ key, name, type, unit, help }): Family => ({
-      name: `protofly_${name}`, type, unit, help: `${help} All stubs, gone ones included.`, samples: [{ labels: {}, value: total[key] }],
-    })),
+    ...SUMMED_COUNTS.map((key): Family => {
+      const { name, type, unit, help } = COUNTS[key];
+      return { name: `protofly_${name}`, type, unit, help: `${help} All stubs, gone ones included.`, samples: [{ labels: {}, value: total[key] }] };
+    }),
     { name: 'protofly_rejected', type: 'counter', help: `${REJECTED_HELP} All stubs, gone ones included.`, samples: byCode(total.rejected, {}) },
     { name: 'protofly_faults', type: 'counter', help: `${FAULTS_HELP} All stubs, gone ones included.`, samples: byCode(total.faults, {}) },
-    ...COUNTS.map(({ key, name, type, unit, help }): Family => ({
-      name: `protofly_stub_${name}`, type, unit, help, samples: stubs.map((stub) => ({ labels: stubLabels(stub), value: stub[key] })),
-    })),
+    ...SUMMED_COUNTS.map((key): Family => {
+      const { name, type, unit, help } = COUNTS[key];
+      return { name: `protofly_stub_${name}`, type, unit, help, samples: stubs.map((stub) => ({ labels: stubLabels(stub), value: stub[key] })) };
+    }),
     { name: 'protofly_stub_rejected', type: 'counter', help: REJECTED_HELP, samples: stubs.flatMap((stub) => byCode(stub.rejected, stubLabels(stub))) },
     { name: 'protofly_stub_faults', type: 'counter', help: FAULTS_HELP, samples: stubs.flatMap((stub) => byCode(stub.faults, stubLabels(stub))) },
     {

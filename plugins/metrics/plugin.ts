@@ -4,16 +4,13 @@
 // (kernel/rejections.ts); what no counter holds is followed here through the
 // hooks: faults by code, the time in each status, deploys and failed deploys. A stub's counts fold into the runtime's
 // total as it goes, so the total covers every stub the runtime ever ran.
-import type { MetricCounts, MetricsService, MetricsSnapshot, StubMetrics } from '../../kernel/metrics.ts';
+import { SUMMED_COUNTS, type MetricCounts, type MetricsService, type MetricsSnapshot, type StubMetrics } from '../../kernel/metrics.ts';
 import type { Plugin } from '../../kernel/runtime.ts';
 import type { StatusValue } from '../../kernel/schemas.ts';
 import type { StubRecord } from '../../kernel/types.ts';
 import { openMetricsText } from './openmetrics.ts';
 
 export { openMetricsText, OPENMETRICS_CONTENT_TYPE } from './openmetrics.ts';
-
-/** The counts that add up, `rejected` and `faults` aside. */
-const SUMMED = ['messagesIn', 'bytesIn', 'messagesOut', 'bytesOut', 'queued', 'redelivered', 'duplicates', 'poisoned', 'restarts'] as const;
 
 /** What is followed of one stub besides its record's counters. */
 interface Followed {
@@ -127,7 +124,7 @@ function emptyCounts(): MetricCounts {
 }
 
 function add(into: MetricCounts, counts: MetricCounts): void {
-  for (const key of SUMMED) into[key] += counts[key];
+  for (const key of SUMMED_COUNTS) into[key] += counts[key];
   for (const [code, n] of Object.entries(counts.rejected)) into.rejected[code] = (into.rejected[code] ?? 0) + n;
   for (const [code, n] of Object.entries(counts.faults)) into.faults[code] = (into.faults[code] ?? 0) + n;
 }
