@@ -39,6 +39,9 @@ export type ToSlot =
   /** The watchdog without shared memory: answered only between calls. */
   | { t: 'ping' };
 
+/** The message that starts a stub in a slot. */
+export type StubToStart = Extract<ToSlot, { t: 'start' }>;
+
 export type FromSlot =
   | { t: 'ready' }
   | { t: 'init-refused'; reason: string }

@@ -3,8 +3,9 @@
 // busy, 55 ms to the first answer from ours), most of a deploy whose
 // component is compiled already. So one is started ahead, a spare, and the
 // next stub that needs a worker of its own takes it, up or still booting
-// (when to start one is the sandbox plugin's choice). A spare never ran
-// anything: it is as fresh as a new worker, and handed out once.
+// (when to start one is the sandbox plugin's choice). A spare never ran a
+// stub it was given, only its own rehearsal (worker-main.ts, rehearse), in
+// a slot nothing else reaches, and it is handed out once.
 //
 // One spare per spawn function and heap size, shared by the runtimes using
 // them, so many runtimes in one process keep one spare between them; the

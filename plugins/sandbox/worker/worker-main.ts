@@ -7,7 +7,8 @@ import type { ErrorCode } from '../../../kernel/errors.ts';
 import { InitRefused, isFault, startGuest, type Guest } from '../guest.ts';
 import { refusalReports } from '../refusals.ts';
 import { Channel, isOutOfBand, type OutOfBand } from './channel.ts';
-import type { FromSlot, FromWorker, ToSlot, ToWorker, WorkerSetup } from './protocol.ts';
+import type { FromSlot, FromWorker, StubToStart, ToSlot, ToWorker, WorkerSetup } from './protocol.ts';
+import { REHEARSAL_BATCH, REHEARSAL_BATCHES, rehearsalStart } from './rehearsal.ts';
 import type { Message as RingMessage } from './records.ts';
 import { slotSockets, type SlotSockets } from './slot-sockets.ts';
 import type { WebSocketConstructor } from '../../transport/stub-sockets.ts';
@@ -70,9 +71,40 @@ export function runWorker(port: ParentPort, platform: WorkerPlatform = {}): void
     }
     dispatch(message);
   });
+  void rehearse(platform);
 }
 
-function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[]) => void, start: ToSlot & { t: 'start' },
+/** The rehearsal's slot: the runtime numbers its slots from 1, so nothing it sends reaches this one. */
+const REHEARSAL_SLOT = 0;
+
+/**
+ * Runs the built-in stub of rehearsal.ts through what every stub goes
+ * through here (start, init, batches in and posts out, stop), sending
+ * nothing anywhere: the first real stub then finds this worker's code
+ * compiled. Resolves with the batches it echoed (0: it did not start).
+ */
+export function rehearse(platform: WorkerPlatform = {}): Promise<number> {
+  return new Promise((resolve) => {
+    let echoed = 0;
+    let slot: Slot | undefined;
+    const send = (message: FromWorker) => {
+      if (message.t === 'posts') echoed += message.batches.length;
+      else if (message.t === 'ready') {
+        for (let i = 0; i < REHEARSAL_BATCHES; i++) slot!.handle({ t: 'messages', batch: REHEARSAL_BATCH });
+        slot!.flush();
+        slot!.handle({ t: 'stop' });
+      } else if (message.t === 'fault' || message.t === 'init-refused') resolve(0);
+    };
+    try {
+      slot = runSlot(REHEARSAL_SLOT, send, rehearsalStart(), platform, () => {}, () => resolve(echoed));
+    } catch {
+      // WebAssembly refused here (a page's CSP): so will every stub be, and they will say so.
+      resolve(0);
+    }
+  });
+}
+
+function runSlot(s: number, send: (message: FromWorker, transfer?: Transferable[]) => void, start: StubToStart,
   platform: WorkerPlatform, socketsCounted: () => void, gone: () => void): Slot {
   const reply = (message: FromSlot, transfer?: Transferable[]) => send({ s, ...message } as FromWorker, transfer);
   let guest: Guest | undefined;
