@@ -3,6 +3,7 @@
 // imports nothing heavy: no jco, no Node built-ins.
 import { pfError, describe } from '../../kernel/errors.ts';
 import { instantiateDirect } from './direct-instance.ts';
+import { guardedInstantiateCore } from './jco-abi-guard.ts';
 
 export const HOST_INTERFACE = 'protofly:stub/host';
 export const STUB_INTERFACE = 'protofly:stub/stub@0.1.0';
@@ -46,7 +47,7 @@ export type PreparedComponent =
 type Instantiate = (
   getCoreModule: (path: string) => Promise<WebAssembly.Module>,
   imports: Record<string, unknown>,
-  instantiateCore?: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => Promise<WebAssembly.Instance>,
+  instantiateCore?: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => Promise<{ exports: WebAssembly.Exports }>,
 ) => Promise<Record<string, unknown>>;
 
 export interface Instantiated {
@@ -61,6 +62,8 @@ export async function instantiateComponent(prepared: PreparedComponent, host: Ho
   // host interface below and no WASI at all.
   const { instantiate } = (await import(/* @vite-ignore */ moduleURL(prepared.glue))) as { instantiate: Instantiate };
   const memories: WebAssembly.Memory[] = [];
+  // The canonical ABI's checks, which jco's glue does not make (jco-abi-guard.ts).
+  const instantiateCore = guardedInstantiateCore();
   let instance: Record<string, unknown>;
   try {
     instance = await instantiate(
@@ -71,7 +74,7 @@ export async function instantiateComponent(prepared: PreparedComponent, host: Ho
       },
       { [HOST_INTERFACE]: host, [`${HOST_INTERFACE}@0.1.0`]: host },
       async (module, imports) => {
-        const created = await WebAssembly.instantiate(module, imports ?? {});
+        const created = await instantiateCore(module, imports);
         for (const value of Object.values(created.exports)) if (value instanceof WebAssembly.Memory) memories.push(value);
         return created;
       },

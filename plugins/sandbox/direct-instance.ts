@@ -5,6 +5,7 @@
 // copy and the core call. Every (ptr, len) the stub hands over is checked
 // against its memory, alignment is enforced, strings are validated as UTF-8
 // and cabi_realloc's answers are checked: a stub that lies gets PF_ERR_ABI.
+import { AbiViolation, checkRange as checkIn, decodeUtf8 } from './canonical-abi.ts';
 import type { HostImports, Instantiated, StubExports } from './component-instance.ts';
 
 const HOST_MODULE = 'protofly:stub/host@0.1.0';
@@ -12,14 +13,8 @@ const STUB_INSTANCE = 'protofly:stub/stub@0.1.0';
 const REALLOC = 'cabi_realloc';
 const postReturnOf = (fn: string) => `cabi_post_${STUB_INSTANCE}#${fn}`;
 
-/** The stub broke the canonical ABI; the guest reports it as PF_ERR_ABI. */
-export class AbiViolation extends Error {
-  readonly code = 'PF_ERR_ABI';
-}
-
 type Realloc = (old: number, oldSize: number, align: number, size: number) => number;
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8 = new TextEncoder();
 
 export async function instantiateDirect(module: WebAssembly.Module, postReturn: readonly string[], host: HostImports): Promise<Instantiated> {
@@ -36,24 +31,13 @@ export async function instantiateDirect(module: WebAssembly.Module, postReturn: 
     return view;
   };
 
-  const checkRange = (ptr: number, len: number, align: number, what: string) => {
-    const size = bytes().length;
-    if (ptr % align !== 0) throw new AbiViolation(`${what}: pointer ${ptr} is not ${align}-aligned`);
-    if (ptr + len > size) throw new AbiViolation(`${what}: ${len} bytes at ${ptr} run past the stub's ${size}-byte memory`);
-  };
+  const checkRange = (ptr: number, len: number, align: number, what: string) => checkIn(bytes().length, ptr, len, align, what);
   const liftBytes = (ptr: number, len: number, what: string) => {
     ptr >>>= 0; len >>>= 0;
     checkRange(ptr, len, 1, what);
     return view.subarray(ptr, ptr + len);
   };
-  const liftString = (ptr: number, len: number, what: string) => {
-    try {
-      return strictUtf8.decode(liftBytes(ptr, len, what));
-    } catch (error) {
-      if (error instanceof AbiViolation) throw error;
-      throw new AbiViolation(`${what}: not valid UTF-8`);
-    }
-  };
+  const liftString = (ptr: number, len: number, what: string) => decodeUtf8(liftBytes(ptr, len, what), what);
   const allocate = (size: number, align: number, what: string): number => {
     if (size === 0) return align; // the ABI's empty list: any aligned non-null pointer, never read
     const ptr = realloc!(0, 0, align, size) >>> 0;
