@@ -3,7 +3,10 @@
 // that protocol's raw client publishing the same CBOR payloads over the same
 // broker in the same run. Every stub the repo builds for a broker is here:
 // both MQTT stubs (C, TypeScript) through aedes and mosquitto, the Rust NATS
-// stub through nats-server.
+// stub through nats-server, in worker sandboxes (the default); and the
+// default MQTT stub and the NATS stub once more in the runtime's thread,
+// which shows what the worker boundary costs a message (two thread
+// wake-ups: to the sender's stub, and back from the receiver's).
 import { existsSync } from 'node:fs';
 import { serveDomain, type LocalDomain, type LocalStubName } from '../domain/serve.ts';
 import { builtStub } from '../test/helpers/built.ts';
@@ -13,6 +16,7 @@ import { measureLatency, measureThroughput, BURST, WINDOW, type Login, type RawC
 import { rawMqtt } from './raw-mqtt.ts';
 import { rawNats } from './raw-nats.ts';
 import { breathe, figure, percentile, type BenchContext, type Figure } from './stats.ts';
+import type { SandboxKind } from '../plugins/sandbox/plugin.ts';
 import { stubPath } from './stub-path.ts';
 
 export const name = 'broker-e2e';
@@ -36,13 +40,15 @@ interface Case {
   /** The broker's program; the case is skipped where it is not installed. */
   binary?: string;
   raw: RawClient;
+  /** Where both runtimes run their stub. */
+  sandbox: SandboxKind;
   serve(): Promise<Served>;
 }
 
 // aedes is embedded: serveDomain starts one of its own for each domain.
-function overAedes(stub: LocalStubName): Case {
+function overAedes(stub: LocalStubName, sandbox: SandboxKind = 'worker'): Case {
   return {
-    stub, broker: 'aedes', raw: rawMqtt,
+    stub, broker: 'aedes', raw: rawMqtt, sandbox,
     async serve() {
       const domain = await serveDomain({ stub });
       return { domain, close: () => domain.close() };
@@ -50,9 +56,9 @@ function overAedes(stub: LocalStubName): Case {
   };
 }
 
-function overMosquitto(stub: LocalStubName): Case {
+function overMosquitto(stub: LocalStubName, sandbox: SandboxKind = 'worker'): Case {
   return {
-    stub, broker: 'mosquitto', binary: MOSQUITTO, raw: rawMqtt,
+    stub, broker: 'mosquitto', binary: MOSQUITTO, raw: rawMqtt, sandbox,
     async serve() {
       const mosquitto = await startMosquitto({ [LOGIN.username]: LOGIN.password });
       const domain = await serveDomain({ stub, brokerURL: mosquitto.url }).catch(async (error: unknown) => {
@@ -66,8 +72,8 @@ function overMosquitto(stub: LocalStubName): Case {
 
 // The domain's default is the NATS stub pointed at the server's WebSocket
 // listener, as test/integration/nats.test.ts serves it.
-const overNatsServer: Case = {
-  stub: 'nats-rust', broker: 'nats-server', binary: NATS_SERVER, raw: rawNats,
+const overNatsServer = (sandbox: SandboxKind = 'worker'): Case => ({
+  stub: 'nats-rust', broker: 'nats-server', binary: NATS_SERVER, raw: rawNats, sandbox,
   async serve() {
     const nats = await startNatsServer({ users: { [LOGIN.username]: LOGIN.password } });
     const domain = await serveDomain({
@@ -79,12 +85,13 @@ const overNatsServer: Case = {
     });
     return { domain, login: LOGIN, close: async () => { await domain.close(); await nats.dispose(); } };
   },
-};
+});
 
 const CASES: Case[] = [
   overAedes('mqtt-c'), overMosquitto('mqtt-c'),
   overMosquitto('mqtt-ts'), overAedes('mqtt-ts'),
-  overNatsServer,
+  overNatsServer(),
+  overAedes('mqtt-c', 'in-thread'), overMosquitto('mqtt-c', 'in-thread'), overNatsServer('in-thread'),
 ];
 
 export async function run(context: BenchContext): Promise<Figure[]> {
@@ -97,7 +104,7 @@ export async function run(context: BenchContext): Promise<Figure[]> {
       context.progress(`broker-e2e: ${c.binary} not installed, ${c.stub} through ${c.broker} skipped`);
       continue;
     }
-    context.progress(`broker-e2e: ${c.stub}, ${c.broker}`);
+    context.progress(`broker-e2e: ${c.stub}, ${c.broker}${c.sandbox === 'in-thread' ? ', in-thread' : ''}`);
     figures.push(...await measureCase(context, c, sizes));
   }
   return figures;
@@ -111,7 +118,7 @@ async function measureCase(context: BenchContext, c: Case, sizes: Sizes): Promis
     const bob = `hyperty://${domain.catalogue.domain}/bob`;
     const throughput = { stub: [] as number[], raw: [] as number[] };
     const latency = { stub: [] as number[][], raw: [] as number[][] };
-    const stub = await stubPath(domain, bob, login);
+    const stub = await stubPath(domain, bob, login, c.sandbox);
     const raw = await c.raw.connect(domain.brokerURL, bob, login).catch(async (error: unknown) => {
       await stub.close();
       throw error;
@@ -139,12 +146,12 @@ async function measureCase(context: BenchContext, c: Case, sizes: Sizes): Promis
     // subscription's errors) fails the case, rather than a figure that hides it.
     const failed = (await Promise.allSettled([stub.close(), raw.close()])).find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
-    const prefix = `${c.stub}, ${c.broker}`;
+    const prefix = `${c.stub}${c.sandbox === 'in-thread' ? ' in-thread' : ''}, ${c.broker}`;
     const ceilingName = `${c.raw.name}, ${c.broker}`;
     const figures = [figure({
       bench: name, name: `${prefix}: throughput`, unit: 'msg/s', better: 'higher',
       samples: throughput.stub, ceilingName, ceilingSamples: throughput.raw,
-      note: `${sizes.messages} messages, bursts of ${BURST} per turn, at most ${WINDOW} on the way, ${c.raw.delivery}, worker sandboxes`,
+      note: `${sizes.messages} messages, bursts of ${BURST} per turn, at most ${WINDOW} on the way, ${c.raw.delivery}, ${c.sandbox === 'worker' ? 'worker sandboxes' : 'stubs in the runtimes\' thread'}`,
     })];
     for (const [p, label] of [[0.5, 'p50'], [0.99, 'p99'], [0.999, 'p99.9']] as const) {
       figures.push(figure({

@@ -1,17 +1,19 @@
 // The protofly side of broker-e2e: alice in one runtime, bob in another, each
-// runtime with the domain's `default` stub in its default (worker) sandbox.
+// runtime with the domain's `default` stub in its default (worker) sandbox,
+// or in the runtime's thread.
 import type { LocalDomain } from '../domain/serve.ts';
 import { createRuntime, type Runtime } from '../index.ts';
 import type { Message } from '../kernel/schemas.ts';
 import { isSignatureWarning } from '../plugins/trust/plugin.ts';
+import type { SandboxKind } from '../plugins/sandbox/plugin.ts';
 import type { Login, Path } from './message-path.ts';
 import { NO_FLOOD_GUARD } from './stub-boundary.ts';
 
-export async function stubPath(domain: LocalDomain, bob: string, login?: Login): Promise<Path> {
+export async function stubPath(domain: LocalDomain, bob: string, login?: Login, kind: SandboxKind = 'worker'): Promise<Path> {
   const options = {
     cacheDir: false as const,
     identity: login ? { credentials: { [domain.catalogue.domain]: login } } : undefined,
-    sandbox: { ...NO_FLOOD_GUARD },
+    sandbox: { kind, ...NO_FLOOD_GUARD },
   };
   const runtimes: Runtime[] = [createRuntime(options), createRuntime(options)];
   const [alpha, beta] = runtimes;

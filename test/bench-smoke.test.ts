@@ -73,6 +73,10 @@ test('npm run bench -- --smoke --json reports every figure with its ceiling and 
     { stub: 'mqtt-ts', broker: 'aedes', raw: 'raw mqtt client' },
     ...(existsSync(MOSQUITTO) ? ['mqtt-c', 'mqtt-ts'].map((stub) => ({ stub, broker: 'mosquitto', raw: 'raw mqtt client' })) : []),
     ...(existsSync(NATS_SERVER) ? [{ stub: 'nats-rust', broker: 'nats-server', raw: 'raw @nats-io/nats-core client' }] : []),
+    // The default stub and the NATS one again in the runtime's thread: what the worker boundary costs.
+    { stub: 'mqtt-c in-thread', broker: 'aedes', raw: 'raw mqtt client' },
+    ...(existsSync(MOSQUITTO) ? [{ stub: 'mqtt-c in-thread', broker: 'mosquitto', raw: 'raw mqtt client' }] : []),
+    ...(existsSync(NATS_SERVER) ? [{ stub: 'nats-rust in-thread', broker: 'nats-server', raw: 'raw @nats-io/nats-core client' }] : []),
   ];
   for (const { stub, broker, raw } of e2e) {
     for (const measure of ['throughput', 'latency p50', 'latency p99', 'latency p99.9']) {
