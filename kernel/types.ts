@@ -69,6 +69,12 @@ export interface StubInstance {
 /** Where a stub runs. The sandbox plugin decides which one a stub gets. */
 export interface Sandbox {
   readonly kind: string;
+  /**
+   * The stub's code is metered before it is compiled: it stops itself when
+   * a call runs past its time limit (where nothing outside can stop it, as
+   * in the runtime's own thread).
+   */
+  readonly metered?: boolean;
 }
 
 /** What the prepareComponent hook is asked to prepare. */

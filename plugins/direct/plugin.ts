@@ -13,6 +13,7 @@ import { storeInBackground } from '../sandbox/cache/store-in-background.ts';
 import type { PreparedComponent } from '../sandbox/component-instance.ts';
 import { LruPromises } from '../sandbox/lru-promises.ts';
 import { capMemory } from '../sandbox/memory-limit.ts';
+import { meterOrRefuse } from '../sandbox/metering/meter.ts';
 import { substep } from '../../kernel/substep.ts';
 import { largestCoreModule, recognise } from './component-shape.ts';
 
@@ -138,12 +139,16 @@ export function directPathPlugin(options: DirectPathOptions = {}): Plugin {
       };
 
       runtime.hooks.prepareComponent.tapPromise({ name: 'DirectPathPlugin', stage: -10 }, async ({ sourceHash, source, maxPages }, context) => {
+        // In the runtime's thread nothing can stop a call from outside: the
+        // code is metered to stop itself (plugins/sandbox/metering).
+        const metered = context.sandbox?.metered === true;
         // A large component never seen: its likely core module starts
         // compiling (on the engine's background threads) while this thread
         // checks the component. Compiling runs nothing; the module is used
         // only if the check passes and finds exactly these bytes, else dropped.
         let early: { core: Uint8Array; module: Promise<WebAssembly.Module> } | undefined;
         const shape = await shapeOf(sourceHash, source, context, () => {
+          if (metered) return;
           const core = largestCoreModule(source);
           if (!core || core.length <= COMPILE_HERE_MAX_BYTES) return;
           try {
@@ -157,6 +162,17 @@ export function directPathPlugin(options: DirectPathOptions = {}): Plugin {
         const compile = () => (early && sameBytes(early.core, shape.core)
           ? early.module
           : compileCore(capMemory(shape.core, maxPages) as Uint8Array<ArrayBuffer>));
+        if (metered) {
+          return compiled.get(`${sourceHash}/${maxPages}/metered`, async () => {
+            const core = await substep(runtime, context, 'instantiate', 'meter', async () => meterOrRefuse(shape.core));
+            return substep(runtime, context, 'instantiate', 'compile', async () => ({
+              kind: 'direct' as const,
+              module: await compileCore(capMemory(core, maxPages) as Uint8Array<ArrayBuffer>).catch(asInvalid),
+              postReturn: shape.postReturn,
+              metered: true,
+            }));
+          });
+        }
         return compiled.get(`${sourceHash}/${maxPages}`, () => substep(runtime, context, 'instantiate', 'compile', async () => ({
           kind: 'direct' as const,
           module: await compile().catch(asInvalid),

@@ -41,8 +41,9 @@ export interface TranspiledComponent {
  * module, called through hand-written canonical ABI code.
  */
 export type PreparedComponent =
-  | { kind: 'jco'; glue: string; modules: Record<string, WebAssembly.Module> }
-  | { kind: 'direct'; module: WebAssembly.Module; postReturn: string[] };
+  | { kind: 'jco'; glue: string; modules: Record<string, WebAssembly.Module>; metered?: boolean }
+  /** `metered`: its code counts loop iterations and calls `protofly:meter` `tick` (metering/meter.ts). */
+  | { kind: 'direct'; module: WebAssembly.Module; postReturn: string[]; metered?: boolean };
 
 type Instantiate = (
   getCoreModule: (path: string) => Promise<WebAssembly.Module>,
@@ -56,14 +57,18 @@ export interface Instantiated {
   memories: WebAssembly.Memory[];
 }
 
-export async function instantiateComponent(prepared: PreparedComponent, host: HostImports): Promise<Instantiated> {
-  if (prepared.kind === 'direct') return instantiateDirect(prepared.module, prepared.postReturn, host);
+/**
+ * `tick`: what a metered stub calls every so many loop iterations and
+ * calls (metering/meter.ts); it answers 1 to have the stub trap.
+ */
+export async function instantiateComponent(prepared: PreparedComponent, host: HostImports, tick: () => number = () => 0): Promise<Instantiated> {
+  if (prepared.kind === 'direct') return instantiateDirect(prepared.module, prepared.postReturn, host, prepared.metered ? tick : undefined);
   // The glue of an instantiation-mode transpile imports nothing; it gets the
   // host interface below and no WASI at all.
   const { instantiate } = (await import(/* @vite-ignore */ moduleURL(prepared.glue))) as { instantiate: Instantiate };
   const memories: WebAssembly.Memory[] = [];
   // The canonical ABI's checks, which jco's glue does not make (jco-abi-guard.ts).
-  const instantiateCore = guardedInstantiateCore();
+  const instantiateCore = guardedInstantiateCore(prepared.metered ? tick : undefined);
   let instance: Record<string, unknown>;
   try {
     instance = await instantiate(

@@ -7,6 +7,7 @@
 // and cabi_realloc's answers are checked: a stub that lies gets PF_ERR_ABI.
 import { AbiViolation, checkRange as checkIn, decodeUtf8 } from './canonical-abi.ts';
 import type { HostImports, Instantiated, StubExports } from './component-instance.ts';
+import { METER_MODULE, METER_TICK } from './metering/tick-import.ts';
 
 const HOST_MODULE = 'protofly:stub/host@0.1.0';
 const STUB_INSTANCE = 'protofly:stub/stub@0.1.0';
@@ -17,7 +18,7 @@ type Realloc = (old: number, oldSize: number, align: number, size: number) => nu
 
 const utf8 = new TextEncoder();
 
-export async function instantiateDirect(module: WebAssembly.Module, postReturn: readonly string[], host: HostImports): Promise<Instantiated> {
+export async function instantiateDirect(module: WebAssembly.Module, postReturn: readonly string[], host: HostImports, tick?: () => number): Promise<Instantiated> {
   let memory: WebAssembly.Memory | undefined;
   let realloc: Realloc | undefined;
   // A view is remade only when the memory has grown (its buffer changed).
@@ -62,7 +63,8 @@ export async function instantiateDirect(module: WebAssembly.Module, postReturn: 
   };
   const errText = (error: unknown) => (typeof error === 'string' ? error : undefined);
 
-  const imports = {
+  const imports: WebAssembly.Imports = {
+    ...(tick ? { [METER_MODULE]: { [METER_TICK]: tick } } : {}),
     [HOST_MODULE]: {
       post: (ptr: number, len: number) => host.post(liftBytes(ptr, len, 'post')),
       open: (urlPtr: number, urlLen: number, listPtr: number, listLen: number, ret: number) => {

@@ -46,6 +46,11 @@ export interface GuestLimits {
   maxMemoryBytes: number;
   /** Bytes waiting to be written on a connection past which `send` answers `congested:`. */
   maxOutboundBytes: number;
+  /**
+   * How long one call may run, for a metered stub (metering/meter.ts: the
+   * in-thread sandbox's). A worker's stub is timed from outside instead.
+   */
+  callTimeoutMs?: number;
 }
 
 export interface Guest {
@@ -174,7 +179,19 @@ export async function startGuest(prepared: PreparedComponent, host: GuestHost, l
     return pending;
   }
 
-  const { exports, memories } = await instantiateComponent(prepared, imports);
+  // A metered stub asks every so many iterations whether its call may go
+  // on: past its limit, it is told to trap (and the fault is a timeout).
+  // Only a metered stub's calls are timed here: a clock read per call is not free.
+  const metered = prepared.metered === true;
+  let callStartedAt = 0;
+  let callKind: 'init' | 'call' = 'init';
+  const tick = () => {
+    if (limits.callTimeoutMs === undefined || performance.now() - callStartedAt <= limits.callTimeoutMs) return 0;
+    abort('PF_ERR_STUB_TIMEOUT', callKind);
+    return 1;
+  };
+
+  const { exports, memories } = await instantiateComponent(prepared, imports, tick);
 
   function classify(what: string, error: unknown): Fault {
     if (pending) return pending;
@@ -195,6 +212,8 @@ export async function startGuest(prepared: PreparedComponent, host: GuestHost, l
       return;
     }
     depth++;
+    callKind = 'call';
+    if (metered) callStartedAt = performance.now();
     const kind = what === 'on-messages' ? CALL_MESSAGES : CALL_OTHER;
     if (clock) { Atomics.add(clock, 1, 1); Atomics.store(clock, 0, kind); }
     try {
@@ -220,6 +239,7 @@ export async function startGuest(prepared: PreparedComponent, host: GuestHost, l
   }
 
   depth++;
+  if (metered) callStartedAt = performance.now();
   if (clock) { Atomics.add(clock, 1, 1); Atomics.store(clock, 0, CALL_OTHER); }
   try {
     exports.init(config);

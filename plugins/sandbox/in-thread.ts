@@ -1,7 +1,10 @@
-// The in-thread sandbox, for trusted stubs where speed matters most: the
-// guest runs in the runtime's own thread. A trap still fails only the stub,
-// but a call that never returns cannot be stopped here: use the worker.
-import type { ProtoflyError } from '../../kernel/errors.ts';
+// The in-thread sandbox, where speed matters most: the guest runs in the
+// runtime's own thread, with no thread to wake on the way in or out. A trap
+// fails only the stub. Nothing can stop a call from outside here, so the
+// stub's code is metered (metering/meter.ts): a call past its time limit
+// traps, on the direct path and through jco alike (unless the runtime was
+// told `sandbox.meterInThread: false`, for stubs it trusts).
+import type { ErrorCode, ProtoflyError } from '../../kernel/errors.ts';
 import { pfError } from '../../kernel/errors.ts';
 import type { Runtime } from '../../kernel/runtime.ts';
 import type { Message } from '../../kernel/schemas.ts';
@@ -57,12 +60,12 @@ export async function startInThread(start: SandboxStart): Promise<StubInstance> 
         host.closeAll();
         // Calls here are synchronous: only a batch being handed over can be lost.
         const unprocessed = [...current];
-        start.onFault(pfError(code, [reason] as never, where), unprocessed, inMessages ? unprocessed.length : 0);
+        start.onFault(faultError(code, reason, where, start.limits.callTimeoutMs), unprocessed, inMessages ? unprocessed.length : 0);
       },
     }, start.limits, start.config);
   } catch (error) {
     host.closeAll();
-    throw initError(error, where);
+    throw initError(error, where, start.limits.callTimeoutMs);
   }
   return {
     deliver(messages, done) {
@@ -88,8 +91,14 @@ export async function startInThread(start: SandboxStart): Promise<StubInstance> 
   };
 }
 
-export function initError(error: unknown, where: { domain: string; stubURL: string }): ProtoflyError {
+export function initError(error: unknown, where: { domain: string; stubURL: string }, callTimeoutMs: number): ProtoflyError {
   if (error instanceof InitRefused) return pfError('PF_ERR_STUB_INIT', [error.message], where);
-  if (isFault(error)) return pfError(error.code, [error.message] as never, where);
+  if (isFault(error)) return faultError(error.code, error.message, where, callTimeoutMs);
   return error as ProtoflyError;
+}
+
+/** A fault the guest reported, in its code's words (a timeout's reason is the call it stopped: `init`, `call`). */
+function faultError(code: ErrorCode, reason: string, where: { domain: string; stubURL: string }, callTimeoutMs: number): ProtoflyError {
+  if (code === 'PF_ERR_STUB_TIMEOUT') return pfError(code, [reason, callTimeoutMs], where);
+  return pfError(code, [reason] as never, where);
 }

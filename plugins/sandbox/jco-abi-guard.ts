@@ -7,6 +7,7 @@
 // interface, and around the cabi_realloc the glue allocates with. A stub
 // that lies then fails with PF_ERR_ABI on either path.
 import { AbiViolation, checkRange, decodeUtf8 } from './canonical-abi.ts';
+import { METER_MODULE, METER_TICK } from './metering/tick-import.ts';
 
 type CoreFunction = (...args: number[]) => unknown;
 
@@ -52,7 +53,7 @@ const HOST_MODULES = new Set(['protofly:stub/host@0.1.0', 'protofly:stub/host'])
  * interface has its host functions checked against its memory (the one it
  * exports, or imports), and every cabi_realloc exported is checked.
  */
-export function guardedInstantiateCore(): (module: WebAssembly.Module, imports?: WebAssembly.Imports) => Promise<{ exports: WebAssembly.Exports }> {
+export function guardedInstantiateCore(tick?: () => number): (module: WebAssembly.Module, imports?: WebAssembly.Imports) => Promise<{ exports: WebAssembly.Exports }> {
   let memory: WebAssembly.Memory | undefined;
   let view = new Uint8Array(0);
   let data = new DataView(view.buffer);
@@ -96,7 +97,8 @@ export function guardedInstantiateCore(): (module: WebAssembly.Module, imports?:
 
   return async (module, imports = {}) => {
     const hostModules = Object.keys(imports).filter((name) => HOST_MODULES.has(name));
-    const guarded: WebAssembly.Imports = { ...imports };
+    // A metered module (metering/meter.ts) imports the tick; any other ignores it.
+    const guarded: WebAssembly.Imports = { ...imports, ...(tick ? { [METER_MODULE]: { [METER_TICK]: tick } } : {}) };
     for (const name of hostModules) {
       guarded[name] = Object.fromEntries(Object.entries(imports[name]).map(([fn, value]) =>
         [fn, typeof value === 'function' ? guardHost(fn, value as CoreFunction) : value]));

@@ -9,7 +9,7 @@ import type { Plugin } from '../../kernel/runtime.ts';
 import type { Descriptor, Message } from '../../kernel/schemas.ts';
 import type { DeployContext, Sandbox, StubInstance, StubRecord } from '../../kernel/types.ts';
 import type { PreparedComponent, TranspiledComponent } from './component-instance.ts';
-import { compileComponent, transpileComponent } from './component-loader.ts';
+import { compileComponent, meterComponent, transpileComponent } from './component-loader.ts';
 import type { GuestLimits } from './guest.ts';
 import { startInThread, type SandboxStart } from './in-thread.ts';
 import { sha256Integrity } from './integrity.ts';
@@ -37,6 +37,13 @@ export interface StubLimits {
 export interface SandboxOptions {
   /** Which sandbox a stub gets; a function decides per deploy. Default: worker. */
   kind?: SandboxKind | ((context: DeployContext) => SandboxKind);
+  /**
+   * Whether a stub in the runtime's thread has its code metered (default:
+   * true): a call past `limits.callTimeoutMs` then traps, where nothing
+   * could stop it otherwise. `false` spares a stub you trust the cost (for
+   * an interpreter such as a JS stub's, ≈10–30% of its speed in-thread).
+   */
+  meterInThread?: boolean;
   /** Starts workers; the Node entry passes worker_threads, the browser one Web Workers. */
   spawnWorker?: SpawnWorker;
   /** Limits for descriptors that name none. */
@@ -142,7 +149,7 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
         const kind = typeof options.kind === 'function' ? options.kind(context) : options.kind ?? 'worker';
         if (kind === 'worker' && !workers) throw pfError('PF_ERR_NO_HANDLER', ['createSandbox (no worker support here)'], { hook: 'createSandbox' });
         if (kind === 'worker') workers!.startSpare();
-        return { kind };
+        return { kind, metered: kind === 'in-thread' && options.meterInThread !== false };
       });
 
       const transpile = options.transpile ?? transpileComponent;
@@ -153,7 +160,7 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
       runtime.hooks.componentPrepared.tapPromise('SandboxPlugin', async (hash) =>
         (transpiled.has(hash) || await cache?.has(hash) ? true : undefined));
       runtime.hooks.prepareComponent.tapPromise('SandboxPlugin', async ({ sourceHash: hash, source, maxPages }, context) =>
-        compiled.get(`${hash}/${maxPages}`, async () => {
+        compiled.get(`${hash}/${maxPages}${context.sandbox?.metered ? '/metered' : ''}`, async () => {
           const component = await transpiled.get(hash, async () => {
             const stored = await cache?.get(hash);
             if (stored) return stored;
@@ -163,7 +170,9 @@ export function sandboxPlugin(options: SandboxOptions = {}): Plugin {
             if (cache) storeInBackground(runtime, cache, hash, fresh, { domain: context.domain.name, stubURL: context.stub?.stubURL });
             return fresh;
           });
-          return substep(runtime, context, 'instantiate', 'compile', () => compileComponent(component, maxPages));
+          // In the runtime's thread, metered first (metering/meter.ts).
+          const ready = context.sandbox?.metered ? await substep(runtime, context, 'instantiate', 'meter', async () => meterComponent(component)) : component;
+          return substep(runtime, context, 'instantiate', 'compile', () => compileComponent(ready, maxPages));
         }));
 
       const limitsOf = (descriptor: Descriptor) => {

@@ -2,12 +2,12 @@
 // one: the first of a value (for a domain) at or after a given position.
 import type { createRuntime } from '../../index.ts';
 
-export interface SeenStatus { domain: string; value: string; code?: unknown; at: number }
+export interface SeenStatus { domain: string; value: string; code?: unknown; reason?: unknown; at: number }
 
 export function statusLog(rt: ReturnType<typeof createRuntime>) {
   const seen: SeenStatus[] = [];
   rt.hooks.status.tap('test', (record, value) => {
-    seen.push({ domain: record.domain.name, value, code: record.statusBody.code, at: performance.now() });
+    seen.push({ domain: record.domain.name, value, code: record.statusBody.code, reason: record.statusBody.reason, at: performance.now() });
   });
   return {
     seen,
