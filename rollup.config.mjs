@@ -81,7 +81,9 @@ export default [
       dir: 'dist/browser', format: 'es', sourcemap: true,
       entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js',
       // The transpiler is loaded on a cold deploy only: a chunk of its own.
-      manualChunks: (id) => (/jco|preview2-shim/.test(id) ? 'jco-transpiler' : undefined),
+      // Its packages only: a module of ours named for jco stays with the code
+      // that imports it (in the chunk, it would run the transpiler's setup).
+      manualChunks: (id) => (/[\\/]node_modules[\\/]@bytecodealliance[\\/](jco|preview2-shim)/.test(id) ? 'jco-transpiler' : undefined),
       plugins: [terser({ module: true })],
     },
     plugins: [
