@@ -124,12 +124,22 @@ function check(out: Out, at: Indices): void {
 
 function limits(r: BinaryReader): void {
   const flags = r.u32();
-  r.u32();
-  if (flags & 1) r.u32();
+  leb(r);
+  if (flags & 1) leb(r);
+  // A custom page size (its log2) follows.
+  if (flags & 8) r.u32();
+}
+
+function leb(r: BinaryReader): void {
+  for (let i = 0; i < 10; i++) if ((r.byte() & 0x80) === 0) return;
+  throw new Malformed('a LEB128 number longer than 10 bytes');
 }
 
 /** Returns the module metered (see the top of this file); throws Unmeterable or Malformed. */
 export function meterModule(module: Uint8Array): Uint8Array {
+  // Valid first: the counter's index is one past the module's globals, so
+  // only code that names globals that do not exist yet could reach it.
+  if (!WebAssembly.validate(module as Uint8Array<ArrayBuffer>)) throw new Malformed('it is not valid WebAssembly');
   const reader = new BinaryReader(module, 8);
   const sections = reader.sections();
   const find = (id: number) => sections.find((s) => s.id === id);
