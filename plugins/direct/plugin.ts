@@ -159,25 +159,18 @@ export function directPathPlugin(options: DirectPathOptions = {}): Plugin {
           }
         });
         if (!shape) return undefined;
-        const compile = () => (early && sameBytes(early.core, shape.core)
+        const compile = (core: Uint8Array) => (early && sameBytes(early.core, core)
           ? early.module
-          : compileCore(capMemory(shape.core, maxPages) as Uint8Array<ArrayBuffer>));
-        if (metered) {
-          return compiled.get(`${sourceHash}/${maxPages}/metered`, async () => {
-            const core = await substep(runtime, context, 'instantiate', 'meter', async () => meterOrRefuse(shape.core));
-            return substep(runtime, context, 'instantiate', 'compile', async () => ({
-              kind: 'direct' as const,
-              module: await compileCore(capMemory(core, maxPages) as Uint8Array<ArrayBuffer>).catch(asInvalid),
-              postReturn: shape.postReturn,
-              metered: true,
-            }));
-          });
-        }
-        return compiled.get(`${sourceHash}/${maxPages}`, () => substep(runtime, context, 'instantiate', 'compile', async () => ({
-          kind: 'direct' as const,
-          module: await compile().catch(asInvalid),
-          postReturn: shape.postReturn,
-        })));
+          : compileCore(capMemory(core, maxPages) as Uint8Array<ArrayBuffer>));
+        return compiled.get(`${sourceHash}/${maxPages}${metered ? '/metered' : ''}`, async () => {
+          const core = metered ? await substep(runtime, context, 'instantiate', 'meter', async () => meterOrRefuse(shape.core)) : shape.core;
+          return substep(runtime, context, 'instantiate', 'compile', async () => ({
+            kind: 'direct' as const,
+            module: await compile(core).catch(asInvalid),
+            postReturn: shape.postReturn,
+            ...(metered ? { metered: true } : {}),
+          }));
+        });
       });
     },
   };

@@ -6,6 +6,7 @@
 // the glue, at the core level: around the stub's imports of the host
 // interface, and around the cabi_realloc the glue allocates with. A stub
 // that lies then fails with PF_ERR_ABI on either path.
+import { HOST_FUNCTIONS, HOST_MODULE } from '../direct/stub-world.ts';
 import { AbiViolation, checkRange, decodeUtf8 } from './canonical-abi.ts';
 import { METER_MODULE, METER_TICK } from './metering/tick-import.ts';
 
@@ -18,35 +19,29 @@ interface Memory {
   u32(at: number): number;
 }
 
-/**
- * The host functions whose core arguments point into the stub's memory, by
- * name, with their core arity under the canonical ABI (plugins/direct/stub-world.ts).
- */
-const HOST_CHECKS: Record<string, { arity: number; check(memory: Memory, args: number[]): void }> = {
-  post: { arity: 2, check: (m, [ptr, len]) => void m.bytes(ptr, len, 1, 'post') },
-  send: {
-    arity: 4,
-    check: (m, [, ptr, len, ret]) => {
-      m.bytes(ptr, len, 1, 'send');
-      m.bytes(ret, 12, 4, 'send result area');
-    },
+/** The host functions whose core arguments point into the stub's memory, by name. */
+const HOST_CHECKS: Record<string, (memory: Memory, args: number[]) => void> = {
+  post: (m, [ptr, len]) => void m.bytes(ptr, len, 1, 'post'),
+  send: (m, [, ptr, len, ret]) => {
+    m.bytes(ptr, len, 1, 'send');
+    m.bytes(ret, 12, 4, 'send result area');
   },
-  log: { arity: 3, check: (m, [, ptr, len]) => void decodeUtf8(m.bytes(ptr, len, 1, 'log'), 'log') },
-  open: {
-    arity: 5,
-    check: (m, [urlPtr, urlLen, listPtr, listLen, ret]) => {
-      decodeUtf8(m.bytes(urlPtr, urlLen, 1, 'open url'), 'open url');
-      m.bytes(listPtr, listLen * 8, 4, 'open protocols');
-      for (let i = 0; i < listLen; i++) {
-        decodeUtf8(m.bytes(m.u32(listPtr + i * 8), m.u32(listPtr + i * 8 + 4), 1, 'open protocol'), 'open protocol');
-      }
-      m.bytes(ret, 12, 4, 'open result area');
-    },
+  log: (m, [, ptr, len]) => void decodeUtf8(m.bytes(ptr, len, 1, 'log'), 'log'),
+  open: (m, [urlPtr, urlLen, listPtr, listLen, ret]) => {
+    decodeUtf8(m.bytes(urlPtr, urlLen, 1, 'open url'), 'open url');
+    m.bytes(listPtr, listLen * 8, 4, 'open protocols');
+    for (let i = 0; i < listLen; i++) {
+      decodeUtf8(m.bytes(m.u32(listPtr + i * 8), m.u32(listPtr + i * 8 + 4), 1, 'open protocol'), 'open protocol');
+    }
+    m.bytes(ret, 12, 4, 'open result area');
   },
 };
 
-/** Import module names of the host interface, as the glue names them. */
-const HOST_MODULES = new Set(['protofly:stub/host@0.1.0', 'protofly:stub/host']);
+/** A host function's core arity under the canonical ABI, from the stub world (`i32,i32->`: 2). */
+const coreArity = (name: string) => HOST_FUNCTIONS[name]?.core.split('->')[0].split(',').filter(Boolean).length;
+
+/** Import module names of the host interface, as the glue names them (versioned or not). */
+const HOST_MODULES = new Set([HOST_MODULE, HOST_MODULE.split('@')[0]]);
 
 /**
  * jco's `instantiateCore`, guarded: the module that imports the host
@@ -75,11 +70,11 @@ export function guardedInstantiateCore(tick?: () => number): (module: WebAssembl
   };
 
   const guardHost = (name: string, fn: CoreFunction): CoreFunction => {
-    const rule = HOST_CHECKS[name];
+    const check = HOST_CHECKS[name];
     // Another arity is another function than the world's: left to the glue.
-    if (!rule || fn.length !== rule.arity) return fn;
+    if (!check || fn.length !== coreArity(name)) return fn;
     return (...args) => {
-      rule.check(reader, args.map((arg) => arg >>> 0));
+      check(reader, args.map((arg) => arg >>> 0));
       return fn(...args);
     };
   };

@@ -5,13 +5,13 @@
 // handling). Anything else (GC, typed function references, an opcode not
 // yet defined) is refused: a meter that skipped an instruction it did not
 // know could miss a loop, and then a stub could run unbounded.
-import { BinaryReader } from '../../direct/binary-reader.ts';
+import { BinaryReader, Malformed } from '../../direct/binary-reader.ts';
 
 export class Unmeterable extends Error {}
 
 export const OP = {
   unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, end: 0x0b,
-  call: 0x10, returnCall: 0x12, localGet: 0x20, globalGet: 0x23, globalSet: 0x24,
+  call: 0x10, returnCall: 0x12, globalGet: 0x23, globalSet: 0x24,
   i32Const: 0x41, i32Eqz: 0x45, i32Sub: 0x6b, refFunc: 0xd2,
 } as const;
 
@@ -36,13 +36,13 @@ function memarg(r: BinaryReader): void {
   const align = r.u32();
   // Bit 6 of the alignment says a memory index follows (multiple memories).
   if (align & 0x40) r.u32();
-  leb(r);
+  skipLeb(r);
 }
 
-/** Any LEB128 number (u64 offsets included), skipped. */
-function leb(r: BinaryReader): void {
+/** Any LEB128 number (u64 offsets and limits included), skipped. */
+export function skipLeb(r: BinaryReader): void {
   for (let i = 0; i < 10; i++) if ((r.byte() & 0x80) === 0) return;
-  throw new Unmeterable('a LEB128 number longer than 10 bytes');
+  throw new Malformed('a LEB128 number longer than 10 bytes');
 }
 
 /** SIMD (0xFD) sub-opcodes with immediates, and which. */
@@ -121,7 +121,7 @@ export function skipInstruction(r: BinaryReader): number {
       return op;
     }
     case 0x41: r.s33(); return op; // i32.const (s32 fits s33's reading)
-    case 0x42: leb(r); return op; // i64.const
+    case 0x42: skipLeb(r); return op; // i64.const
     case 0x43: r.take(4); return op;
     case 0x44: r.take(8); return op;
     case 0xd0: r.s33(); return op; // ref.null heap type

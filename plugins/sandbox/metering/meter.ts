@@ -19,7 +19,7 @@
 // section (debug names by index) is dropped rather than left wrong.
 import { describe, pfError } from '../../../kernel/errors.ts';
 import { BinaryReader, Malformed } from '../../direct/binary-reader.ts';
-import { EMPTY_BLOCK, OP, skipInstruction, Unmeterable, valueType } from './instructions.ts';
+import { EMPTY_BLOCK, OP, skipInstruction, skipLeb, Unmeterable, valueType } from './instructions.ts';
 import { METER_MODULE, METER_TICK, TICK_INTERVAL } from './tick-import.ts';
 
 export { Unmeterable } from './instructions.ts';
@@ -124,15 +124,10 @@ function check(out: Out, at: Indices): void {
 
 function limits(r: BinaryReader): void {
   const flags = r.u32();
-  leb(r);
-  if (flags & 1) leb(r);
+  skipLeb(r);
+  if (flags & 1) skipLeb(r);
   // A custom page size (its log2) follows.
   if (flags & 8) r.u32();
-}
-
-function leb(r: BinaryReader): void {
-  for (let i = 0; i < 10; i++) if ((r.byte() & 0x80) === 0) return;
-  throw new Malformed('a LEB128 number longer than 10 bytes');
 }
 
 /** Returns the module metered (see the top of this file); throws Unmeterable or Malformed. */
